@@ -1,0 +1,110 @@
+"""The ``auxduty`` console script: serve, migrate, create-admin, demo, keys rotate."""
+
+import argparse
+import sys
+
+from api.settings import get_settings
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    if args.demo:
+        settings.demo = True
+    from api.main import create_app
+
+    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port)
+    return 0
+
+
+def _cmd_migrate(_: argparse.Namespace) -> int:
+    from api.context import AppContext
+    from api.migrations import upgrade_to_head
+
+    ctx = AppContext.build(get_settings())
+    upgrade_to_head(ctx.engine)
+    print(f"database at head: {ctx.engine.url.render_as_string(hide_password=True)}")
+    return 0
+
+
+def _cmd_create_admin(args: argparse.Namespace) -> int:
+    from api.context import AppContext
+    from api.db import session_scope
+    from api.domain.accounts import create_user
+    from api.domain.errors import DomainError
+    from api.domain.models import Role
+    from api.migrations import upgrade_to_head
+
+    ctx = AppContext.build(get_settings())
+    upgrade_to_head(ctx.engine)
+    try:
+        with session_scope(ctx.sessions) as session:
+            create_user(
+                session,
+                username=args.username,
+                password=args.password,
+                role=Role.JUSTICE_ADMIN,
+                agency_id=None,
+                name=args.name,
+                cost=ctx.hash_cost,
+            )
+    except DomainError as exc:
+        print(f"error: {exc.detail_en}", file=sys.stderr)
+        return 1
+    print(f"justice_admin {args.username!r} created")
+    return 0
+
+
+def _cmd_demo(_: argparse.Namespace) -> int:
+    from api.context import AppContext
+    from api.demo import load_demo
+    from api.migrations import upgrade_to_head
+
+    ctx = AppContext.build(get_settings())
+    upgrade_to_head(ctx.engine)
+    load_demo(ctx, quiet=False)
+    return 0
+
+
+def _cmd_keys(args: argparse.Namespace) -> int:
+    from verification.tokens import KeyRing
+
+    ring = KeyRing(get_settings().data_dir / "keys")
+    if args.action == "rotate":
+        print(f"new signing key: {ring.rotate()} (older keys stay published for badges they signed)")
+    else:
+        for kid in ring.kids:
+            print(kid, "(active)" if kid == ring.active_kid else "")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="auxduty", description="auxduty: field duty and badge verification")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the HTTP service (migrates first)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--demo", action="store_true", help="load demo data at start (as AUXDUTY_DEMO=1)")
+    serve.set_defaults(func=_cmd_serve)
+    sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(func=_cmd_migrate)
+    admin = sub.add_parser("create-admin", help="create a justice_admin (司法行政部门) account")
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--password", required=True)
+    admin.add_argument("--name", default="司法局管理员")
+    admin.set_defaults(func=_cmd_create_admin)
+    sub.add_parser("demo", help="load demo agencies, staff and tasks; print logins").set_defaults(func=_cmd_demo)
+    keys = sub.add_parser("keys", help="badge signing keys")
+    keys.add_argument("action", choices=["rotate", "list"])
+    keys.set_defaults(func=_cmd_keys)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

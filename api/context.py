@@ -1,0 +1,47 @@
+"""What one running service holds: settings, the database, the signing keys."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import make_engine, make_sessionmaker
+from api.domain.accounts import HashCost
+from api.security import load_or_create_secret
+from api.settings import Settings
+from verification.tokens import KeyRing
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keyring: KeyRing
+    access_secret: str
+
+    @classmethod
+    def build(cls, settings: Settings, engine: Engine | None = None) -> "AppContext":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = engine or make_engine(settings.resolved_database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            keyring=KeyRing(settings.data_dir / "keys"),
+            access_secret=load_or_create_secret(settings.data_dir, settings.secret_key),
+        )
+
+    @cached_property
+    def hash_cost(self) -> HashCost:
+        return HashCost(self.settings.argon2_time_cost, self.settings.argon2_memory_kib)
+
+    @property
+    def access_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.settings.access_token_minutes)
+
+    @property
+    def refresh_lifetime(self) -> timedelta:
+        return timedelta(days=self.settings.refresh_token_days)

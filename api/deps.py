@@ -1,0 +1,80 @@
+"""Dependencies every route shares: the request's transaction, the caller, role guards."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from api.context import AppContext
+from api.domain.errors import DomainError, Forbidden, Unauthenticated
+from api.domain.models import Role, User
+from api.security import decode_access
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(ctx: ContextDep) -> Iterator[Session]:
+    """One transaction per request, committed before the response leaves (a failed commit is an error)."""
+    with ctx.sessions() as session:
+        try:
+            yield session
+        except DomainError as exc:
+            if exc.keep_writes:
+                session.commit()
+            else:
+                session.rollback()
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        else:
+            session.commit()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_current_user(
+    ctx: ContextDep, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    if not token:
+        raise Unauthenticated("unauthenticated", "需要登录", "a bearer access token is required")
+    claims = decode_access(ctx.access_secret, token)
+    user = session.get(User, claims.sub)
+    if user is None or not user.active:
+        raise Unauthenticated("invalid_token", "账号不存在或已停用", "account unknown or disabled")
+    session.info["actor_id"] = user.id
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_role(*roles: Role) -> object:
+    def guard(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise Forbidden(
+                "role_not_allowed",
+                "当前角色无权执行此操作",
+                f"this needs one of the roles: {', '.join(roles)}",
+            )
+        return user
+
+    return Depends(guard)
+
+
+JusticeAdmin = Annotated[User, require_role(Role.JUSTICE_ADMIN)]
+AgencyAdmin = Annotated[User, require_role(Role.AGENCY_ADMIN)]
+Admin = Annotated[User, require_role(Role.AGENCY_ADMIN, Role.JUSTICE_ADMIN)]
+OfficerUser = Annotated[User, require_role(Role.OFFICER)]
+AuxiliaryUser = Annotated[User, require_role(Role.AUXILIARY)]

@@ -1,0 +1,142 @@
+"""Accounts, passwords (Argon2id, memory-hard) and rotating refresh tokens whose reuse revokes the family."""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.domain.base import utcnow
+from api.domain.errors import Conflict, Unauthenticated
+from api.domain.models import Agency, Officer, RefreshToken, Role, User
+
+
+@lru_cache(maxsize=4)
+def _hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+
+
+@dataclass(frozen=True)
+class HashCost:
+    time_cost: int = 3
+    memory_kib: int = 65536
+
+
+def hash_password(password: str, cost: HashCost) -> str:
+    return _hasher(cost.time_cost, cost.memory_kib).hash(password)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(cost: HashCost) -> str:
+    return hash_password(secrets.token_hex(8), cost)
+
+
+def authenticate(session: Session, username: str, password: str, *, cost: HashCost) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    # Verifying against a hash of the same cost for unknown users keeps timing from telling who exists.
+    stored = user.password_hash if user else _dummy_hash(cost)
+    try:
+        _hasher(cost.time_cost, cost.memory_kib).verify(stored, password)
+        ok = user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok or user is None:
+        raise Unauthenticated("invalid_credentials", "用户名或密码错误", "wrong username or password")
+    return user
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    agency_id: uuid.UUID | None,
+    name: str,
+    cost: HashCost,
+) -> User:
+    user = User(
+        username=username,
+        password_hash=hash_password(password, cost),
+        role=role,
+        agency_id=agency_id,
+        name=name,
+    )
+    session.add(user)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict("username_taken", "用户名已被使用", f"username {username!r} is taken") from None
+    return user
+
+
+def create_officer(session: Session, *, user: User, agency: Agency, cert_no: str | None) -> Officer:
+    officer = Officer(user_id=user.id, agency_id=agency.id, cert_no=cert_no)
+    session.add(officer)
+    session.flush()
+    return officer
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_refresh_token(
+    session: Session, *, user: User, lifetime: timedelta, family_id: uuid.UUID | None = None
+) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        RefreshToken(
+            token_hash=_digest(token),
+            family_id=family_id or uuid.uuid4(),
+            user_id=user.id,
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    session.flush()
+    return token
+
+
+class RefreshTokenReused(Unauthenticated):
+    # The family's revocation must survive the refusal.
+    keep_writes = True
+
+
+def rotate_refresh_token(session: Session, token: str, *, lifetime: timedelta) -> tuple[User, str]:
+    """Spend ``token`` and hand out its successor; a token spent twice revokes its whole family."""
+    row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(token)))
+    invalid = Unauthenticated("invalid_refresh_token", "刷新令牌无效或已过期", "refresh token invalid or expired")
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        raise invalid
+    now = utcnow()
+    spent = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
+        session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        raise RefreshTokenReused(
+            "refresh_token_reused",
+            "刷新令牌被重复使用，该登录已全部注销，请重新登录",
+            "refresh token used twice: every session of this login is revoked; sign in again",
+        )
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise invalid
+    return user, issue_refresh_token(session, user=user, lifetime=lifetime, family_id=row.family_id)
+

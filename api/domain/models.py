@@ -1,0 +1,239 @@
+"""Every table auxduty keeps. Rules that need one row are methods here; rules that query live beside them."""
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.domain.base import Base, CreatedMixin, IdMixin, utcnow
+
+
+class AgencyLevel(StrEnum):
+    MUNICIPAL = "municipal"
+    DISTRICT = "district"
+    STREET = "street"
+
+
+LEVEL_RANK = {AgencyLevel.MUNICIPAL: 0, AgencyLevel.DISTRICT: 1, AgencyLevel.STREET: 2}
+
+
+class Role(StrEnum):
+    AUXILIARY = "auxiliary"
+    OFFICER = "officer"
+    AGENCY_ADMIN = "agency_admin"
+    JUSTICE_ADMIN = "justice_admin"
+
+
+class AuxiliaryStatus(StrEnum):
+    PENDING_TRAINING = "pending_training"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DEPARTED = "departed"
+
+
+class CredentialStatus(StrEnum):
+    VALID = "valid"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    SUPERSEDED = "superseded"
+
+
+class TaskStatus(StrEnum):
+    RECORDED = "recorded"
+    PENDING_COSIGN = "pending_cosign"
+    COSIGNED = "cosigned"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+
+
+class Agency(IdMixin, CreatedMixin, Base):
+    __tablename__ = "agencies"
+
+    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    level: Mapped[AgencyLevel] = mapped_column(String(16))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    headcount_quota: Mapped[int]
+    # Places taken by staff who have not departed; moved only by a guarded UPDATE (第十二条).
+    headcount_used: Mapped[int] = mapped_column(default=0)
+
+
+class User(IdMixin, CreatedMixin, Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(String(16))
+    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class RefreshToken(IdMixin, CreatedMixin, Base):
+    __tablename__ = "refresh_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Officer(IdMixin, CreatedMixin, Base):
+    __tablename__ = "officers"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), unique=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    cert_no: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Auxiliary(IdMixin, CreatedMixin, Base):
+    __tablename__ = "auxiliaries"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), unique=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    # 第二十二条: the street/town that commands a seconded auxiliary; None means the employer commands.
+    command_agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    badge_no: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    birth_date: Mapped[date]
+    education: Mapped[str] = mapped_column(String(16))
+    hire_method: Mapped[str] = mapped_column(String(16))
+    dispatch_company: Mapped[str | None] = mapped_column(String(200))
+    hired_on: Mapped[date]
+    status: Mapped[AuxiliaryStatus] = mapped_column(String(20), default=AuxiliaryStatus.PENDING_TRAINING)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    zones: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    background: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    preferences: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    left_on: Mapped[date | None]
+    items_recovered: Mapped[list[str] | None] = mapped_column(JSON)
+    photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    photo_type: Mapped[str | None] = mapped_column(String(32))
+
+    @property
+    def commanding_agency_id(self) -> uuid.UUID:
+        return self.command_agency_id or self.agency_id
+
+
+class Training(IdMixin, CreatedMixin, Base):
+    __tablename__ = "trainings"
+
+    auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    hours: Mapped[float]
+    completed_on: Mapped[date]
+    passed: Mapped[bool]
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+
+
+class Credential(IdMixin, CreatedMixin, Base):
+    __tablename__ = "credentials"
+    __table_args__ = (UniqueConstraint("auxiliary_id", "version"),)
+
+    auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
+    credential_no: Mapped[str] = mapped_column(String(40), unique=True)
+    # Each reissue bumps the version; only the newest version of an auxiliary's badge verifies.
+    version: Mapped[int]
+    kid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[CredentialStatus] = mapped_column(String(16), default=CredentialStatus.VALID)
+    status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Scans while not valid: someone may be showing a dead badge (impersonation).
+    dead_scans: Mapped[int] = mapped_column(default=0)
+
+
+class ShiftEvent(CreatedMixin, Base):
+    __tablename__ = "shift_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made on the phone
+    auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # check_in | check_out
+    at: Mapped[datetime]
+    lat: Mapped[float]
+    lon: Mapped[float]
+    accuracy_m: Mapped[float | None]
+    in_zone: Mapped[bool | None]
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Task(CreatedMixin, Base):
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_officer_status", "officer_id", "status"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made on the phone
+    auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    command_agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[TaskStatus] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    lat: Mapped[float]
+    lon: Mapped[float]
+    in_zone: Mapped[bool | None]
+    officer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("officers.id"))
+    assignment_ref: Mapped[str | None] = mapped_column(Text)
+    legal_basis: Mapped[str | None] = mapped_column(Text)
+    corrects_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    version: Mapped[int] = mapped_column(default=1)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class Cosignature(IdMixin, CreatedMixin, Base):
+    __tablename__ = "cosignatures"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), unique=True)
+    officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    decision: Mapped[str] = mapped_column(String(10))
+    note: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+
+
+class Evidence(IdMixin, CreatedMixin, Base):
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("task_id", "sha256"),)
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    uploaded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+
+
+class Article19Case(IdMixin, CreatedMixin, Base):
+    __tablename__ = "article19_cases"
+
+    # The phone-made id of the refused task, so a retried attempt is one case, not two.
+    attempt_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
+    auxiliary_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("auxiliaries.id"))
+    requested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    reported_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    flags: Mapped[list[str]] = mapped_column(JSON)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

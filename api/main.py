@@ -1,0 +1,67 @@
+"""The ASGI application: ``api.main:app``. ``create_app`` builds one for given settings (tests use it)."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api import errors
+from api.context import AppContext
+from api.migrations import upgrade_to_head
+from api.routes import agencies, auth, auxiliaries, fieldwork
+from api.settings import Settings, get_settings
+
+DESCRIPTION = """
+auxduty keeps the field work of Nanjing's law-enforcement auxiliary staff (行政执法辅助人员) within the
+rules of 《南京市行政执法辅助人员管理办法》, and lets any citizen verify a badge.
+
+Errors are `application/problem+json` with a stable `code` and, where a rule of the Measures is the
+reason, the `article` (e.g. `第八条`). `detail` is Simplified Chinese unless `Accept-Language: en`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None, migrate: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    ctx = AppContext.build(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            upgrade_to_head(ctx.engine)
+        if settings.demo:
+            from api.demo import load_demo
+
+            load_demo(ctx, quiet=True)
+        yield
+        if engine is None:
+            ctx.engine.dispose()
+
+    app = FastAPI(
+        title="auxduty",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "auth", "description": "Login and tokens"},
+            {"name": "agencies", "description": "Agencies (行政执法机关) and their accounts"},
+            {"name": "auxiliaries", "description": "Hiring, training, credentials, departure (第十一条–第二十七条)"},
+            {"name": "fieldwork", "description": "Shifts, tasks, co-signing, evidence, offline sync (第七条、第八条)"},
+        ],
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    app.include_router(auth.router)
+    app.include_router(agencies.router)
+    app.include_router(auxiliaries.router)
+    app.include_router(fieldwork.router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `api.main:app` is built on first access, so importing this module has no side effects.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,237 @@
+"""The pages a citizen's phone opens: badge verification, the complaint form and its receipt (第二十四条).
+
+They are plain HTML with inline CSS and no script at all: they must open instantly on a poor network, on any
+phone browser, and still say the one thing that matters (trust this person or not) if nothing else loads.
+Every value that comes from a record is escaped here, because a name or agency is data an agency typed in.
+"""
+
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from string import Template
+from typing import NamedTuple
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from schemas.public import VerificationRead, VerificationStatus
+
+COMPLAINT_CATEGORIES: list[tuple[str, str]] = [
+    ("no_identification", "未出示证件"),
+    ("privacy_leak", "泄露隐私或秘密"),
+    ("abuse_or_bribery", "滥用职权或索贿受贿"),
+    ("record_tampering", "删除或篡改执法记录"),
+    ("beyond_scope", "超出职责范围"),
+    ("rude_conduct", "行为粗暴或不文明"),
+    ("other", "其他"),
+]
+
+ARTICLE_6 = "行政执法辅助人员不具有独立的执法资格，只能在行政执法机关及其执法人员的指挥和监督下开展辅助性工作。"
+ARTICLE_9 = "协助执法时，行政执法辅助人员应当佩戴工作证件、胸牌、臂章等标识，并主动出示证件表明身份。"
+_TEMPLATES = Path(__file__).with_name("templates")
+_MONO = ' class="mono"'
+
+
+class _Banner(NamedTuple):
+    title: str
+    detail: str
+    mark: str
+
+
+_BANNERS: dict[VerificationStatus, _Banner] = {
+    "valid": _Banner("有效证件", "证件真实有效。请核对照片、姓名与您面前的人是否一致。", "ok"),
+    "suspended": _Banner("证件已暂停使用", "持证人目前被暂停从事行政执法辅助工作。", "hold"),
+    "revoked": _Banner("证件已注销", "持证人已离职或证件已被收回，不再是行政执法辅助人员。", "no"),
+    "superseded": _Banner("证件已作废（已补发新证）", "此证件已被新证取代，旧证不得再使用。", "no"),
+    "invalid": _Banner("无效证件（无法核验）", "二维码不是本市签发的有效证件，可能是伪造或被篡改的证件。", "no"),
+}
+
+
+def _h(text: str) -> str:
+    return escape(text, quote=True)
+
+
+def _safe_url(url: str | None) -> str | None:
+    """The URL if it is a relative or http(s) one; a `javascript:` or `data:` URL never reaches an attribute."""
+    if not url:
+        return None
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return url if scheme in ("", "http", "https") else None
+
+
+@lru_cache(maxsize=1)
+def _base() -> Template:
+    return Template((_TEMPLATES / "base.html").read_text(encoding="utf-8"))
+
+
+def _page(*, title: str, section: str, body: str) -> str:
+    # Values are substituted once, so a `$` inside escaped record data is never read as a placeholder.
+    return _base().substitute(title=_h(title), section=_h(section), body=body)
+
+
+@lru_cache(maxsize=1)
+def _shanghai() -> tzinfo:
+    try:
+        return ZoneInfo("Asia/Shanghai")
+    except ZoneInfoNotFoundError:
+        # China has kept UTC+8 without daylight saving since 1991; a host without tzdata still shows it right.
+        return timezone(timedelta(hours=8), "CST")
+
+
+def beijing_time(at: datetime) -> str:
+    """`at` as Beijing time, the way a citizen reads it; a naive value is taken as UTC, as stored."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    local = aware.astimezone(_shanghai())
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}（北京时间）"
+
+
+def _banner(status: VerificationStatus) -> str:
+    b = _BANNERS[status]
+    return (
+        f'<section class="banner s-{status}" data-status="{status}" role="status">'
+        f'<span class="mark {b.mark}" aria-hidden="true"></span>'
+        f"<div><h1>{_h(b.title)}</h1><p>{_h(b.detail)}</p></div></section>"
+    )
+
+
+def _duties(title: str, duties: list[str], empty: str) -> str:
+    items = "".join(f"<li>{_h(d)}</li>" for d in duties)
+    listing = f'<ul class="duties">{items}</ul>' if items else f'<p class="none">{_h(empty)}</p>'
+    return f'<section class="card"><h2>{_h(title)}</h2>{listing}</section>'
+
+
+def _identity(v: VerificationRead) -> str:
+    photo_url = _safe_url(v.photo_url)
+    if photo_url is None:
+        photo = '<div class="photo nophoto" role="img" aria-label="暂无照片">暂无照片</div>'
+    else:
+        alt = f"{v.name}的证件照片" if v.name else "持证人的证件照片"
+        photo = f'<img class="photo" src="{_h(photo_url)}" alt="{_h(alt)}" width="108" height="144">'
+    rows = [("证件编号", v.badge_no, True), ("所在单位", v.agency, False)]
+    if v.command_agency and v.command_agency != v.agency:
+        rows.append(("指挥单位", v.command_agency, False))
+    fields = "".join(
+        f"<dt>{label}</dt><dd{_MONO if mono else ''}>{_h(value)}</dd>" for label, value, mono in rows if value
+    )
+    return (
+        f'<section class="card who">{photo}<div><p class="name">{_h(v.name or "")}</p>'
+        f'<dl>{fields}</dl><span class="tag">无独立执法资格</span></div></section>'
+    )
+
+
+def _valid_body(v: VerificationRead) -> str:
+    extra = f"<p>{_h(v.notice)}</p>" if v.notice and v.notice not in (ARTICLE_6, ARTICLE_9) else ""
+    return "".join(
+        [
+            _identity(v),
+            '<section class="card notice"><h2>请注意</h2>'
+            f"<p><strong>{_h(ARTICLE_6)}</strong>（第六条）</p><p>{_h(ARTICLE_9)}（第九条）</p>{extra}</section>",
+            _duties("可独立从事的工作", [d.name for d in v.independent_duties], "无"),
+            _duties(
+                "仅可在执法人员指挥下协助从事的工作",
+                [d.name for d in v.assisted_duties],
+                "无。此人不得参与需要执法人员在场的工作。",
+            ),
+        ]
+    )
+
+
+def _report_howto(*, online: bool) -> str:
+    web = "<li>点击下方“投诉/举报此证件”在线提交，无需注册。</li>" if online else ""
+    return (
+        '<ol class="howto">'
+        '<li>拨打 <a class="tel" href="tel:12345">12345</a>（南京市政务服务热线）反映情况；</li>'
+        '<li>情况紧急或人身、财产安全受到威胁，请立即拨打 <a class="tel" href="tel:110">110</a> 报警；</li>'
+        f"{web}</ol>"
+    )
+
+
+def _not_valid_body(v: VerificationRead) -> str:
+    known = [("证件编号", v.badge_no), ("发证单位", v.agency)]
+    fields = "".join(f"<dt>{label}</dt><dd>{_h(value)}</dd>" for label, value in known if value)
+    identity = f'<section class="card"><h2>证件信息</h2><dl>{fields}</dl></section>' if fields else ""
+    notice = f"<p>{_h(v.notice)}</p>" if v.notice else ""
+    return (
+        '<section class="card alert"><p class="big">请勿配合此人的执法要求</p>'
+        "<p>不要向其缴纳任何款项、交出物品或提供个人信息。行政执法辅助人员本就不具有独立的执法资格（第六条），"
+        f"持此证件者更不能以行政执法辅助人员身份开展工作。</p>{notice}</section>"
+        f'<section class="card"><h2>如何举报</h2>{_report_howto(online=True)}</section>{identity}'
+    )
+
+
+def render_verify_page(v: VerificationRead, *, complain_url: str) -> str:
+    """The page behind the badge's QR code: a banner no one can misread, then what this person may do.
+
+    Only a valid badge shows the person and their duties; any other status leads with "do not cooperate"
+    and how to report, since that is all a citizen facing a dead badge needs.
+    """
+    href = _safe_url(complain_url) or "#"
+    body = "".join(
+        [
+            _banner(v.status),
+            f'<p class="meta">核验时间：{_h(beijing_time(v.checked_at))}</p>',
+            _valid_body(v) if v.status == "valid" else _not_valid_body(v),
+            f'<section class="card"><a class="btn" href="{_h(href)}">投诉/举报此证件</a>'
+            '<p class="hint">遇到未出示证件、超出职责范围、态度粗暴、索要财物等情况，均可投诉。</p></section>',
+        ]
+    )
+    return _page(title=f"{_BANNERS[v.status].title} · 证件核验", section="身份核验", body=body)
+
+
+def render_complaint_form(
+    *,
+    action_url: str,
+    badge_no: str | None,
+    token: str | None,
+    categories: list[tuple[str, str]],
+    error: str | None = None,
+) -> str:
+    """A complaint form that posts without script or account; re-rendered with `error` when refused."""
+    options = '<option value="">请选择</option>' + "".join(
+        f'<option value="{_h(code)}">{_h(label)}</option>' for code, label in categories
+    )
+    hidden = "".join(
+        f'<input type="hidden" name="{name}" value="{_h(value)}">'
+        for name, value in (("badge_no", badge_no), ("token", token))
+        if value is not None
+    )
+    about = f'<p>被投诉证件编号：<span class="mono">{_h(badge_no)}</span></p>' if badge_no else ""
+    alert = f'<p class="error" role="alert">{_h(error)}</p>' if error else ""
+    body = (
+        '<section class="card"><h2>投诉/举报行政执法辅助人员</h2>'
+        f"{about}<p class=\"hint\">无需注册。提交后您将获得受理编号和查询码，凭此查询处理进度。"
+        "情况紧急请拨打 110。</p>"
+        f'{alert}<form method="post" action="{_h(_safe_url(action_url) or "")}" '
+        'enctype="application/x-www-form-urlencoded" accept-charset="utf-8">'
+        f"{hidden}"
+        f'<label for="category">问题类型</label><select id="category" name="category" required>{options}</select>'
+        '<label for="description">事情经过</label>'
+        '<textarea id="description" name="description" required maxlength="4000" '
+        'placeholder="请描述发生了什么、对方说了什么或做了什么"></textarea>'
+        '<label for="occurred_at">发生时间 <small>（大致即可）</small></label>'
+        '<input type="datetime-local" id="occurred_at" name="occurred_at">'
+        '<label for="location">发生地点 <small>（选填）</small></label>'
+        '<input type="text" id="location" name="location" maxlength="200" placeholder="如：某某路与某某街交叉口">'
+        '<label for="contact_phone">联系电话 <small>（选填，仅用于回访）</small></label>'
+        '<input type="tel" id="contact_phone" name="contact_phone" maxlength="20" autocomplete="tel">'
+        '<p class="hint">请如实反映情况。您的联系方式只用于处理本投诉，不会告知被投诉人。</p>'
+        '<button class="btn" type="submit">提交投诉</button></form></section>'
+    )
+    return _page(title="投诉/举报 · 行政执法辅助人员", section="投诉举报", body=body)
+
+
+def render_complaint_receipt(*, tracking_no: str, access_code: str) -> str:
+    """The one moment the citizen sees their access code: make it big, selectable, and say to keep it."""
+    body = (
+        '<section class="banner s-valid" data-status="received" role="status">'
+        '<span class="mark ok" aria-hidden="true"></span>'
+        "<div><h1>投诉已受理</h1><p>行政执法机关将调查核实并依法处理。</p></div></section>"
+        '<section class="card"><h2>受理编号</h2>'
+        f'<output class="code mono">{_h(tracking_no)}</output>'
+        '<h2>查询码</h2>'
+        f'<output class="code mono">{_h(access_code)}</output>'
+        "<p><strong>请截图或抄写保存受理编号和查询码。</strong>凭这两项可查询处理进度和结果，"
+        "请勿告诉他人。</p></section>"
+        f'<section class="card"><h2>其他反映渠道</h2>{_report_howto(online=False)}</section>'
+    )
+    return _page(title="投诉已受理", section="投诉举报", body=body)

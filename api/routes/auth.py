@@ -1,0 +1,58 @@
+"""Login, refresh-token rotation, and who the caller is."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from sqlalchemy import select
+
+from api.deps import ContextDep, CurrentUser, SessionDep
+from api.domain.accounts import authenticate, issue_refresh_token, rotate_refresh_token
+from api.domain.models import Auxiliary, Officer, User
+from api.security import encode_access
+from schemas.auth import MeRead, RefreshRequest, TokenPair
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+def _pair(ctx: ContextDep, user: User, refresh_token: str) -> TokenPair:
+    access = encode_access(ctx.access_secret, user_id=user.id, role=user.role, lifetime=ctx.access_lifetime)
+    return TokenPair(
+        access_token=access,
+        expires_in=int(ctx.access_lifetime.total_seconds()),
+        refresh_token=refresh_token,
+    )
+
+
+@router.post("/auth/token", response_model=TokenPair)
+def login(
+    ctx: ContextDep,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+) -> TokenPair:
+    """Exchange a username and password for a short-lived access token and a single-use refresh token."""
+    user = authenticate(session, username, password, cost=ctx.hash_cost)
+    return _pair(ctx, user, issue_refresh_token(session, user=user, lifetime=ctx.refresh_lifetime))
+
+
+@router.post("/auth/refresh", response_model=TokenPair)
+def refresh(ctx: ContextDep, session: SessionDep, body: RefreshRequest) -> TokenPair:
+    """Spend a refresh token for a new pair. A token used twice revokes its whole family (a stolen phone)."""
+    user, new_refresh = rotate_refresh_token(session, body.refresh_token, lifetime=ctx.refresh_lifetime)
+    return _pair(ctx, user, new_refresh)
+
+
+@router.get("/me", response_model=MeRead)
+def read_me(session: SessionDep, user: CurrentUser) -> MeRead:
+    """The caller's account, with their auxiliary or officer record id."""
+    aux_id = session.scalar(select(Auxiliary.id).where(Auxiliary.user_id == user.id))
+    officer_id = session.scalar(select(Officer.id).where(Officer.user_id == user.id))
+    return MeRead(
+        id=user.id,
+        username=user.username,
+        role=user.role,
+        agency_id=user.agency_id,
+        name=user.name,
+        auxiliary_id=aux_id,
+        officer_id=officer_id,
+    )

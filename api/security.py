@@ -1,0 +1,72 @@
+"""Access tokens: short-lived HS256 JWTs with typed, required claims. Badge tokens (EdDSA) live in
+``verification.tokens``; the audience and ``typ`` differ, so neither can pass for the other."""
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import jwt
+
+from api.domain.base import utcnow
+from api.domain.errors import Unauthenticated
+
+ALGORITHM = "HS256"
+AUDIENCE = "auxduty:api"
+ACCESS_TYP = "access"
+
+
+def load_or_create_secret(data_dir: Path, configured: str | None) -> str:
+    """The signing secret: from the environment, else a file in the data dir made on first start."""
+    if configured:
+        return configured
+    path = data_dir / "access-token.secret"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(secret)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return secret
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    sub: uuid.UUID
+    role: str
+
+
+def encode_access(secret: str, *, user_id: uuid.UUID, role: str, lifetime: timedelta) -> str:
+    now = utcnow()
+    payload = {
+        "sub": str(user_id),
+        "role": role,
+        "aud": AUDIENCE,
+        "typ": ACCESS_TYP,
+        "iat": now,
+        "exp": now + lifetime,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(payload, secret, algorithm=ALGORITHM)
+
+
+_INVALID = ("invalid_token", "登录凭证无效或已过期，请重新登录", "access token missing, invalid or expired")
+
+
+def decode_access(secret: str, token: str) -> AccessClaims:
+    try:
+        payload = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            options={"require": ["exp", "iat", "sub", "aud", "typ"]},
+        )
+        if payload.get("typ") != ACCESS_TYP:
+            raise jwt.InvalidTokenError("not an access token")
+        return AccessClaims(sub=uuid.UUID(payload["sub"]), role=str(payload["role"]))
+    except (jwt.PyJWTError, ValueError, KeyError, TypeError):
+        raise Unauthenticated(*_INVALID) from None

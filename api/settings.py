@@ -1,0 +1,41 @@
+"""Runtime settings, read once from ``AUXDUTY_*`` environment variables (and an optional ``.env``)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUXDUTY_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./var")
+    database_url: str | None = Field(
+        default=None, description="sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
+    )
+    public_base_url: str = "http://127.0.0.1:8000"
+    # HS256 secret for access tokens; made and kept in the data dir when not given.
+    secret_key: str | None = None
+    access_token_minutes: int = Field(default=15, ge=5, le=30)
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+    # Argon2id cost. Tests lower it; production keeps the library's recommended profile.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    evidence_max_bytes: int = 50 * 1024 * 1024
+    photo_max_bytes: int = 5 * 1024 * 1024
+    redis_url: str | None = None
+    demo: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'auxduty.db').resolve()}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

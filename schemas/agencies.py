@@ -1,0 +1,56 @@
+"""Agencies (行政执法机关) and the accounts of their staff."""
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AgencyCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"name": "玄武区城市管理局", "code": "XW-CG", "level": "district",
+                        "parent_id": "8c1d7f5e-0000-4000-8000-000000000001", "headcount_quota": 120}
+        }
+    )
+    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    level: Literal["municipal", "district", "street"]
+    parent_id: uuid.UUID | None = None
+    headcount_quota: int = Field(ge=0, le=100000, description="approved headcount (员额), 第十二条")
+
+
+class AgencyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    name: str
+    code: str
+    level: str
+    parent_id: uuid.UUID | None
+    headcount_quota: int
+    headcount_used: int
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {"username": "officer.wang", "password": "a long passphrase", "role": "officer",
+                        "agency_id": "8c1d7f5e-0000-4000-8000-000000000002", "name": "王建国",
+                        "officer_cert_no": "JS3201000123"}
+        }
+    )
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=200)
+    role: Literal["agency_admin", "officer"]
+    agency_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=100)
+    officer_cert_no: str | None = Field(default=None, max_length=64)
+
+
+class UserRead(BaseModel):
+    id: uuid.UUID
+    username: str
+    role: str
+    agency_id: uuid.UUID | None
+    name: str
+    officer_id: uuid.UUID | None = None

@@ -1,0 +1,124 @@
+"""Small builders that write straight to the database, so a test states only what it is about."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from api.domain.accounts import HashCost, hash_password
+from api.domain.models import (
+    Agency,
+    AgencyLevel,
+    Auxiliary,
+    AuxiliaryStatus,
+    Credential,
+    CredentialStatus,
+    Officer,
+    Role,
+    User,
+)
+
+PASSWORD = "correct horse battery"
+CHEAP = HashCost(time_cost=1, memory_kib=1024)
+_PASSWORD_HASH = hash_password(PASSWORD, CHEAP)
+
+# A square of about 1.1 km around Xinjiekou, Nanjing (lon, lat), as a GeoJSON MultiPolygon.
+XINJIEKOU_ZONE: dict[str, Any] = {
+    "type": "MultiPolygon",
+    "coordinates": [[[[118.775, 32.035], [118.787, 32.035], [118.787, 32.045], [118.775, 32.045],
+                      [118.775, 32.035]]]],
+}
+IN_ZONE = (32.040, 118.781)  # lat, lon
+OUT_OF_ZONE = (32.10, 118.90)
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def make_agency(
+    db: Session, *, level: str = "district", parent: Agency | None = None, quota: int = 50, name: str = ""
+) -> Agency:
+    agency = Agency(
+        name=name or f"测试机关{_tag()}",
+        code=f"T{_tag()}",
+        level=AgencyLevel(level),
+        parent_id=parent.id if parent else None,
+        headcount_quota=quota,
+    )
+    db.add(agency)
+    db.flush()
+    return agency
+
+
+def make_user(db: Session, *, role: Role, agency: Agency | None, name: str = "测试用户") -> User:
+    user = User(
+        username=f"{role.value}.{_tag()}",
+        password_hash=_PASSWORD_HASH,
+        role=role,
+        agency_id=agency.id if agency else None,
+        name=name,
+    )
+    db.add(user)
+    db.flush()
+    return user
+
+
+def make_officer(db: Session, agency: Agency, *, active: bool = True) -> tuple[User, Officer]:
+    user = make_user(db, role=Role.OFFICER, agency=agency, name="王警官")
+    officer = Officer(user_id=user.id, agency_id=agency.id, cert_no=f"JS{_tag()}", active=active)
+    db.add(officer)
+    db.flush()
+    return user, officer
+
+
+def make_auxiliary(
+    db: Session,
+    agency: Agency,
+    *,
+    status: AuxiliaryStatus = AuxiliaryStatus.ACTIVE,
+    categories: list[str] | None = None,
+    zones: dict[str, Any] | None = None,
+    command_agency: Agency | None = None,
+    name: str = "李协管",
+) -> tuple[User, Auxiliary]:
+    """An auxiliary in ``status``; an active one holds a valid credential, as after pre-job training."""
+    user = make_user(db, role=Role.AUXILIARY, agency=agency, name=name)
+    aux = Auxiliary(
+        user_id=user.id,
+        agency_id=agency.id,
+        command_agency_id=command_agency.id if command_agency else None,
+        badge_no=f"NJ{_tag().upper()}",
+        name=name,
+        birth_date=date(1995, 5, 1),
+        education="high_school",
+        hire_method="direct",
+        hired_on=date(2024, 3, 1),
+        status=status,
+        categories=categories if categories is not None else ["patrol", "publicity", "clerical"],
+        zones=zones if zones is not None else XINJIEKOU_ZONE,
+        background={},
+        preferences={},
+    )
+    db.add(aux)
+    agency.headcount_used += 1
+    db.flush()
+    if status != AuxiliaryStatus.PENDING_TRAINING:
+        cred_status = {
+            AuxiliaryStatus.ACTIVE: CredentialStatus.VALID,
+            AuxiliaryStatus.SUSPENDED: CredentialStatus.SUSPENDED,
+            AuxiliaryStatus.DEPARTED: CredentialStatus.REVOKED,
+        }[status]
+        db.add(Credential(auxiliary_id=aux.id, credential_no=f"C{_tag()}", version=1, kid="test",
+                          status=cred_status))
+        db.flush()
+    return user, aux
+
+
+def login(client: TestClient, user: User, password: str = PASSWORD) -> dict[str, str]:
+    """Log in through the API; return the Authorization header."""
+    r = client.post("/api/auth/token", data={"username": user.username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
