@@ -157,7 +157,6 @@ def upgrade() -> None:
     sa.Column('kid', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('dead_scans', sa.Integer(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['auxiliary_id'], ['auxiliaries.id'], name=op.f('fk_credentials_auxiliary_id_auxiliaries')),
@@ -167,6 +166,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('credentials', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_credentials_auxiliary_id'), ['auxiliary_id'], unique=False)
+
+    op.create_table('dead_badge_scans',
+    sa.Column('credential_id', sa.Uuid(), nullable=False),
+    sa.Column('auxiliary_id', sa.Uuid(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('scanned_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['auxiliary_id'], ['auxiliaries.id'], name=op.f('fk_dead_badge_scans_auxiliary_id_auxiliaries')),
+    sa.ForeignKeyConstraint(['credential_id'], ['credentials.id'], name=op.f('fk_dead_badge_scans_credential_id_credentials')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dead_badge_scans'))
+    )
+    with op.batch_alter_table('dead_badge_scans', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_dead_badge_scans_auxiliary_id'), ['auxiliary_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_dead_badge_scans_credential_id'), ['credential_id'], unique=False)
 
     op.create_table('shift_events',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -297,6 +311,7 @@ def downgrade() -> None:
     with op.batch_alter_table('credentials', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_credentials_auxiliary_id'))
 
+    op.drop_table('dead_badge_scans')
     op.drop_table('credentials')
     with op.batch_alter_table('article19_cases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_article19_cases_agency_id'))

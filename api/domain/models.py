@@ -144,8 +144,19 @@ class Credential(IdMixin, CreatedMixin, Base):
     kid: Mapped[str] = mapped_column(String(64))
     status: Mapped[CredentialStatus] = mapped_column(String(16), default=CredentialStatus.VALID)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # Scans while not valid: someone may be showing a dead badge (impersonation).
-    dead_scans: Mapped[int] = mapped_column(default=0)
+
+
+class DeadBadgeScan(IdMixin, Base):
+    """A scan of a suspended, revoked or superseded badge: someone may be impersonating staff.
+    Nothing about the citizen who scanned is kept."""
+
+    __tablename__ = "dead_badge_scans"
+
+    credential_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("credentials.id"), index=True)
+    auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))  # page | api | image | number
+    scanned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ShiftEvent(CreatedMixin, Base):

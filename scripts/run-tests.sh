@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the whole suite on SQLite and PostgreSQL, in parallel, with real Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+AUXDUTY_SETUP_BROWSER=1 bash scripts/setup.sh
+bash scripts/services.sh
+workers="${AUXDUTY_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}"
+exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"

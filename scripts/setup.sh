@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Set up auxduty on a Debian/Ubuntu machine: system libraries, a virtualenv with the project, and a check
+# of the local PostgreSQL and Redis. Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\033[31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Python 3.11 or newer.
+PY=""
+for candidate in python3.11 python3.12 python3.13 python3; do
+  if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    PY=$(command -v "$candidate"); break
+  fi
+done
+[ -n "$PY" ] || die "Python 3.11 or newer is needed (sudo apt-get install python3.11 python3.11-venv)"
+
+# System packages: zbar for pyzbar (QR decoding), a CJK font for badge cards, Chromium for page tests.
+need=()
+for pkg in libzbar0 fonts-noto-cjk ${AUXDUTY_SETUP_BROWSER:+chromium}; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  say "installing system packages: ${need[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+  if command -v apt-get >/dev/null && $SUDO true 2>/dev/null; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    die "missing system packages: ${need[*]}
+  install them as root:  sudo apt-get install ${need[*]}
+  (libzbar0 is the zbar library that pyzbar loads to read QR codes; without it photo verification cannot work)"
+  fi
+fi
+ldconfig -p 2>/dev/null | grep -q libzbar || [ -e /usr/lib/x86_64-linux-gnu/libzbar.so.0 ] || [ -e /usr/lib/aarch64-linux-gnu/libzbar.so.0 ] \
+  || die "libzbar0 is installed but the zbar library is not found; try: sudo apt-get install --reinstall libzbar0"
+
+# The virtualenv, reinstalled only when pyproject.toml changed.
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv with $PY"
+  "$PY" -m venv .venv || die "venv failed: sudo apt-get install python3-venv (or python3.11-venv)"
+fi
+stamp=.venv/.auxduty-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  say "installing auxduty and its dependencies into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  touch "$stamp"
+fi
+.venv/bin/python -c 'from pyzbar import pyzbar' 2>/dev/null \
+  || die "pyzbar cannot load the zbar library: sudo apt-get install libzbar0"

@@ -1,0 +1,141 @@
+"""Public verification: each status, instantly; key rotation; offline checks with PyJWT and the JWKS."""
+
+import jwt
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.domain.models import (
+    Auxiliary,
+    AuxiliaryStatus,
+    Credential,
+    CredentialStatus,
+    DeadBadgeScan,
+)
+from tests.factories import login, make_agency, make_auxiliary
+
+
+def _badge(client: TestClient, db: Session, aux: Auxiliary, version: int = 1) -> str:
+    cred = db.scalar(select(Credential).where(Credential.auxiliary_id == aux.id, Credential.version == version))
+    assert cred is not None
+    token, _ = client.app.state.ctx.keyring.sign_badge(credential_id=cred.id, version=version)  # type: ignore[attr-defined]
+    return token
+
+
+def _set(db: Session, aux: Auxiliary, aux_status: AuxiliaryStatus, cred_status: CredentialStatus) -> None:
+    aux.status = aux_status
+    for cred in db.scalars(select(Credential).where(Credential.auxiliary_id == aux.id)):
+        cred.status = cred_status
+    db.flush()
+
+
+def test_valid_badge_shows_person_duties_and_article_6(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db, name="玄武区城市管理局"), categories=["patrol", "publicity"])
+    body = client.get(f"/api/public/verify/{_badge(client, db, aux)}").json()
+    assert body["status"] == "valid"
+    assert body["name"] == aux.name and body["badge_no"] == aux.badge_no
+    assert body["agency"] == "玄武区城市管理局"
+    assert [d["code"] for d in body["independent_duties"]] == ["publicity", "patrol"]
+    assert {d["code"] for d in body["assisted_duties"]} == {
+        "order_correction", "inspection", "document_service", "decision_execution", "scene_order",
+        "statutory_other"}
+    assert all(d["name"] for d in body["independent_duties"] + body["assisted_duties"])
+    assert "不具有独立的执法资格" in body["notice"]
+    assert body["photo_url"].endswith(aux.badge_no)
+
+
+def test_suspension_shows_at_once_and_hides_duties(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db))
+    token = _badge(client, db, aux)
+    _set(db, aux, AuxiliaryStatus.SUSPENDED, CredentialStatus.SUSPENDED)
+    body = client.get(f"/api/public/verify/{token}").json()
+    assert body["status"] == "suspended"
+    assert body["independent_duties"] == [] and body["assisted_duties"] == [] and body["photo_url"] is None
+    assert "请勿配合" in body["notice"]
+
+
+def test_departed_auxiliary_badge_is_revoked(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db))
+    token = _badge(client, db, aux)
+    _set(db, aux, AuxiliaryStatus.DEPARTED, CredentialStatus.REVOKED)
+    assert client.get(f"/api/public/verify/{token}").json()["status"] == "revoked"
+
+
+def test_reissue_supersedes_the_old_badge(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db))
+    old = _badge(client, db, aux)
+    db.add(Credential(auxiliary_id=aux.id, credential_no=f"C2{aux.badge_no}", version=2, kid="test"))
+    db.flush()
+    new = _badge(client, db, aux, version=2)
+    assert client.get(f"/api/public/verify/{old}").json()["status"] == "superseded"
+    assert client.get(f"/api/public/verify/{new}").json()["status"] == "valid"
+
+
+def test_dead_badge_scans_are_counted_for_the_agency(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db))
+    token = _badge(client, db, aux)
+    _set(db, aux, AuxiliaryStatus.SUSPENDED, CredentialStatus.SUSPENDED)
+    client.get(f"/api/public/verify/{token}")
+    client.get(f"/v/{token}")
+    client.get(f"/api/public/badges/{aux.badge_no}")
+    scans = db.scalar(select(func.count()).select_from(DeadBadgeScan).where(DeadBadgeScan.auxiliary_id == aux.id))
+    assert scans == 3
+
+
+def test_tampered_foreign_or_login_tokens_are_invalid_and_reveal_no_one(client: TestClient, db: Session) -> None:
+    user, aux = make_auxiliary(db, make_agency(db))
+    token = _badge(client, db, aux)
+    head, payload, sig = token.split(".")
+    tampered = f"{head}.{payload[:-2]}AA.{sig}"
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    foreign = jwt.encode({"sub": "x", "ver": 1, "aud": "auxduty:badge", "iat": 1}, Ed25519PrivateKey.generate(),
+                         algorithm="EdDSA", headers={"kid": "unknown", "typ": "badge"})
+    access = login(client, user)["Authorization"].split()[1]
+    for bad in (tampered, foreign, access, "not-a-token"):
+        body = client.get(f"/api/public/verify/{bad}").json()
+        assert body["status"] == "invalid", bad
+        assert body["name"] is None and body["badge_no"] is None
+
+
+def test_badge_token_never_works_as_login(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db))
+    r = client.get("/api/me", headers={"Authorization": f"Bearer {_badge(client, db, aux)}"})
+    assert r.status_code == 401
+
+
+def test_rotated_keys_keep_old_badges_verifying_offline(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db))
+    ring = client.app.state.ctx.keyring  # type: ignore[attr-defined]
+    old_kid = ring.active_kid
+    old = _badge(client, db, aux)
+    new_kid = ring.rotate()
+    assert new_kid != old_kid
+    assert jwt.get_unverified_header(_badge(client, db, aux))["kid"] == new_kid
+    assert client.get(f"/api/public/verify/{old}").json()["status"] == "valid"
+    jwks = client.get("/.well-known/jwks.json")
+    assert jwks.headers["access-control-allow-origin"] == "*"
+    kids = {k["kid"] for k in jwks.json()["keys"]}
+    assert {old_kid, new_kid} <= kids
+    # Offline: PyJWT and the published keys, nothing else.
+    keyset = jwt.PyJWKSet.from_dict(jwks.json())
+    key = keyset[jwt.get_unverified_header(old)["kid"]]
+    claims = jwt.decode(old, key.key, algorithms=["EdDSA"], audience="auxduty:badge")
+    assert claims["ver"] == 1 and "name" not in claims and set(claims) == {"aud", "sub", "ver", "iat"}
+
+
+def test_lookup_by_badge_number(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db))
+    assert client.get(f"/api/public/badges/{aux.badge_no.lower()}").json()["status"] == "valid"
+    missing = client.get("/api/public/badges/NOSUCH0000")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert client.get("/api/public/badges/bad-chars!").status_code == 422
+
+
+def test_verify_page_is_chinese_html_with_the_status(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db))
+    token = _badge(client, db, aux)
+    page = client.get(f"/v/{token}")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'lang="zh-CN"' in page.text and 'data-status="valid"' in page.text and aux.name in page.text
+    assert 'data-status="invalid"' in client.get("/v/garbage").text
