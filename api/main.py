@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from api import errors
 from api.context import AppContext
 from api.migrations import upgrade_to_head
-from api.routes import agencies, auth, auxiliaries, fieldwork, public
+from api.routes import agencies, audit, auth, auxiliaries, fieldwork, public
 from api.settings import Settings, get_settings
 
 DESCRIPTION = """
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             {"name": "auth", "description": "Login and tokens"},
             {"name": "agencies", "description": "Agencies (行政执法机关) and their accounts"},
             {"name": "auxiliaries", "description": "Hiring, training, credentials, departure (第十一条–第二十七条)"},
+            {"name": "oversight", "description": "The justice bureau's checks (第二十九条、第三十条)"},
             {"name": "public", "description": "Badge verification for anyone, no account (第二十四条)"},
             {"name": "fieldwork", "description": "Shifts, tasks, co-signing, evidence, offline sync (第七条、第八条)"},
         ],
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(auxiliaries.router)
     app.include_router(fieldwork.router)
     app.include_router(public.router)
+    app.include_router(audit.router)
     return app
 
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, inspect, select, text
@@ -19,8 +19,17 @@ from api.domain.models import AuditEntry
 GENESIS = "0" * 64
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+def _plain(value: Any, column: Any = None) -> Any:
+    # An int written to a float column reads back as a float: hash what the database will return.
+    if isinstance(value, int) and not isinstance(value, bool) and column is not None:
+        try:
+            if column.type.python_type is float:
+                return float(value)
+        except NotImplementedError:
+            pass
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
@@ -32,7 +41,7 @@ def _plain(value: Any) -> Any:
 def row_hash(row: Base) -> str:
     """SHA-256 of the row's columns as stored, in a canonical JSON form."""
     mapper = inspect(type(row))
-    content = {col.key: _plain(getattr(row, col.key)) for col in mapper.column_attrs}
+    content = {attr.key: _plain(getattr(row, attr.key), attr.columns[0]) for attr in mapper.column_attrs}
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
