@@ -44,7 +44,7 @@ class VerificationRead(BaseModel):
                     "assisted_duties": [
                         {"code": "scene_order", "name": "维护执法现场秩序"},
                     ],
-                    "notice": "行政执法辅助人员不具有独立的执法资格，应当在执法人员的指挥和监督下开展辅助性工作。",
+                    "notice": "行政执法辅助人员不具有独立的执法资格，只能在执法人员指挥和监督下工作。",
                     "checked_at": "2026-11-26T08:30:00Z",
                 }
             ]

@@ -1,4 +1,4 @@
-"""Drive the system's headless Chromium from tests: screenshots and the DOM of a page, as a phone would see it.
+"""Drive the system's headless Chromium from tests: a page's screenshot and DOM, as a phone would see it.
 
 No driver library: the browser's own command line is enough for a static page, and it is what a Debian host
 ships. Each launch gets a fresh profile and a hard time limit; on timeout the whole process group is killed,
@@ -41,7 +41,7 @@ def require_chromium() -> str:
     path = chromium_path()
     if path is None:
         reason = "chromium not installed: apt-get install chromium"
-        if os.environ.get("CI") == "true":
+        if os.environ.get("CI", "").lower() == "true":
             pytest.fail(reason)
         pytest.skip(reason)
     return path
@@ -62,14 +62,18 @@ def _run(args: list[str], timeout: float) -> str:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-            raise AssertionError(f"chromium did not finish within {timeout:.0f} s: {' '.join(args)}") from None
+            raise AssertionError(
+                f"chromium did not finish within {timeout:.0f} s: {' '.join(args)}"
+            ) from None
         if proc.returncode != 0:
             tail = err.decode(errors="replace")[-2000:]
             raise AssertionError(f"chromium exited with {proc.returncode}: {tail}")
         return out.decode("utf-8", errors="replace")
 
 
-def screenshot(url: str, out_png: Path, width: int = 390, height: int = 844, timeout: float = TIMEOUT_S) -> Path:
+def screenshot(
+    url: str, out_png: Path, width: int = 390, height: int = 844, timeout: float = TIMEOUT_S
+) -> Path:
     """A PNG of the first `width` x `height` pixels of the page, in a window that wide."""
     out_png.parent.mkdir(parents=True, exist_ok=True)
     out_png.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ Portrait CR80 (54 x 85.6 mm) at 300 dpi: 638 x 1011 px, opaque RGB PNG.
 
 import io
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ CARD_SIZE = (638, 1011)
 DPI = 300
 QR_QUIET_MODULES = 4
 FONT_ENV = "AUXDUTY_CJK_FONT"
+PHOTO_BOX = (34, 200, 34 + 174, 200 + 232)
 
 _NAVY = (22, 52, 96)
 _AMBER = (244, 176, 35)
@@ -30,8 +32,7 @@ _GREY = (96, 96, 96)
 _SLOT = (214, 218, 224)
 _WHITE = (255, 255, 255)
 _MARGIN = 34
-_PHOTO_BOX = (_MARGIN, 200, _MARGIN + 174, 200 + 232)
-_TEXT_X = _PHOTO_BOX[2] + 24
+_TEXT_X = PHOTO_BOX[2] + 24
 _LABEL_W = 106
 _TEXT_BOTTOM = 462
 _QR_TOP = 468
@@ -58,10 +59,11 @@ _BOLD_CANDIDATES = (
     "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Bold.ttc",
     "/usr/share/fonts/opentype/source-han-sans/SourceHanSansSC-Bold.otf",
 )
-# A character every CJK font has and a code point none has: if both draw the same bitmap, the font only
-# has the .notdef box and would print tofu.
-_PROBE_CJK = "证"
-_PROBE_MISSING = "\U000e01ef"
+_FILE_PATTERNS = ("*CJK*", "SourceHan*", "wqy-*", "DroidSansFallback*", "uming*", "ukai*")
+# Two common Chinese characters and an unassigned code point: a font without Chinese draws all three as the
+# same .notdef box, and would print tofu where the name should be.
+_PROBE_CJK = ("证", "明")
+_PROBE_MISSING = "\u0378"
 
 
 class FontMissing(RuntimeError):
@@ -92,12 +94,10 @@ def _load(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
 
 
 def draws_cjk(font: ImageFont.FreeTypeFont) -> bool:
-    """Whether the font has a real glyph for a common Chinese character rather than its .notdef box."""
-    cjk = font.getmask(_PROBE_CJK)
-    missing = font.getmask(_PROBE_MISSING)
-    if cjk.size[0] == 0 or cjk.size[1] == 0:
-        return False
-    return cjk.size != missing.size or bytes(cjk) != bytes(missing)
+    """Whether the font has real glyphs for common Chinese characters rather than its .notdef box."""
+    masks = [font.getmask(text) for text in (*_PROBE_CJK, _PROBE_MISSING)]
+    shapes = {(mask.size, bytes(mask)) for mask in masks}
+    return len(shapes) == len(masks) and all(mask.size[0] and mask.size[1] for mask in masks[:-1])
 
 
 def _pick_face(path: str) -> CjkFont | None:
@@ -106,16 +106,34 @@ def _pick_face(path: str) -> CjkFont | None:
     for index in range(16):
         try:
             family, _style = ImageFont.truetype(path, 24, index=index).getname()
-        except OSError:
+        except (OSError, ValueError):
             break
         faces.append(CjkFont(path, index))
-        if family is not None and (" SC" in family or "SC " in family or family.endswith("SC")):
+        if family is not None and "SC" in family.split():
             faces.insert(0, faces.pop())
             break
     for face in faces:
         if draws_cjk(face.at(24)):
             return face
     return None
+
+
+def _first_face(paths: Iterable[str]) -> CjkFont | None:
+    return next((face for p in paths if Path(p).is_file() and (face := _pick_face(p))), None)
+
+
+def _elsewhere() -> list[str]:
+    """CJK fonts installed at paths other distributions use, found by their file names."""
+    found: list[str] = []
+    for root in (Path("/usr/share/fonts"), Path("/usr/local/share/fonts")):
+        if root.is_dir():
+            found += sorted(
+                str(p)
+                for pattern in _FILE_PATTERNS
+                for p in root.rglob(pattern)
+                if p.suffix.lower() in (".ttc", ".otf", ".ttf")
+            )
+    return found
 
 
 @lru_cache(maxsize=8)
@@ -127,11 +145,10 @@ def _find(env_value: str | None) -> tuple[CjkFont, CjkFont]:
         if face is None:
             raise FontMissing(f"{FONT_ENV}={env_value} has no Chinese glyphs")
         return face, face
-    regular = next((f for p in _REGULAR_CANDIDATES if Path(p).is_file() and (f := _pick_face(p))), None)
+    regular = _first_face(_REGULAR_CANDIDATES) or _first_face(_elsewhere())
     if regular is None:
         raise FontMissing("No CJK font found under /usr/share/fonts")
-    bold = next((f for p in _BOLD_CANDIDATES if Path(p).is_file() and (f := _pick_face(p))), regular)
-    return regular, bold
+    return regular, _first_face(_BOLD_CANDIDATES) or regular
 
 
 def find_cjk_fonts() -> tuple[CjkFont, CjkFont]:
@@ -192,7 +209,9 @@ def _photo(photo: bytes | None, size: tuple[int, int]) -> Image.Image | None:
             flat.paste(rgba, mask=rgba.getchannel("A"))
             # Faces sit in the upper part of an ID photo; crop keeping more of the top.
             return ImageOps.fit(flat, size, Image.Resampling.LANCZOS, centering=(0.5, 0.3))
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    # Pillow reports a broken file as any of these; a warning (corrupt EXIF, a decompression bomb) counts
+    # too when a strict warnings filter turns it into an exception.
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Warning):
         return None
 
 
@@ -203,7 +222,7 @@ def _qr(qr_text: str, box: int) -> Image.Image:
     to Q or H when that costs no extra modules.
     """
     code = segno.make_qr(qr_text, error="m", boost_error=True)
-    modules = code.symbol_size(scale=1, border=QR_QUIET_MODULES)[0]
+    modules = int(code.symbol_size(scale=1, border=QR_QUIET_MODULES)[0])
     scale = box // modules
     if scale < 3:
         raise ValueError(f"QR text of {len(qr_text)} characters is too long to print legibly on a badge")
@@ -215,7 +234,9 @@ def _qr(qr_text: str, box: int) -> Image.Image:
     return matrix.resize((modules * scale, modules * scale), Image.Resampling.NEAREST).convert("RGB")
 
 
-def _centered(draw: ImageDraw.ImageDraw, y: int, text: str, font: ImageFont.FreeTypeFont, fill: tuple[int, int, int]) -> None:
+def _centered(
+    draw: ImageDraw.ImageDraw, y: int, text: str, font: ImageFont.FreeTypeFont, fill: tuple[int, int, int]
+) -> None:
     draw.text((CARD_SIZE[0] // 2, y), text, font=font, fill=fill, anchor="mm")
 
 
@@ -228,12 +249,12 @@ def _draw_identity(
     agency: str,
     command_agency: str | None,
 ) -> None:
-    """Name, then a two-column form of labels and values beside the photo; long agency names wrap or shrink."""
+    """The name, then labels and values in two columns beside the photo; long agency names wrap or shrink."""
     text_width = CARD_SIZE[0] - _MARGIN - _TEXT_X
     value_x = _TEXT_X + _LABEL_W
     # Rows are placed by baseline so a grey label and its value line up whatever their sizes.
     font, lines = _fit_lines(name, bold, text_width, (58, 50, 42, 36, 30), 1)
-    baseline = _PHOTO_BOX[1] + 50
+    baseline = PHOTO_BOX[1] + 50
     draw.text((_TEXT_X, baseline), lines[0], font=font, fill=_INK, anchor="ls")
     baseline += 56
     fields = [("编号", badge_no, 1), ("单位", agency, 3)]
@@ -247,7 +268,7 @@ def _draw_identity(
             if baseline > _TEXT_BOTTOM:
                 break
             draw.text((value_x, baseline), line, font=font, fill=_INK, anchor="ls")
-            baseline += font.size + 6
+            baseline += round(font.size) + 6
         baseline += 10
 
 
@@ -269,15 +290,17 @@ def render_badge_card(
     draw.rectangle((0, 122, width, 174), fill=_AMBER)
     _centered(draw, 148, "行政执法辅助人员 · 无独立执法资格", bold.at(31), _INK)
 
-    left, top, right, bottom = _PHOTO_BOX
+    left, top, right, bottom = PHOTO_BOX
     slot = (right - left, bottom - top)
     picture = _photo(photo, slot)
     if picture is None:
-        draw.rectangle(_PHOTO_BOX, fill=_SLOT)
-        draw.text(((left + right) // 2, (top + bottom) // 2), "照片", font=regular.at(34), fill=_GREY, anchor="mm")
+        draw.rectangle(PHOTO_BOX, fill=_SLOT)
+        draw.text(
+            ((left + right) // 2, (top + bottom) // 2), "照片", font=regular.at(34), fill=_GREY, anchor="mm"
+        )
     else:
         card.paste(picture, (left, top))
-    draw.rectangle(_PHOTO_BOX, outline=_GREY, width=2)
+    draw.rectangle(PHOTO_BOX, outline=_GREY, width=2)
 
     _draw_identity(draw, regular, bold, name, badge_no, agency, command_agency)
 

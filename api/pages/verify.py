@@ -26,7 +26,9 @@ COMPLAINT_CATEGORIES: list[tuple[str, str]] = [
     ("other", "其他"),
 ]
 
-ARTICLE_6 = "行政执法辅助人员不具有独立的执法资格，只能在行政执法机关及其执法人员的指挥和监督下开展辅助性工作。"
+ARTICLE_6 = (
+    "行政执法辅助人员不具有独立的执法资格，只能在行政执法机关及其执法人员的指挥和监督下开展辅助性工作。"
+)
 ARTICLE_9 = "协助执法时，行政执法辅助人员应当佩戴工作证件、胸牌、臂章等标识，并主动出示证件表明身份。"
 _TEMPLATES = Path(__file__).with_name("templates")
 _MONO = ' class="mono"'
@@ -36,14 +38,17 @@ class _Banner(NamedTuple):
     title: str
     detail: str
     mark: str
+    aside: str = ""  # kept on one line, so a narrow screen breaks before it and not inside it
 
 
 _BANNERS: dict[VerificationStatus, _Banner] = {
     "valid": _Banner("有效证件", "证件真实有效。请核对照片、姓名与您面前的人是否一致。", "ok"),
     "suspended": _Banner("证件已暂停使用", "持证人目前被暂停从事行政执法辅助工作。", "hold"),
     "revoked": _Banner("证件已注销", "持证人已离职或证件已被收回，不再是行政执法辅助人员。", "no"),
-    "superseded": _Banner("证件已作废（已补发新证）", "此证件已被新证取代，旧证不得再使用。", "no"),
-    "invalid": _Banner("无效证件（无法核验）", "二维码不是本市签发的有效证件，可能是伪造或被篡改的证件。", "no"),
+    "superseded": _Banner("证件已作废", "此证件已被新证取代，旧证不得再使用。", "no", "（已补发新证）"),
+    "invalid": _Banner(
+        "无效证件", "二维码不是本市签发的有效证件，可能是伪造或被篡改的证件。", "no", "（无法核验）"
+    ),
 }
 
 
@@ -52,7 +57,7 @@ def _h(text: str) -> str:
 
 
 def _safe_url(url: str | None) -> str | None:
-    """The URL if it is a relative or http(s) one; a `javascript:` or `data:` URL never reaches an attribute."""
+    """The URL if relative or http(s): a `javascript:` or `data:` URL must never reach an attribute."""
     if not url:
         return None
     scheme = urlsplit(url.strip()).scheme.lower()
@@ -90,7 +95,7 @@ def _banner(status: VerificationStatus) -> str:
     return (
         f'<section class="banner s-{status}" data-status="{status}" role="status">'
         f'<span class="mark {b.mark}" aria-hidden="true"></span>'
-        f"<div><h1>{_h(b.title)}</h1><p>{_h(b.detail)}</p></div></section>"
+        f"<div><h1>{_h(b.title)}<span>{_h(b.aside)}</span></h1><p>{_h(b.detail)}</p></div></section>"
     )
 
 
@@ -119,8 +124,13 @@ def _identity(v: VerificationRead) -> str:
     )
 
 
+def _extra_notice(notice: str, *, covered: str) -> str:
+    """The answer's `notice` as a paragraph, unless it only restates what the page already says in full."""
+    return f"<p>{_h(notice)}</p>" if notice and covered not in notice else ""
+
+
 def _valid_body(v: VerificationRead) -> str:
-    extra = f"<p>{_h(v.notice)}</p>" if v.notice and v.notice not in (ARTICLE_6, ARTICLE_9) else ""
+    extra = _extra_notice(v.notice, covered="不具有独立的执法资格")
     return "".join(
         [
             _identity(v),
@@ -137,7 +147,7 @@ def _valid_body(v: VerificationRead) -> str:
 
 
 def _report_howto(*, online: bool) -> str:
-    web = "<li>点击下方“投诉/举报此证件”在线提交，无需注册。</li>" if online else ""
+    web = "<li>点击下方“投诉/举报此证件”在线提交，无需注册：</li>" if online else ""
     return (
         '<ol class="howto">'
         '<li>拨打 <a class="tel" href="tel:12345">12345</a>（南京市政务服务热线）反映情况；</li>'
@@ -146,16 +156,25 @@ def _report_howto(*, online: bool) -> str:
     )
 
 
-def _not_valid_body(v: VerificationRead) -> str:
+def _complain_button(complain_url: str) -> str:
+    href = _safe_url(complain_url) or "#"
+    return (
+        f'<a class="btn" href="{_h(href)}">投诉/举报此证件</a>'
+        '<p class="hint">遇到未出示证件、超出职责范围、态度粗暴、索要财物等情况，均可投诉。</p>'
+    )
+
+
+def _not_valid_body(v: VerificationRead, complain_url: str) -> str:
     known = [("证件编号", v.badge_no), ("发证单位", v.agency)]
     fields = "".join(f"<dt>{label}</dt><dd>{_h(value)}</dd>" for label, value in known if value)
     identity = f'<section class="card"><h2>证件信息</h2><dl>{fields}</dl></section>' if fields else ""
-    notice = f"<p>{_h(v.notice)}</p>" if v.notice else ""
+    notice = _extra_notice(v.notice, covered="请勿配合")
     return (
         '<section class="card alert"><p class="big">请勿配合此人的执法要求</p>'
         "<p>不要向其缴纳任何款项、交出物品或提供个人信息。行政执法辅助人员本就不具有独立的执法资格（第六条），"
         f"持此证件者更不能以行政执法辅助人员身份开展工作。</p>{notice}</section>"
-        f'<section class="card"><h2>如何举报</h2>{_report_howto(online=True)}</section>{identity}'
+        f'<section class="card"><h2>如何举报</h2>{_report_howto(online=True)}{_complain_button(complain_url)}'
+        f"</section>{identity}"
     )
 
 
@@ -165,17 +184,14 @@ def render_verify_page(v: VerificationRead, *, complain_url: str) -> str:
     Only a valid badge shows the person and their duties; any other status leads with "do not cooperate"
     and how to report, since that is all a citizen facing a dead badge needs.
     """
-    href = _safe_url(complain_url) or "#"
-    body = "".join(
-        [
-            _banner(v.status),
-            f'<p class="meta">核验时间：{_h(beijing_time(v.checked_at))}</p>',
-            _valid_body(v) if v.status == "valid" else _not_valid_body(v),
-            f'<section class="card"><a class="btn" href="{_h(href)}">投诉/举报此证件</a>'
-            '<p class="hint">遇到未出示证件、超出职责范围、态度粗暴、索要财物等情况，均可投诉。</p></section>',
-        ]
-    )
-    return _page(title=f"{_BANNERS[v.status].title} · 证件核验", section="身份核验", body=body)
+    if v.status == "valid":
+        details = _valid_body(v) + f'<section class="card">{_complain_button(complain_url)}</section>'
+    else:
+        details = _not_valid_body(v, complain_url)
+    meta = f'<p class="meta">核验时间：{_h(beijing_time(v.checked_at))}</p>'
+    body = _banner(v.status) + meta + details
+    b = _BANNERS[v.status]
+    return _page(title=f"{b.title}{b.aside} · 证件核验", section="身份核验", body=body)
 
 
 def render_complaint_form(
@@ -199,19 +215,21 @@ def render_complaint_form(
     alert = f'<p class="error" role="alert">{_h(error)}</p>' if error else ""
     body = (
         '<section class="card"><h2>投诉/举报行政执法辅助人员</h2>'
-        f"{about}<p class=\"hint\">无需注册。提交后您将获得受理编号和查询码，凭此查询处理进度。"
+        f'{about}<p class="hint">无需注册。提交后您将获得受理编号和查询码，凭此查询处理进度。'
         "情况紧急请拨打 110。</p>"
         f'{alert}<form method="post" action="{_h(_safe_url(action_url) or "")}" '
         'enctype="application/x-www-form-urlencoded" accept-charset="utf-8">'
         f"{hidden}"
-        f'<label for="category">问题类型</label><select id="category" name="category" required>{options}</select>'
+        '<label for="category">问题类型</label>'
+        f'<select id="category" name="category" required>{options}</select>'
         '<label for="description">事情经过</label>'
         '<textarea id="description" name="description" required maxlength="4000" '
         'placeholder="请描述发生了什么、对方说了什么或做了什么"></textarea>'
         '<label for="occurred_at">发生时间 <small>（大致即可）</small></label>'
         '<input type="datetime-local" id="occurred_at" name="occurred_at">'
         '<label for="location">发生地点 <small>（选填）</small></label>'
-        '<input type="text" id="location" name="location" maxlength="200" placeholder="如：某某路与某某街交叉口">'
+        '<input type="text" id="location" name="location" maxlength="200" '
+        'placeholder="如：某某路与某某街交叉口">'
         '<label for="contact_phone">联系电话 <small>（选填，仅用于回访）</small></label>'
         '<input type="tel" id="contact_phone" name="contact_phone" maxlength="20" autocomplete="tel">'
         '<p class="hint">请如实反映情况。您的联系方式只用于处理本投诉，不会告知被投诉人。</p>'
@@ -228,7 +246,7 @@ def render_complaint_receipt(*, tracking_no: str, access_code: str) -> str:
         "<div><h1>投诉已受理</h1><p>行政执法机关将调查核实并依法处理。</p></div></section>"
         '<section class="card"><h2>受理编号</h2>'
         f'<output class="code mono">{_h(tracking_no)}</output>'
-        '<h2>查询码</h2>'
+        "<h2>查询码</h2>"
         f'<output class="code mono">{_h(access_code)}</output>'
         "<p><strong>请截图或抄写保存受理编号和查询码。</strong>凭这两项可查询处理进度和结果，"
         "请勿告诉他人。</p></section>"
