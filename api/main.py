@@ -10,7 +10,9 @@ from api import errors
 from api.context import AppContext
 from api.migrations import upgrade_to_head
 from api.routes import agencies, audit, auth, auxiliaries, fieldwork, public
+from api.routes import complaints, reports
 from api.settings import Settings, get_settings
+from verification.photo import shutdown_decoder_pool
 
 DESCRIPTION = """
 auxduty keeps the field work of Nanjing's law-enforcement auxiliary staff (行政执法辅助人员) within the
@@ -34,6 +36,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
             load_demo(ctx, quiet=True)
         yield
+        shutdown_decoder_pool()
         if engine is None:
             ctx.engine.dispose()
 
@@ -59,6 +62,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(fieldwork.router)
     app.include_router(public.router)
     app.include_router(audit.router)
+    app.include_router(complaints.router)
+    app.include_router(reports.router)
     return app
 
 

@@ -7,14 +7,18 @@ printed on it. All three give the same answer, read from the credential as it st
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, File, Path, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContextDep, SessionDep
-from api.domain.errors import NotFound
+from api.domain.errors import DomainError, NotFound
 from api.domain.verification import BadgeCheck, check_badge_no, check_token, valid_photo
 from api.pages.verify import render_verify_page
 from schemas.public import DutyRead, VerificationRead
+from verification.photo import MAX_BYTES, PhotoRejected, decode_badge_photo
 
 router = APIRouter(tags=["public"])
 OPEN_CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
@@ -84,3 +88,59 @@ def read_verify_page(ctx: ContextDep, session: SessionDep, token: Token) -> HTML
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                                        "Content-Security-Policy": "default-src 'none'; img-src 'self'; "
                                        "style-src 'unsafe-inline'; form-action 'self'"})
+
+
+class _Refused(DomainError):
+    def __init__(self, status: int, code: str, detail_zh: str, detail_en: str, **extra: object) -> None:
+        super().__init__(code, detail_zh, detail_en, **extra)
+        self.status = status
+
+
+async def _read_limited(request: Request, upload: UploadFile, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise _Refused(413, "image_too_large", "照片过大", f"the photo exceeds {limit} bytes")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise _Refused(413, "image_too_large", "照片过大", f"the photo exceeds {limit} bytes")
+    return data
+
+
+def badge_token_from(text: str, public_base_url: str) -> str:
+    """The token of one of our badge URLs; anything else is a foreign QR (a warning sign of a fake badge)."""
+    ours = urlsplit(public_base_url)
+    got = urlsplit(text.strip())
+    if (got.scheme, got.netloc.lower()) == (ours.scheme, ours.netloc.lower()) and got.path.startswith("/v/"):
+        token = got.path[len("/v/"):]
+        if token and "/" not in token:
+            return token
+    raise _Refused(
+        422, "foreign_qr",
+        "此二维码不是本市行政执法辅助人员证件的核验码，证件可能是伪造的，请勿配合并拨打12345核实",
+        "this QR code is not one of our badges: the badge may be fake",
+        decoded_host=got.hostname or "", decoded_text=text[:500],
+    )
+
+
+@router.post("/api/public/verify-image", response_model=VerificationRead,
+             responses={413: {"description": "photo too large"}, 415: {"description": "not JPEG/PNG/WebP/HEIC"},
+                        422: {"description": "no_qr_found, foreign_qr, unreadable or oversized image"},
+                        503: {"description": "decoder busy or failed; retry"}})
+async def verify_image(
+    request: Request, ctx: ContextDep, session: SessionDep, image: Annotated[UploadFile, File()]
+) -> JSONResponse:
+    """Verify a photo of a badge: its QR code is read with Pillow and pyzbar in a bounded worker.
+    Nothing of the photo (nor its EXIF location) is kept. Adds `decoded_text` to the usual answer."""
+    data = await _read_limited(request, image, MAX_BYTES)
+    try:
+        text = await run_in_threadpool(decode_badge_photo, data)
+    except PhotoRejected as exc:
+        raise _Refused(exc.http_status, exc.code, exc.detail_zh, exc.detail_en) from None
+    finally:
+        del data
+    if text is None:
+        raise _Refused(422, "no_qr_found", "照片中未找到二维码，请对准证件上的二维码重新拍摄",
+                       "no QR code found in the photo; photograph the badge's QR code again")
+    token = badge_token_from(text, ctx.settings.public_base_url)
+    check = await run_in_threadpool(check_token, session, ctx.keyring, token, channel="image")
+    return _json(to_read(check), decoded_text=text)

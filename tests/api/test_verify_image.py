@@ -1,0 +1,87 @@
+"""`POST /api/public/verify-image`: a photo of a badge answers like a scan; foreign, missing or hostile
+images get a problem, never a 500."""
+
+import io
+
+import pytest
+import segno
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.domain.models import Credential
+from tests.factories import make_agency, make_auxiliary
+from verification.card import render_badge_card
+from verification.qr_zbar import ZBAR_MISSING_REASON, zbar_available
+
+pytestmark = pytest.mark.skipif(not zbar_available(), reason=ZBAR_MISSING_REASON)
+
+
+def _jpeg(img: Image.Image, quality: int = 85) -> bytes:
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def _photo_of_card(png: bytes) -> bytes:
+    """A card lying on a desk, photographed a little turned."""
+    card = Image.open(io.BytesIO(png)).convert("RGB")
+    desk = Image.new("RGB", (1600, 1800), (120, 110, 100))
+    desk.paste(card.rotate(7, expand=True, fillcolor=(120, 110, 100)), (380, 300))
+    return _jpeg(desk)
+
+
+def test_photo_of_a_printed_badge_verifies(client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db, name="玄武区城市管理局"), name="张伟")
+    cred = db.scalar(select(Credential).where(Credential.auxiliary_id == aux.id))
+    assert cred is not None
+    token, _ = client.app.state.ctx.keyring.sign_badge(credential_id=cred.id, version=1)  # type: ignore[attr-defined]
+    url = f"https://verify.example.gov.cn/v/{token}"
+    png = render_badge_card(name="张伟", badge_no=aux.badge_no, agency="玄武区城市管理局", command_agency=None,
+                            qr_text=url, photo=None)
+    r = client.post("/api/public/verify-image", files={"image": ("badge.jpg", _photo_of_card(png), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "valid" and body["name"] == "张伟" and body["decoded_text"] == url
+
+
+def test_foreign_qr_names_the_host(client: TestClient) -> None:
+    qr = segno.make("https://fake-chengguan.example.com/check?id=123", error="m")
+    buf = io.BytesIO()
+    qr.save(buf, kind="png", scale=8, border=4)
+    r = client.post("/api/public/verify-image", files={"image": ("x.png", buf.getvalue(), "image/png")})
+    assert r.status_code == 422
+    assert r.json()["code"] == "foreign_qr" and r.json()["decoded_host"] == "fake-chengguan.example.com"
+
+
+def test_photo_without_qr_is_no_qr_found(client: TestClient) -> None:
+    r = client.post("/api/public/verify-image",
+                    files={"image": ("x.jpg", _jpeg(Image.new("RGB", (800, 600), (200, 180, 160))), "image/jpeg")})
+    assert r.status_code == 422 and r.json()["code"] == "no_qr_found"
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "code"),
+    [
+        (b"GIF89a" + b"\x00" * 100, 415, "unsupported_image_type"),
+        (b"%PDF-1.4 not an image", 415, "unsupported_image_type"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 50, 422, "image_unreadable"),
+    ],
+)
+def test_hostile_uploads_are_refused_with_a_problem(
+    client: TestClient, payload: bytes, status: int, code: str
+) -> None:
+    r = client.post("/api/public/verify-image", files={"image": ("x", payload, "application/octet-stream")})
+    assert r.status_code == status and r.json()["code"] == code
+
+
+def test_oversized_upload_is_413(client: TestClient) -> None:
+    r = client.post("/api/public/verify-image", files={"image": ("x.jpg", b"\xff\xd8" + b"\0" * (16 << 20), "image/jpeg")})
+    assert r.status_code == 413 and r.json()["code"] == "image_too_large"
+
+
+def test_missing_image_field_is_422(client: TestClient) -> None:
+    r = client.post("/api/public/verify-image", files={"other": ("x.jpg", b"abc", "image/jpeg")})
+    assert r.status_code == 422 and r.json()["code"] == "validation_error"
