@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import make_engine, make_sessionmaker
 from api.domain.accounts import HashCost
+from api.ratelimit import Limiter, make_limiter
 from api.security import load_or_create_secret
 from api.settings import Settings
 from verification.tokens import KeyRing
@@ -21,6 +22,7 @@ class AppContext:
     sessions: sessionmaker[Session]
     keyring: KeyRing
     access_secret: str
+    limiter: Limiter
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> "AppContext":
@@ -32,6 +34,7 @@ class AppContext:
             sessions=make_sessionmaker(engine),
             keyring=KeyRing(settings.data_dir / "keys"),
             access_secret=load_or_create_secret(settings.data_dir, settings.secret_key),
+            limiter=make_limiter(settings.redis_url, settings.rate_limit_scale),
         )
 
     @cached_property

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from api.context import AppContext
 from api.domain.errors import DomainError, Forbidden, Unauthenticated
 from api.domain.models import Role, User
+from api.ratelimit import Rule
 from api.security import decode_access
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -78,3 +79,16 @@ AgencyAdmin = Annotated[User, require_role(Role.AGENCY_ADMIN)]
 Admin = Annotated[User, require_role(Role.AGENCY_ADMIN, Role.JUSTICE_ADMIN)]
 OfficerUser = Annotated[User, require_role(Role.OFFICER)]
 AuxiliaryUser = Annotated[User, require_role(Role.AUXILIARY)]
+
+
+def rate_limited(rule: Rule) -> object:
+    """A dependency that counts the request against ``rule`` for this client (429 past the limit)."""
+
+    def check(request: Request, ctx: ContextDep) -> None:
+        client = request.client.host if request.client else "unknown"
+        forwarded = request.headers.get("x-forwarded-for")
+        if ctx.settings.trust_forwarded_for and forwarded:
+            client = forwarded.split(",")[0].strip()
+        ctx.limiter.check(rule, client)
+
+    return Depends(check)

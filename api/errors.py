@@ -59,6 +59,9 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     extra = {k: str(v) if not isinstance(v, int | float | bool | list | dict) else v for k, v in exc.extra.items()}
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers = {"Retry-After": str(retry_after)}
     return problem(
         request, exc.status, exc.code, exc.detail_zh, exc.detail_en, article=exc.article, headers=headers, **extra
     )

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     evidence_max_bytes: int = 50 * 1024 * 1024
     photo_max_bytes: int = 5 * 1024 * 1024
     redis_url: str | None = None
+    # Multiplies every public rate limit (tests raise it; a busy kiosk network may too).
+    rate_limit_scale: float = Field(default=1.0, gt=0)
+    # Behind a reverse proxy, the client is the first X-Forwarded-For address.
+    trust_forwarded_for: bool = False
     demo: bool = False
     host: str = "127.0.0.1"
     port: int = 8000

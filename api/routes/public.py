@@ -6,14 +6,14 @@ printed on it. All three give the same answer, read from the credential as it st
 
 from datetime import UTC, datetime
 from typing import Annotated, Any
-
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, File, Path, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ContextDep, SessionDep
+from api import ratelimit
+from api.deps import ContextDep, SessionDep, rate_limited
 from api.domain.errors import DomainError, NotFound
 from api.domain.verification import BadgeCheck, check_badge_no, check_token, valid_photo
 from api.pages.verify import render_verify_page
@@ -55,13 +55,15 @@ def read_jwks(ctx: ContextDep) -> JSONResponse:
                                                       "Cache-Control": "public, max-age=300"})
 
 
-@router.get("/api/public/verify/{token}", response_model=VerificationRead)
+@router.get("/api/public/verify/{token}", response_model=VerificationRead,
+            dependencies=[rate_limited(ratelimit.VERIFY)])
 def verify_token(ctx: ContextDep, session: SessionDep, token: Token) -> JSONResponse:
     """Verify a badge token (the text after `/v/` in the QR code). Always 200; `status` says what it is."""
     return _json(to_read(check_token(session, ctx.keyring, token, channel="api")))
 
 
-@router.get("/api/public/badges/{badge_no}", response_model=VerificationRead)
+@router.get("/api/public/badges/{badge_no}", response_model=VerificationRead,
+            dependencies=[rate_limited(ratelimit.LOOKUP)])
 def verify_badge_no(session: SessionDep, badge_no: BadgeNo) -> JSONResponse:
     """Verify by the number printed on the badge; 404 `not_found` when no badge has that number."""
     check = check_badge_no(session, badge_no, channel="number")
@@ -70,7 +72,8 @@ def verify_badge_no(session: SessionDep, badge_no: BadgeNo) -> JSONResponse:
     return _json(to_read(check))
 
 
-@router.get("/api/public/photos/{badge_no}", responses={200: {"content": {"image/jpeg": {}}}})
+@router.get("/api/public/photos/{badge_no}", responses={200: {"content": {"image/jpeg": {}}}},
+            dependencies=[rate_limited(ratelimit.VERIFY)])
 def read_public_photo(session: SessionDep, badge_no: BadgeNo) -> Response:
     """The ID photo behind a valid badge, for the citizen to compare faces. Nothing for any other status."""
     photo = valid_photo(session, badge_no)
@@ -80,7 +83,8 @@ def read_public_photo(session: SessionDep, badge_no: BadgeNo) -> Response:
     return Response(data, media_type=media_type, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/v/{token}", response_class=HTMLResponse, tags=["public"])
+@router.get("/v/{token}", response_class=HTMLResponse, tags=["public"],
+            dependencies=[rate_limited(ratelimit.VERIFY)])
 def read_verify_page(ctx: ContextDep, session: SessionDep, token: Token) -> HTMLResponse:
     """The page a phone camera opens from the badge QR: Simplified Chinese, no script, a status no one misreads."""
     read = to_read(check_token(session, ctx.keyring, token, channel="page"))
@@ -123,6 +127,7 @@ def badge_token_from(text: str, public_base_url: str) -> str:
 
 
 @router.post("/api/public/verify-image", response_model=VerificationRead,
+             dependencies=[rate_limited(ratelimit.IMAGE)],
              responses={413: {"description": "photo too large"}, 415: {"description": "not JPEG/PNG/WebP/HEIC"},
                         422: {"description": "no_qr_found, foreign_qr, unreadable or oversized image"},
                         503: {"description": "decoder busy or failed; retry"}})

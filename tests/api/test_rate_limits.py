@@ -1,0 +1,67 @@
+"""Public endpoints are rate-limited per client; with Redis the limit holds across workers."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection
+from sqlalchemy.orm import sessionmaker
+
+from api.main import create_app
+from api.ratelimit import Limiter, RateLimited, RedisStore, Rule
+from tests.conftest import IN_CI, make_settings
+
+REDIS_URL = os.environ.get("AUXDUTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def tight_client(connection: Connection, data_dir: Path) -> Iterator[TestClient]:
+    app = create_app(make_settings(data_dir, rate_limit_scale=0.05), engine=connection.engine, migrate=False)
+    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    with TestClient(app) as c:
+        yield c
+
+
+def test_public_verification_answers_429_with_retry_after_past_the_limit(tight_client: TestClient) -> None:
+    answers = [tight_client.get("/api/public/verify/not-a-token") for _ in range(8)]  # limit 120 * 0.05 = 6
+    assert [r.status_code for r in answers[:6]] == [200] * 6
+    limited = answers[6]
+    assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
+    assert limited.headers["content-type"].startswith("application/problem+json")
+    assert 1 <= int(limited.headers["retry-after"]) <= 60
+
+
+def test_clients_are_counted_apart(tight_client: TestClient) -> None:
+    for _ in range(7):
+        tight_client.get("/api/public/verify/x")
+    other = tight_client.get("/api/public/verify/x", headers={"X-Forwarded-For": "203.0.113.9"})
+    # X-Forwarded-For is not trusted by default: it is still the same client.
+    assert other.status_code == 429
+
+
+@pytest.fixture
+def redis_url() -> str:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        reason = f"Redis not reachable at {REDIS_URL}: {exc}"
+        if IN_CI:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return REDIS_URL
+
+
+def test_redis_limit_holds_across_workers(redis_url: str) -> None:
+    rule = Rule(f"t{uuid.uuid4().hex[:8]}", limit=5, window_s=60)
+    workers = [Limiter(RedisStore(redis_url)), Limiter(RedisStore(redis_url))]
+    refused = 0
+    for i in range(10):
+        try:
+            workers[i % 2].check(rule, "198.51.100.7")
+        except RateLimited:
+            refused += 1
+    assert refused == 5
