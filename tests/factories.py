@@ -122,3 +122,51 @@ def login(client: TestClient, user: User, password: str = PASSWORD) -> dict[str,
     r = client.post("/api/auth/token", data={"username": user.username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def hire_body(agency: Agency, **overrides: Any) -> dict[str, Any]:
+    """A valid ``POST /api/auxiliaries`` body for ``agency``; ``overrides`` replace top-level fields."""
+    body: dict[str, Any] = {
+        "name": "赵协管",
+        "username": f"aux.{_tag()}",
+        "password": PASSWORD,
+        "birth_date": "1995-05-01",
+        "education": "high_school",
+        "hire_method": "direct",
+        "agency_id": str(agency.id),
+        "hired_on": "2026-03-01",
+        "categories": ["patrol", "publicity"],
+        "zones": XINJIEKOU_ZONE,
+        "record": {"criminal_record": False, "pending_criminal_case": False,
+                   "dismissed_for_violation": False, "serious_dishonesty": False},
+        "preferences": {"martyr_family": False, "veteran": False, "heroic_deed": False},
+    }
+    body.update(overrides)
+    return body
+
+
+def task_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid independent patrol record made on the phone, inside the Xinjiekou zone."""
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "category": "patrol",
+        "description": "新街口商圈巡查",
+        "started_at": "2026-11-26T09:00:00+08:00",
+        "ended_at": "2026-11-26T11:00:00+08:00",
+        "lat": IN_ZONE[0],
+        "lon": IN_ZONE[1],
+    }
+    body.update(overrides)
+    return body
+
+
+def shift_payload(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "at": "2026-11-26T08:58:00+08:00",
+        "lat": IN_ZONE[0],
+        "lon": IN_ZONE[1],
+        "accuracy_m": 10.0,
+    }
+    body.update(overrides)
+    return body

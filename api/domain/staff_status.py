@@ -1,0 +1,121 @@
+"""Suspension, reinstatement, departure (第二十七条) and secondment to a street (第二十二条).
+
+The credential follows the person at once: a suspended auxiliary's badge scans as ``suspended``, a departed
+one's as ``revoked``. Departure also closes their login and gives the headcount place back (第十二条).
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from api.domain import audit
+from api.domain.agencies import is_descendant
+from api.domain.errors import Conflict, DomainError, RuleViolation
+from api.domain.models import Agency, AgencyLevel, Auxiliary, AuxiliaryStatus, CredentialStatus, User
+from api.domain.staff import free_headcount_place
+from api.domain.staff_credentials import current_credential, departed_refusal, set_credential_status
+
+RECOVERABLE_ITEMS: dict[str, str] = {
+    "credential": "证件", "badge": "胸牌", "armband": "臂章", "uniform": "服装",
+}
+
+
+def _invalid_transition(aux: Auxiliary, to: str) -> Conflict:
+    return Conflict("invalid_transition", f"当前状态（{aux.status}）不能变更为{to}",
+                    f"cannot go from {aux.status} to {to}", current_status=str(aux.status))
+
+
+def suspend_auxiliary(session: Session, aux: Auxiliary, *, actor: User, reason: str) -> Auxiliary:
+    if aux.status == AuxiliaryStatus.DEPARTED:
+        raise departed_refusal()
+    if aux.status != AuxiliaryStatus.ACTIVE:
+        raise _invalid_transition(aux, AuxiliaryStatus.SUSPENDED)
+    cred = current_credential(session, aux)
+    if cred is not None and cred.status == CredentialStatus.VALID:
+        set_credential_status(session, cred, CredentialStatus.SUSPENDED, actor=actor,
+                              action="credential.suspended")
+    aux.status = AuxiliaryStatus.SUSPENDED
+    aux.status_reason = reason
+    audit.record(session, aux, "auxiliary.suspended", actor_id=actor.id)
+    return aux
+
+
+def reinstate_auxiliary(session: Session, aux: Auxiliary, *, actor: User, reason: str) -> Auxiliary:
+    if aux.status != AuxiliaryStatus.SUSPENDED:
+        raise _invalid_transition(aux, AuxiliaryStatus.ACTIVE)
+    cred = current_credential(session, aux)
+    if cred is not None and cred.status == CredentialStatus.SUSPENDED:
+        set_credential_status(session, cred, CredentialStatus.VALID, actor=actor,
+                              action="credential.reinstated")
+    aux.status = AuxiliaryStatus.ACTIVE
+    aux.status_reason = reason
+    audit.record(session, aux, "auxiliary.reinstated", actor_id=actor.id)
+    return aux
+
+
+def record_departure(
+    session: Session,
+    aux: Auxiliary,
+    *,
+    actor: User,
+    left_on: date,
+    reason: str,
+    items_recovered: Sequence[str],
+) -> Auxiliary:
+    """第二十七条: revoke the credential, record what was taken back, close the login, free the place."""
+    if aux.status == AuxiliaryStatus.DEPARTED:
+        raise departed_refusal()
+    if left_on < aux.hired_on:
+        raise DomainError("left_before_hired", "离职日期不能早于聘用日期", "left_on is before hired_on")
+    unknown = [i for i in items_recovered if i not in RECOVERABLE_ITEMS]
+    if unknown:
+        raise DomainError("unknown_item", "未知的收回物品", f"unknown items: {', '.join(unknown)}")
+    # The agency row first: hires lock it before they append to the audit log, so departures must too.
+    free_headcount_place(session, aux.agency_id)
+    cred = current_credential(session, aux)
+    if cred is not None and cred.status in (CredentialStatus.VALID, CredentialStatus.SUSPENDED):
+        set_credential_status(session, cred, CredentialStatus.REVOKED, actor=actor,
+                              action="credential.revoked")
+    user = session.get(User, aux.user_id)
+    if user is not None:
+        user.active = False
+    aux.status = AuxiliaryStatus.DEPARTED
+    aux.status_reason = reason
+    aux.left_on = left_on
+    aux.items_recovered = [i for i in RECOVERABLE_ITEMS if i in items_recovered]
+    audit.record(session, aux, "auxiliary.departed", actor_id=actor.id)
+    return aux
+
+
+def second_auxiliary(
+    session: Session, aux: Auxiliary, *, actor: User, command_agency_id: uuid.UUID | None
+) -> Auxiliary:
+    """第二十二条: place the auxiliary under a street/town below the employer for daily command, or end it."""
+    if aux.status == AuxiliaryStatus.DEPARTED:
+        raise departed_refusal()
+    if command_agency_id is not None:
+        command = session.get(Agency, command_agency_id)
+        if (
+            command is None
+            or command.level != AgencyLevel.STREET
+            or not is_descendant(session, command, aux.agency_id)
+        ):
+            raise RuleViolation(
+                "invalid_secondment", "第二十二条", "只能下沉到用人机关下辖的街镇",
+                "an auxiliary can be seconded only to a street/town below the employing agency",
+            )
+    aux.command_agency_id = command_agency_id
+    audit.record(session, aux, "auxiliary.seconded" if command_agency_id else "auxiliary.recalled",
+                 actor_id=actor.id)
+    return aux
+
+
+def set_photo(session: Session, aux: Auxiliary, *, actor: User, data: bytes, content_type: str) -> Auxiliary:
+    if aux.status == AuxiliaryStatus.DEPARTED:
+        raise departed_refusal()
+    aux.photo = data
+    aux.photo_type = content_type
+    audit.record(session, aux, "auxiliary.photo_set", actor_id=actor.id)
+    return aux
