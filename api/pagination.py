@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -14,7 +14,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from api.domain.errors import DomainError
 
 MAX_LIMIT = 200
-T = TypeVar("T")
 
 
 def clamp_limit(limit: int | None) -> int:
@@ -27,13 +26,13 @@ def _bad_cursor() -> DomainError:
 
 def paginate(
     session: Session,
-    stmt: Select[tuple[T]],
+    stmt: Select[Any],
     *,
     created: InstrumentedAttribute[datetime],
     key: InstrumentedAttribute[Any],
     limit: int | None,
     cursor: str | None,
-) -> tuple[Sequence[T], str | None]:
+) -> tuple[Sequence[Any], str | None]:
     """Newest first. Returns one page and the cursor for the next, or None at the end."""
     size = clamp_limit(limit)
     if cursor:

@@ -29,7 +29,18 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The pid keeps two test runs on one machine (two engineers, or CI and a developer) apart.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
+
+
+def _drop_pg_database(url: str) -> None:
+    admin = make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+    name = make_url(url).database
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except psycopg.Error:
+        pass
 
 
 def _skip_or_fail(reason: str) -> None:
@@ -73,6 +84,8 @@ class Backends:
     def dispose(self) -> None:
         for engine in self.engines.values():
             engine.dispose()
+            if engine.dialect.name == "postgresql":
+                _drop_pg_database(engine.url.render_as_string(hide_password=False))
 
 
 @pytest.fixture(scope="session")
