@@ -9,8 +9,7 @@ from sqlalchemy import Engine
 from api import errors
 from api.context import AppContext
 from api.migrations import upgrade_to_head
-from api.routes import agencies, audit, auth, auxiliaries, fieldwork, public
-from api.routes import complaints, reports
+from api.routes import agencies, audit, auth, auxiliaries, complaints, fieldwork, public, reports
 from api.settings import Settings, get_settings
 from verification.photo import shutdown_decoder_pool
 

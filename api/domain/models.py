@@ -5,7 +5,17 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.domain.base import Base, CreatedMixin, IdMixin, utcnow
@@ -248,3 +258,67 @@ class AuditEntry(Base):
     row_hash: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ComplaintStatus(StrEnum):
+    RECEIVED = "received"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    DISMISSED = "dismissed"
+
+
+class Complaint(IdMixin, Base):
+    """A citizen's complaint (第二十四条). Never deleted; only ``status`` and the decision move, and each
+    move is also kept as a ComplaintEvent."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaints_agency_status", "agency_id", "status"),)
+
+    tracking_no: Mapped[str] = mapped_column(String(16), unique=True)
+    access_code_hash: Mapped[str] = mapped_column(String(64))
+    # None: nobody could be identified, so the justice bureau handles it.
+    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
+    auxiliary_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
+    # As the citizen gave it (upper-cased), kept even when no auxiliary has that number.
+    badge_no: Mapped[str | None] = mapped_column(String(32))
+    identified_by: Mapped[str | None] = mapped_column(String(20))  # token | badge_no | unverified_token
+    category: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    location: Mapped[str | None] = mapped_column(String(200))
+    lat: Mapped[float | None]
+    lon: Mapped[float | None]
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[ComplaintStatus] = mapped_column(String(16), default=ComplaintStatus.RECEIVED)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    due_at: Mapped[datetime]
+    finding: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(String(20))
+    decided_at: Mapped[datetime | None]
+
+
+class ComplaintEvent(IdMixin, CreatedMixin, Base):
+    """One step of a complaint's handling: who moved it from which status to which, and what they found."""
+
+    __tablename__ = "complaint_events"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), index=True)
+    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    finding: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str | None] = mapped_column(String(20))
+
+
+class CaseNotice(IdMixin, Base):
+    """An anonymised case notice (违法违纪案例通报, 第二十四条) published when a complaint is resolved."""
+
+    __tablename__ = "case_notices"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), unique=True)
+    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    published_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
