@@ -9,7 +9,17 @@ from sqlalchemy import Engine
 from api import errors
 from api.context import AppContext
 from api.migrations import upgrade_to_head
-from api.routes import agencies, audit, auth, auxiliaries, complaints, fieldwork, public, reports
+from api.routes import (
+    agencies,
+    audit,
+    auth,
+    auxiliaries,
+    complaint_pages,
+    complaints,
+    fieldwork,
+    public,
+    reports,
+)
 from api.settings import Settings, get_settings
 from verification.photo import shutdown_decoder_pool
 
@@ -60,6 +70,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(auxiliaries.router)
     app.include_router(fieldwork.router)
     app.include_router(public.router)
+    app.include_router(complaint_pages.router)
     app.include_router(audit.router)
     app.include_router(complaints.router)
     app.include_router(reports.router)

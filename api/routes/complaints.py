@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api.deps import Admin, ContextDep, SessionDep
+from api import ratelimit
+from api.deps import Admin, ContextDep, SessionDep, rate_limited
 from api.domain.base import utcnow
 from api.domain.complaints import (
     ACTION_BY_CODE,
@@ -57,7 +58,7 @@ def notice_read(notice: CaseNotice, agency: str | None) -> NoticeRead:
 
 @router.post(
     "/api/public/complaints", response_model=ComplaintReceipt, status_code=201,
-    tags=["public"],
+    tags=["public"], dependencies=[rate_limited(ratelimit.COMPLAINT)],
 )
 def create_complaint(
     ctx: ContextDep, session: SessionDep, body: ComplaintCreate, response: Response
@@ -87,6 +88,7 @@ def create_complaint(
 
 @router.get(
     "/api/public/complaints/{tracking_no}", response_model=ComplaintStatusRead, tags=["public"],
+    dependencies=[rate_limited(ratelimit.LOOKUP)],
     responses={404: {"description": "`complaint_not_found`: unknown number or wrong/missing code, alike"}},
 )
 def read_complaint_status(
