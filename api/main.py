@@ -14,6 +14,7 @@ from api.routes import (
     audit,
     auth,
     auxiliaries,
+    badges,
     complaint_pages,
     complaints,
     fieldwork,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(auth.router)
     app.include_router(agencies.router)
     app.include_router(auxiliaries.router)
+    app.include_router(badges.router)
     app.include_router(fieldwork.router)
     app.include_router(public.router)
     app.include_router(complaint_pages.router)
