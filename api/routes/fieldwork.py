@@ -1,5 +1,280 @@
-"""(being written)"""
+"""Field work from the phone: shifts, task records, co-signing, corrections, evidence, offline sync, and the
+Article 19 cases that refused work leaves behind."""
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any, Literal, cast
+
+from fastapi import APIRouter, Query, Request, Response, UploadFile, status
+from fastapi.responses import FileResponse
+from pydantic import AwareDatetime
+from sqlalchemy import Select
+
+from api.deps import Admin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
+from api.domain.duties import FORBIDDEN_WORK
+from api.domain.errors import DomainError
+from api.domain.evidence import get_evidence, store_evidence
+from api.domain.fieldwork import (
+    article19_cases_visible_to,
+    case_parties,
+    load_field_context,
+    record_shift_event,
+)
+from api.domain.models import Article19Case, ShiftEvent, Task
+from api.domain.sync import sync_records
+from api.domain.tasks import (
+    TaskBundle,
+    bundle_tasks,
+    correct_task,
+    cosign_task,
+    record_task,
+    tasks_query,
+    visible_task,
+)
+from api.errors import wants_english
+from api.pagination import paginate
+from schemas.common import Page
+from schemas.shifts import CheckIn, CheckOut, ShiftEventRead, ShiftKind
+from schemas.sync import ShiftSyncResult, SyncProblem, SyncRequest, SyncResponse, TaskSyncResult
+from schemas.tasks import (
+    Article19CaseRead,
+    AuxiliaryRef,
+    CosignatureRead,
+    CosignCreate,
+    DutyCode,
+    EvidenceRead,
+    ForbiddenFlagRead,
+    Person,
+    TaskCreate,
+    TaskRead,
+)
 
 router = APIRouter(prefix="/api", tags=["fieldwork"])
+
+FLAG_BY_NAME = {f.flag: f for f in FORBIDDEN_WORK}
+SAME_AGAIN: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the same record was sent again: the stored record, nothing new written"}
+}
+TaskStatusName = Literal["recorded", "pending_cosign", "cosigned", "rejected", "superseded"]
+
+
+def _task_read(bundle: TaskBundle) -> TaskRead:
+    read = TaskRead.model_validate(bundle.task)
+    cosignature = CosignatureRead.model_validate(bundle.cosignature) if bundle.cosignature else None
+    return read.model_copy(
+        update={
+            "superseded_by": bundle.superseded_by,
+            "cosignature": cosignature,
+            "cosigned_at": cosignature.created_at if cosignature else None,
+            "evidence": [EvidenceRead.model_validate(e) for e in bundle.evidence],
+        }
+    )
+
+
+def _one(session: SessionDep, task: Task) -> TaskRead:
+    return _task_read(bundle_tasks(session, [task])[0])
+
+
+def _created(response: Response, created: bool) -> None:
+    response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+
+
+def _check(
+    kind: ShiftKind, session: SessionDep, user: AuxiliaryUser, body: CheckIn, response: Response
+) -> ShiftEvent:
+    fc = load_field_context(session, user)
+    event, created = record_shift_event(session, fc, kind=kind, payload=body.model_dump())
+    _created(response, created)
+    return event
+
+
+@router.post("/shifts/check-in", response_model=ShiftEventRead, status_code=201, responses=SAME_AGAIN)
+def check_in(session: SessionDep, user: AuxiliaryUser, body: CheckIn, response: Response) -> ShiftEvent:
+    """Start of a shift, with the phone's position. `in_zone` tells whether it lies in the auxiliary's
+    responsibility zones (null when they have none); outside is recorded, not refused."""
+    return _check("check_in", session, user, body, response)
+
+
+@router.post("/shifts/check-out", response_model=ShiftEventRead, status_code=201, responses=SAME_AGAIN)
+def check_out(session: SessionDep, user: AuxiliaryUser, body: CheckOut, response: Response) -> ShiftEvent:
+    """End of a shift, with the phone's position."""
+    return _check("check_out", session, user, body, response)
+
+
+@router.post("/tasks", response_model=TaskRead, status_code=201, responses=SAME_AGAIN)
+def create_task(session: SessionDep, user: AuxiliaryUser, body: TaskCreate, response: Response) -> TaskRead:
+    """Record a task. Independent duties (第七条) are `recorded` at once if granted to the auxiliary;
+    assisted duties (第八条) name the directing officer and wait in `pending_cosign`. Work that 第十九条
+    forbids is refused with `forbidden_work` and kept as an Article 19 case against whoever asked."""
+    fc = load_field_context(session, user)
+    task, created = record_task(session, fc, body)
+    _created(response, created)
+    return _one(session, task)
+
+
+@router.get("/tasks", response_model=Page[TaskRead])
+def list_tasks(
+    session: SessionDep,
+    user: CurrentUser,
+    status_: Annotated[TaskStatusName | None, Query(alias="status")] = None,
+    category: DutyCode | None = None,
+    since: Annotated[AwareDatetime | None, Query(description="recorded at or after this instant")] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[TaskRead]:
+    """Task records the caller may see, newest first: an auxiliary their own, an officer those naming them
+    (`?status=pending_cosign` for what awaits their co-signature), an agency admin those of the agency that
+    employs or commands the auxiliary, the justice bureau all."""
+    stmt = tasks_query(session, user, status=status_, category=category, since=since)
+    rows, next_cursor = paginate(
+        session, cast("Select[tuple[Task]]", stmt), created=Task.created_at, key=Task.id, limit=limit,
+        cursor=cursor,
+    )
+    return Page(items=[_task_read(b) for b in bundle_tasks(session, rows)], next_cursor=next_cursor)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskRead)
+def read_task(session: SessionDep, user: CurrentUser, task_id: uuid.UUID) -> TaskRead:
+    """One task record with its co-signature, evidence and version chain (`corrects_id`, `superseded_by`)."""
+    return _one(session, visible_task(session, user, task_id))
+
+
+@router.post("/tasks/{task_id}/cosign", response_model=TaskRead)
+def cosign(session: SessionDep, user: OfficerUser, task_id: uuid.UUID, body: CosignCreate) -> TaskRead:
+    """The named officer approves (`cosigned`) or rejects (`rejected`) an assisted record (第八条). Only that
+    officer may, only once, and only while the record is `pending_cosign`."""
+    task, _ = cosign_task(
+        session, user=user, task_id=task_id, approve=body.decision == "approve", note=body.note,
+        lat=body.lat, lon=body.lon,
+    )
+    return _one(session, task)
+
+
+@router.post("/tasks/{task_id}/corrections", response_model=TaskRead, status_code=201, responses=SAME_AGAIN)
+def correct(
+    session: SessionDep, user: AuxiliaryUser, task_id: uuid.UUID, body: TaskCreate, response: Response
+) -> TaskRead:
+    """A corrected version of a record, with a new phone-made id. The old version stays unchanged but for
+    its status, `superseded` (第十条(三)); the new one has `version` + 1 and `corrects_id`, and passes every
+    check again. A record can be corrected once; correct its newest version."""
+    fc = load_field_context(session, user)
+    task, created = correct_task(session, fc, task_id=task_id, payload=body)
+    _created(response, created)
+    return _one(session, task)
+
+
+@router.post("/tasks/{task_id}/evidence", response_model=EvidenceRead, status_code=201,
+             responses={**SAME_AGAIN, 413: {"description": "the file is larger than the limit"}})
+def upload_evidence(
+    ctx: ContextDep, session: SessionDep, user: CurrentUser, task_id: uuid.UUID, file: UploadFile,
+    response: Response,
+) -> EvidenceRead:
+    """Attach a file (photo, recording, document) to a task: the recording auxiliary or the named officer.
+    Stored by its SHA-256 and never changed; the same file again for the same task answers the stored
+    record."""
+    task = visible_task(session, user, task_id)
+    evidence, created = store_evidence(
+        session, task=task, user=user, stream=file.file, filename=file.filename,
+        content_type=file.content_type, data_dir=ctx.settings.data_dir,
+        max_bytes=ctx.settings.evidence_max_bytes,
+    )
+    _created(response, created)
+    return EvidenceRead.model_validate(evidence)
+
+
+@router.get("/tasks/{task_id}/evidence/{evidence_id}", response_class=FileResponse,
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "the stored bytes"}})
+def download_evidence(
+    ctx: ContextDep, session: SessionDep, user: CurrentUser, task_id: uuid.UUID, evidence_id: uuid.UUID
+) -> FileResponse:
+    """The exact bytes stored for an evidence file, with `ETag` its SHA-256."""
+    task = visible_task(session, user, task_id)
+    evidence, path = get_evidence(session, task=task, evidence_id=evidence_id, data_dir=ctx.settings.data_dir)
+    return FileResponse(
+        path,
+        media_type=evidence.content_type,
+        filename=evidence.filename or evidence.sha256,
+        content_disposition_type="attachment",
+        headers={"X-Content-Type-Options": "nosniff", "ETag": f'"{evidence.sha256}"'},
+    )
+
+
+def _problem(exc: DomainError, english: bool) -> SyncProblem:
+    errors = exc.extra.get("errors")
+    return SyncProblem(
+        code=exc.code,
+        article=exc.article,
+        detail=exc.detail_en if english else exc.detail_zh,
+        status=exc.status,
+        errors=cast("list[dict[str, str]]", errors) if isinstance(errors, list) else None,
+    )
+
+
+@router.post("/sync", response_model=SyncResponse)
+def sync(request: Request, session: SessionDep, user: AuxiliaryUser, body: SyncRequest) -> SyncResponse:
+    """Send what the phone recorded offline: up to 500 tasks and 500 shift events. Each record is answered
+    on its own: `created`, `duplicate` (already stored with the same content) or `error` with the problem
+    it would have had on its own endpoint. One bad record never loses the others."""
+    english = wants_english(request)
+    fc = load_field_context(session, user)
+    batch = sync_records(session, fc, tasks=body.tasks, shifts=body.shifts)
+    bundles = {b.task.id: b for b in bundle_tasks(session, [i.record for i in batch.tasks if i.record])}
+    return SyncResponse(
+        tasks=[
+            TaskSyncResult(
+                index=i.index, id=i.id, result=i.result,
+                record=_task_read(bundles[i.record.id]) if i.record else None,
+                problem=_problem(i.problem, english) if i.problem else None,
+            )
+            for i in batch.tasks
+        ],
+        shifts=[
+            ShiftSyncResult(
+                index=i.index, id=i.id, result=i.result,
+                record=ShiftEventRead.model_validate(i.record) if i.record else None,
+                problem=_problem(i.problem, english) if i.problem else None,
+            )
+            for i in batch.shifts
+        ],
+    )
+
+
+@router.get("/article19-cases", response_model=Page[Article19CaseRead])
+def list_article19_cases(
+    session: SessionDep,
+    user: Admin,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[Article19CaseRead]:
+    """Refused attempts to make an auxiliary do forbidden work (第十九条), newest first, with who asked and
+    what was asked (第二十九条). The justice bureau sees all; an agency admin their agency's."""
+    rows, next_cursor = paginate(
+        session, cast("Select[tuple[Article19Case]]", article19_cases_visible_to(user)),
+        created=Article19Case.created_at, key=Article19Case.id, limit=limit, cursor=cursor,
+    )
+    users, auxes = case_parties(session, rows)
+
+    def person(user_id: uuid.UUID) -> Person:
+        u = users[user_id]
+        return Person(id=u.id, name=u.name, role=u.role)
+
+    items = []
+    for case in rows:
+        aux = auxes.get(case.auxiliary_id) if case.auxiliary_id else None
+        items.append(
+            Article19CaseRead(
+                id=case.id,
+                attempt_id=case.attempt_id,
+                agency_id=case.agency_id,
+                requested_by=person(case.requested_by),
+                reported_by=person(case.reported_by),
+                auxiliary=AuxiliaryRef(id=aux.id, name=aux.name, badge_no=aux.badge_no) if aux else None,
+                flags=[
+                    ForbiddenFlagRead(flag=f, article="第十九条", item=FLAG_BY_NAME[f].item,
+                                      name=FLAG_BY_NAME[f].name_zh)
+                    for f in case.flags if f in FLAG_BY_NAME
+                ],
+                request=case.request,
+                created_at=case.created_at,
+            )
+        )
+    return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,180 @@
+"""Evidence files of a task (第十条(三): never altered). Content-addressed: a file lives at
+``evidence/<sha[:2]>/<sha>``, written once through a temporary file and a link that cannot overwrite, then
+made read-only. The database row says which task it belongs to; the same bytes uploaded twice for one task
+are one record.
+"""
+
+import hashlib
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.domain import audit
+from api.domain.errors import DomainError, Forbidden, NotFound
+from api.domain.models import Auxiliary, Evidence, Officer, Task, User
+
+CHUNK = 1024 * 1024
+_MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}$")
+
+
+class EvidenceTooLarge(DomainError):
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            "evidence_too_large",
+            f"证据文件超过大小上限（{limit} 字节）",
+            f"evidence file exceeds the size limit of {limit} bytes",
+            limit=limit,
+        )
+
+
+class EvidenceMissing(DomainError):
+    status = 410
+
+    def __init__(self) -> None:
+        super().__init__(
+            "evidence_file_missing",
+            "证据文件已不在存储中，请联系管理员",
+            "the evidence file is missing from storage",
+        )
+
+
+def evidence_root(data_dir: Path) -> Path:
+    return data_dir / "evidence"
+
+
+def evidence_path(data_dir: Path, sha256: str) -> Path:
+    return evidence_root(data_dir) / sha256[:2] / sha256
+
+
+def clean_media_type(value: str | None) -> str:
+    media = (value or "").split(";")[0].strip().lower()
+    return media if _MEDIA_TYPE.fullmatch(media) else "application/octet-stream"
+
+
+def clean_filename(value: str | None) -> str | None:
+    if not value:
+        return None
+    name = re.split(r"[\\/]", value)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).encode("utf-8", "ignore").decode()[:255]
+    return name or None
+
+
+def check_uploader(session: Session, *, task: Task, user: User) -> None:
+    """The auxiliary who recorded the task, or the officer it names (第八条), may add evidence."""
+    aux_id = session.scalar(select(Auxiliary.id).where(Auxiliary.user_id == user.id))
+    officer_id = session.scalar(select(Officer.id).where(Officer.user_id == user.id))
+    recorder = aux_id is not None and aux_id == task.auxiliary_id
+    named_officer = officer_id is not None and officer_id == task.officer_id
+    if not (recorder or named_officer):
+        raise Forbidden(
+            "not_task_party",
+            "只有记录该任务的辅助人员或注明的执法人员可以上传证据",
+            "only the recording auxiliary or the named officer may add evidence",
+        )
+
+
+def _spool(stream: BinaryIO, directory: Path, max_bytes: int) -> tuple[Path, str, int]:
+    """Copy the upload into a temporary file beside its final place, hashing as it goes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")
+    tmp = Path(name)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise EvidenceTooLarge(max_bytes)
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, digest.hexdigest(), size
+
+
+def _place(tmp: Path, target: Path) -> None:
+    """Move the spooled file to its content address without ever replacing what is there."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp.chmod(0o444)
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        pass  # the same bytes are already stored: their name is their hash
+    except OSError:
+        # A filesystem without hard links: a rename is still atomic, and the bytes it could replace are
+        # the same bytes.
+        if not target.exists():
+            os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def store_evidence(
+    session: Session,
+    *,
+    task: Task,
+    user: User,
+    stream: BinaryIO,
+    filename: str | None,
+    content_type: str | None,
+    data_dir: Path,
+    max_bytes: int,
+) -> tuple[Evidence, bool]:
+    """Store an upload for ``task``; (evidence, created). The same bytes again for the same task answer
+    the stored record."""
+    check_uploader(session, task=task, user=user)
+    root = evidence_root(data_dir)
+    tmp, sha, size = _spool(stream, root, max_bytes)
+    try:
+        existing = session.scalar(select(Evidence).where(Evidence.task_id == task.id, Evidence.sha256 == sha))
+        if existing is not None:
+            return existing, False
+        _place(tmp, evidence_path(data_dir, sha))
+    finally:
+        tmp.unlink(missing_ok=True)
+    evidence = Evidence(
+        id=uuid.uuid4(),
+        task_id=task.id,
+        sha256=sha,
+        bytes=size,
+        content_type=clean_media_type(content_type),
+        filename=clean_filename(filename),
+        uploaded_by=user.id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(evidence)
+            session.flush()
+    except IntegrityError:
+        stored = session.scalar(select(Evidence).where(Evidence.task_id == task.id, Evidence.sha256 == sha))
+        if stored is None:
+            raise
+        return stored, False
+    audit.record(session, evidence, "evidence.uploaded", actor_id=user.id)
+    return evidence, True
+
+
+def get_evidence(
+    session: Session, *, task: Task, evidence_id: uuid.UUID, data_dir: Path
+) -> tuple[Evidence, Path]:
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None or evidence.task_id != task.id:
+        raise NotFound("evidence", "证据")
+    path = evidence_path(data_dir, evidence.sha256)
+    if not path.is_file():
+        raise EvidenceMissing()
+    return evidence, path
+

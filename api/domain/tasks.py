@@ -1,0 +1,322 @@
+"""Recording a task (第七条、第八条), co-signing it, correcting it with a new version (第十条(三)).
+
+The checks run in a fixed order, each refusal naming its article:
+    forbidden work (第十九条)  →  required citation (第七条(六) / 第八条(六))  →  category granted (第七条)
+    →  officer named (第八条)  →  officer available (第八条)
+A task is never deleted and only its ``status`` ever changes, by a guarded UPDATE, so two decisions racing
+on one record give one winner.
+"""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, Select, false, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.domain import audit
+from api.domain.duties import DUTY_BY_CODE, Duty, TaskMode
+from api.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from api.domain.fieldwork import (
+    FieldContext,
+    available_officer,
+    content_hash,
+    current_officer,
+    forbidden_work,
+    insert_once,
+    open_article19_case,
+    same_or_conflict,
+    serialize_writes,
+)
+from api.domain.geo import point_in_zones
+from api.domain.models import Auxiliary, Cosignature, Evidence, Officer, Role, Task, TaskStatus, User
+from schemas.tasks import TaskCreate
+
+# A duty whose record must cite a document (Duty.requires): the refusal when the citation is missing.
+CITATION_REQUIRED: dict[str, tuple[str, str, str, str]] = {
+    "assignment_ref": (
+        "assignment_required", "第七条",
+        "交办事项须注明行政执法机关的书面交办依据", "assigned work must cite the agency's written assignment",
+    ),
+    "legal_basis": (
+        "legal_basis_required", "第八条",
+        "其他辅助执法工作须注明法律、法规、规章依据",
+        "other statutory assisting work must cite its legal basis",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    duty: Duty
+    officer: Officer | None
+
+
+def check_task_scope(session: Session, fc: FieldContext, payload: TaskCreate) -> Scope:
+    """Whether this auxiliary may record this task at all, and with whom. Forbidden work first: its
+    refusal is kept as an Article 19 case (the caller commits it although the request fails)."""
+    flags = payload.flags.raised()
+    if flags:
+        case = open_article19_case(
+            session, fc, attempt_id=payload.id, flags=flags, request=payload.model_dump(),
+            officer_id=payload.officer_id,
+        )
+        raise forbidden_work(flags, case)
+    duty = DUTY_BY_CODE[payload.category]
+    if duty.requires is not None and not (getattr(payload, duty.requires) or "").strip():
+        raise RuleViolation(*CITATION_REQUIRED[duty.requires])
+    if not duty.assisted and duty.code not in fc.aux.categories:
+        raise RuleViolation(
+            "category_not_granted", "第七条",
+            f"未获授权独立从事该类工作：{duty.name_zh}",
+            f"this independent duty was not granted: {duty.name_en}",
+        )
+    if duty.assisted and payload.officer_id is None:
+        raise RuleViolation(
+            "officer_required", "第八条",
+            "协助类工作须在执法人员指挥下开展，请注明执法人员",
+            "assisted duties need the directing officer named",
+        )
+    officer = None
+    if payload.officer_id is not None:
+        officer = available_officer(session, fc, payload.officer_id)
+        if officer is None:
+            raise RuleViolation(
+                "officer_not_available", "第八条",
+                "所注明的执法人员不存在、已停用或不属于指挥本人的机关",
+                "the officer named is unknown, inactive, or not of the agency that commands this auxiliary",
+            )
+    return Scope(duty, officer)
+
+
+def _task_digest(payload: TaskCreate, corrects_id: uuid.UUID | None) -> str:
+    return content_hash({**payload.model_dump(), "corrects_id": corrects_id})
+
+
+def _new_task(fc: FieldContext, payload: TaskCreate, scope: Scope, digest: str, *, version: int = 1,
+              corrects_id: uuid.UUID | None = None) -> Task:
+    assisted = scope.duty.mode == TaskMode.ASSISTED
+    return Task(
+        id=payload.id,
+        auxiliary_id=fc.aux.id,
+        agency_id=fc.aux.agency_id,
+        command_agency_id=fc.aux.commanding_agency_id,
+        category=scope.duty.code,
+        mode=scope.duty.mode,
+        status=TaskStatus.PENDING_COSIGN if assisted else TaskStatus.RECORDED,
+        description=payload.description,
+        started_at=payload.started_at.astimezone(UTC),
+        ended_at=payload.ended_at.astimezone(UTC) if payload.ended_at else None,
+        lat=payload.lat,
+        lon=payload.lon,
+        # A patrol outside its zone is recorded and flagged, never refused: GPS drifts.
+        in_zone=point_in_zones(fc.aux.zones, lat=payload.lat, lon=payload.lon),
+        officer_id=scope.officer.id if scope.officer else None,
+        assignment_ref=payload.assignment_ref,
+        legal_basis=payload.legal_basis,
+        corrects_id=corrects_id,
+        version=version,
+        recorded_by=fc.user.id,
+        content_hash=digest,
+    )
+
+
+def record_task(session: Session, fc: FieldContext, payload: TaskCreate) -> tuple[Task, bool]:
+    """Record a task made on the phone; (task, created). A retry of a stored record is answered with it
+    before any rule runs, so a phone that lost the first answer always gets its record back."""
+    digest = _task_digest(payload, None)
+    existing = session.get(Task, payload.id)
+    if existing is not None:
+        return same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest), False
+    fc.require_active_credential()
+    serialize_writes(session)
+    scope = check_task_scope(session, fc, payload)
+    task, created = insert_once(session, _new_task(fc, payload, scope, digest), model=Task,
+                                auxiliary_id=fc.aux.id)
+    if created:
+        audit.record(session, task, "task.recorded", actor_id=fc.user.id)
+    return task, created
+
+
+def _already_superseded() -> Conflict:
+    return Conflict(
+        "already_superseded",
+        "该记录已被更正，请更正其最新版本",
+        "this record was already corrected; correct its newest version",
+    )
+
+
+def correct_task(
+    session: Session, fc: FieldContext, *, task_id: uuid.UUID, payload: TaskCreate
+) -> tuple[Task, bool]:
+    """A new version of a record; the old one stays as it was, marked superseded (第十条(三)).
+
+    Only the auxiliary who recorded it may correct it; the new version passes every check again, and an
+    assisted one goes back to its officer for co-signing.
+    """
+    old = session.get(Task, task_id)
+    if old is None or old.auxiliary_id != fc.aux.id:
+        raise NotFound("task", "任务记录")
+    digest = _task_digest(payload, old.id)
+    existing = session.get(Task, payload.id)
+    if existing is not None:
+        return same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest), False
+    fc.require_active_credential()
+    serialize_writes(session)
+    scope = check_task_scope(session, fc, payload)
+    new = _new_task(fc, payload, scope, digest, version=old.version + 1, corrects_id=old.id)
+    try:
+        with session.begin_nested():
+            superseded = session.execute(
+                update(Task)
+                .where(Task.id == old.id, Task.status != TaskStatus.SUPERSEDED)
+                .values(status=TaskStatus.SUPERSEDED)
+                .execution_options(synchronize_session=False)
+            )
+            if superseded.rowcount != 1:  # type: ignore[attr-defined]
+                raise _already_superseded()
+            session.add(new)
+            session.flush()
+    except (IntegrityError, Conflict) as exc:
+        # Lost a race: either this very correction was stored meanwhile, or another one was.
+        stored = session.get(Task, payload.id, populate_existing=True)
+        if stored is not None:
+            return same_or_conflict(stored, auxiliary_id=fc.aux.id, digest=digest), False
+        if isinstance(exc, Conflict):
+            raise
+        raise _already_superseded() from None
+    session.refresh(old)
+    audit.record(session, old, "task.superseded", actor_id=fc.user.id)
+    audit.record(session, new, "task.corrected", actor_id=fc.user.id)
+    return new, True
+
+
+def _not_pending() -> Conflict:
+    return Conflict(
+        "not_pending_cosign", "该记录不在待会签状态", "this record is not awaiting a co-signature"
+    )
+
+
+def cosign_task(
+    session: Session,
+    *,
+    user: User,
+    task_id: uuid.UUID,
+    approve: bool,
+    note: str | None,
+    lat: float | None,
+    lon: float | None,
+) -> tuple[Task, Cosignature]:
+    """The named officer approves or rejects an assisted record (第八条). One decision per record: the
+    status moves only from ``pending_cosign``, and the co-signature is unique per task."""
+    officer = current_officer(session, user)
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound("task", "任务记录")
+    if task.officer_id != officer.id:
+        raise Forbidden(
+            "not_named_officer",
+            "只有记录中注明的执法人员可以会签",
+            "only the officer named on the record may co-sign",
+            article="第八条",
+        )
+    if not officer.active:
+        raise Forbidden(
+            "officer_not_available", "执法人员已停用，不能会签", "an inactive officer cannot co-sign",
+            article="第八条",
+        )
+    if task.status != TaskStatus.PENDING_COSIGN:
+        raise _not_pending()
+    decided = TaskStatus.COSIGNED if approve else TaskStatus.REJECTED
+    cosignature = Cosignature(
+        task_id=task.id, officer_id=officer.id, decision="approve" if approve else "reject",
+        note=note, lat=lat, lon=lon,
+    )
+    try:
+        with session.begin_nested():
+            moved = session.execute(
+                update(Task)
+                .where(Task.id == task.id, Task.status == TaskStatus.PENDING_COSIGN)
+                .values(status=decided)
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                raise _not_pending()
+            session.add(cosignature)
+            session.flush()
+    except IntegrityError:
+        raise _not_pending() from None
+    session.refresh(task)
+    audit.record(session, cosignature, "cosignature.created", actor_id=user.id)
+    audit.record(session, task, f"task.{decided.value}", actor_id=user.id)
+    return task, cosignature
+
+
+# Who sees which records: the recorder, the named officer, the agencies that employ or command the
+# auxiliary (第五条), and the justice bureau.
+
+
+def task_visibility(session: Session, user: User) -> ColumnElement[bool]:
+    if user.role == Role.JUSTICE_ADMIN:
+        return true()
+    if user.role == Role.AGENCY_ADMIN and user.agency_id is not None:
+        return or_(Task.agency_id == user.agency_id, Task.command_agency_id == user.agency_id)
+    if user.role == Role.AUXILIARY:
+        aux_id = session.scalar(select(Auxiliary.id).where(Auxiliary.user_id == user.id))
+        return Task.auxiliary_id == aux_id if aux_id else false()
+    if user.role == Role.OFFICER:
+        officer_id = session.scalar(select(Officer.id).where(Officer.user_id == user.id))
+        return Task.officer_id == officer_id if officer_id else false()
+    return false()
+
+
+def visible_task(session: Session, user: User, task_id: uuid.UUID) -> Task:
+    """The task if the caller may see it; 404 otherwise, so its existence stays unsaid."""
+    task = session.scalar(select(Task).where(Task.id == task_id, task_visibility(session, user)))
+    if task is None:
+        raise NotFound("task", "任务记录")
+    return task
+
+
+def tasks_query(
+    session: Session, user: User, *, status: str | None, category: str | None, since: datetime | None
+) -> Select[Task]:
+    stmt = select(Task).where(task_visibility(session, user))
+    if status is not None:
+        stmt = stmt.where(Task.status == status)
+    if category is not None:
+        stmt = stmt.where(Task.category == category)
+    if since is not None:
+        stmt = stmt.where(Task.created_at >= since)
+    return stmt
+
+
+@dataclass(frozen=True)
+class TaskBundle:
+    """A task with what hangs off it: its co-signature, its evidence, the version that corrects it."""
+
+    task: Task
+    cosignature: Cosignature | None
+    evidence: list[Evidence]
+    superseded_by: uuid.UUID | None
+
+
+def bundle_tasks(session: Session, tasks: Sequence[Task]) -> list[TaskBundle]:
+    """Three queries for a whole page, however long."""
+    ids = [t.id for t in tasks]
+    if not ids:
+        return []
+    cosigs = {c.task_id: c for c in session.scalars(select(Cosignature).where(Cosignature.task_id.in_(ids)))}
+    evidence: dict[uuid.UUID, list[Evidence]] = {}
+    stmt = select(Evidence).where(Evidence.task_id.in_(ids)).order_by(Evidence.created_at)
+    for ev in session.scalars(stmt):
+        evidence.setdefault(ev.task_id, []).append(ev)
+    successors: dict[uuid.UUID | None, uuid.UUID] = {
+        corrects_id: task_id
+        for corrects_id, task_id in session.execute(
+            select(Task.corrects_id, Task.id).where(Task.corrects_id.in_(ids))
+        )
+    }
+    return [TaskBundle(t, cosigs.get(t.id), evidence.get(t.id, []), successors.get(t.id)) for t in tasks]

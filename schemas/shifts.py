@@ -1,0 +1,59 @@
+"""Check-in and check-out on a shift, made on the phone with the phone's own id."""
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.tasks import Latitude, Longitude
+
+
+class CheckIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {"id": "7e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b", "at": "2026-11-26T08:58:00+08:00",
+                        "lat": 32.0409, "lon": 118.7841, "accuracy_m": 12.5}
+        },
+    )
+    id: uuid.UUID = Field(description="made on the phone; sending it again is safe")
+    at: AwareDatetime
+    lat: Latitude
+    lon: Longitude
+    accuracy_m: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False, description="GPS accuracy")
+
+
+class CheckOut(CheckIn):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {"id": "8f2a3b4c-5d6e-4f70-8b9c-0d1e2f3a4b5c", "at": "2026-11-26T17:02:00+08:00",
+                        "lat": 32.0415, "lon": 118.7850}
+        },
+    )
+
+
+ShiftKind = Literal["check_in", "check_out"]
+
+
+class ShiftEventRead(BaseModel):
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {"id": "7e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b",
+                        "auxiliary_id": "6d1e0f2a-3b4c-4d5e-8f60-7a8b9c0d1e2f",
+                        "kind": "check_in", "at": "2026-11-26T00:58:00Z",
+                        "lat": 32.0409, "lon": 118.7841, "accuracy_m": 12.5, "in_zone": True,
+                        "created_at": "2026-11-26T00:58:03Z"}
+        },
+    )
+    id: uuid.UUID
+    auxiliary_id: uuid.UUID
+    kind: ShiftKind
+    at: datetime
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    in_zone: bool | None = Field(description="inside the auxiliary's zones; null when they have none")
+    created_at: datetime

@@ -1,0 +1,89 @@
+"""Offline sync: a phone sends what it recorded while off the network, and learns the fate of each record.
+
+Records are validated one by one, so one malformed record is answered as an error of its own and never
+sinks the batch.
+"""
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.shifts import CheckIn, ShiftEventRead, ShiftKind
+from schemas.tasks import TASK_EXAMPLE, TaskRead
+
+MAX_RECORDS = 500
+
+
+class ShiftRecord(CheckIn):
+    """A check-in or check-out as queued on the phone."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: ShiftKind
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "tasks": [TASK_EXAMPLE],
+                "shifts": [{"kind": "check_in", "id": "7e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b",
+                            "at": "2026-11-26T08:58:00+08:00", "lat": 32.0409, "lon": 118.7841,
+                            "accuracy_m": 12.5}],
+            }
+        },
+    )
+    tasks: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=MAX_RECORDS,
+        description=f"up to {MAX_RECORDS} records, each shaped like the body of POST /api/tasks (TaskCreate)",
+    )
+    shifts: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=MAX_RECORDS,
+        description=f"up to {MAX_RECORDS} check-ins and check-outs: a shift endpoint's body plus `kind`",
+    )
+
+
+class SyncProblem(BaseModel):
+    code: str = Field(examples=["category_not_granted"])
+    article: str | None = Field(None, examples=["第七条"])
+    detail: str
+    status: int = Field(examples=[422])
+    errors: list[dict[str, str]] | None = Field(None, description="the bad fields of a malformed record")
+
+
+SyncOutcome = Literal["created", "duplicate", "error"]
+
+
+class TaskSyncResult(BaseModel):
+    index: int = Field(description="position of the record in the request")
+    id: uuid.UUID | str | None
+    result: SyncOutcome
+    record: TaskRead | None = None
+    problem: SyncProblem | None = None
+
+
+class ShiftSyncResult(BaseModel):
+    index: int
+    id: uuid.UUID | str | None
+    result: SyncOutcome
+    record: ShiftEventRead | None = None
+    problem: SyncProblem | None = None
+
+
+class SyncResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "tasks": [
+                    {"index": 0, "id": "3f0c6a8e-5b1d-4c8e-9a57-2d1f0b6e7a10", "result": "created"},
+                    {"index": 1, "id": "9b2e4c1a-7d3f-4e8b-a1c5-6f0d2e8b9c34", "result": "error",
+                     "problem": {"code": "officer_required", "article": "第八条", "status": 422,
+                                 "detail": "协助类工作须在执法人员指挥下开展，请注明执法人员"}},
+                ],
+                "shifts": [{"index": 0, "id": "7e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b", "result": "duplicate"}],
+            }
+        }
+    )
+    tasks: list[TaskSyncResult]
+    shifts: list[ShiftSyncResult]

@@ -1,0 +1,268 @@
+"""Task records made on the phone (第七条、第八条), their co-signature, evidence, and refused attempts
+(第十九条).
+
+A task has no field for an amount fined, and the schema forbids extra fields, so none can be smuggled in
+(第十九条(一)).
+"""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+DutyCode = Literal[
+    "publicity", "patrol", "clerical", "technical", "support", "assigned",
+    "order_correction", "inspection", "document_service", "decision_execution", "scene_order",
+    "statutory_other",
+]
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL text refuses NUL, and a lone surrogate cannot be encoded: both would fail at the database.
+    if "\x00" in value:
+        raise ValueError("text may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+StorableText = AfterValidator(_storable)
+Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
+Reference = Annotated[str, Field(max_length=1000), StorableText]
+Note = Annotated[str, Field(max_length=2000), StorableText]
+
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, examples=[32.0409])]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, examples=[118.7841])]
+
+
+class TaskFlags(BaseModel):
+    """What was asked of the auxiliary that 第十九条 forbids. Any flag true refuses the task and keeps the
+    attempt as an Article 19 case against whoever asked."""
+
+    model_config = ConfigDict(extra="forbid")
+    in_officer_name: bool = Field(False, description="asked to act in an officer's name (第十九条(三))")
+    fine_quota: bool = Field(False, description="given a fine or fee quota (第十九条(一))")
+    state_secret: bool = Field(False, description="enforcement work involving state secrets (第十九条(五))")
+    needs_professional_qualification: bool = Field(
+        False, description="work that needs a professional qualification (第十九条(四))"
+    )
+
+    def raised(self) -> list[str]:
+        return [name for name, value in self.model_dump().items() if value]
+
+
+TASK_EXAMPLE: dict[str, Any] = {
+    "id": "3f0c6a8e-5b1d-4c8e-9a57-2d1f0b6e7a10",
+    "category": "patrol",
+    "description": "新街口商圈巡查，劝阻占道经营2起",
+    "started_at": "2026-11-26T09:00:00+08:00",
+    "ended_at": "2026-11-26T11:30:00+08:00",
+    "lat": 32.0409,
+    "lon": 118.7841,
+}
+ASSISTED_EXAMPLE: dict[str, Any] = {
+    "id": "9b2e4c1a-7d3f-4e8b-a1c5-6f0d2e8b9c34",
+    "category": "inspection",
+    "description": "协助王警官对中山路餐饮店开展现场检查",
+    "started_at": "2026-11-26T14:00:00+08:00",
+    "lat": 32.0412,
+    "lon": 118.7830,
+    "officer_id": "5a7c2e90-1b3d-4f6a-8c2e-0d9f1a3b5c71",
+}
+
+
+class TaskCreate(BaseModel):
+    """A task record as the phone made it, with the id the phone gave it."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [TASK_EXAMPLE, ASSISTED_EXAMPLE]}
+    )
+
+    id: uuid.UUID = Field(description="made on the phone; sending it again is safe (see Offline sync)")
+    category: DutyCode = Field(description="a duty of 第七条 (independent) or 第八条 (assisted)")
+    description: Description
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+    lat: Latitude
+    lon: Longitude
+    officer_id: uuid.UUID | None = Field(
+        None, description="the directing officer; required for assisted duties"
+    )
+    assignment_ref: Reference | None = Field(
+        None, description="the agency's written assignment, required for `assigned` (第七条(六))"
+    )
+    legal_basis: Reference | None = Field(
+        None, description="the legal provision, required for `statutory_other` (第八条(六))"
+    )
+    flags: TaskFlags = Field(default_factory=TaskFlags)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> "TaskCreate":
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        return self
+
+
+class CosignatureRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    officer_id: uuid.UUID
+    decision: Literal["approve", "reject"]
+    note: str | None
+    lat: float | None
+    lon: float | None
+    created_at: datetime
+
+
+class EvidenceRead(BaseModel):
+    """A stored evidence file. Its bytes never change; ``sha256`` is their hash."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                "id": "c1d2e3f4-0000-4000-8000-00000000e001",
+                "task_id": "3f0c6a8e-5b1d-4c8e-9a57-2d1f0b6e7a10",
+                "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "bytes": 482113,
+                "content_type": "image/jpeg",
+                "filename": "scene.jpg",
+                "created_at": "2026-11-26T09:12:00Z",
+            }
+        },
+    )
+    id: uuid.UUID
+    task_id: uuid.UUID
+    sha256: str
+    bytes: int
+    content_type: str
+    filename: str | None
+    uploaded_by: uuid.UUID
+    created_at: datetime
+
+
+class TaskRead(BaseModel):
+    """A task record as stored, with its co-signature, evidence and place in the version chain."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "example": {
+                **TASK_EXAMPLE,
+                "started_at": "2026-11-26T01:00:00Z",
+                "ended_at": "2026-11-26T03:30:00Z",
+                "auxiliary_id": "6d1e0f2a-3b4c-4d5e-8f60-7a8b9c0d1e2f",
+                "agency_id": "8c1d7f5e-0000-4000-8000-000000000002",
+                "command_agency_id": "8c1d7f5e-0000-4000-8000-000000000003",
+                "mode": "independent",
+                "status": "recorded",
+                "in_zone": True,
+                "officer_id": None,
+                "assignment_ref": None,
+                "legal_basis": None,
+                "version": 1,
+                "corrects_id": None,
+                "superseded_by": None,
+                "recorded_by": "1a2b3c4d-0000-4000-8000-0000000000a1",
+                "created_at": "2026-11-26T03:31:02Z",
+                "cosigned_at": None,
+                "cosignature": None,
+                "evidence": [],
+            }
+        },
+    )
+    id: uuid.UUID
+    auxiliary_id: uuid.UUID
+    agency_id: uuid.UUID
+    command_agency_id: uuid.UUID
+    category: str
+    mode: Literal["independent", "assisted"]
+    status: Literal["recorded", "pending_cosign", "cosigned", "rejected", "superseded"]
+    description: str
+    started_at: datetime
+    ended_at: datetime | None
+    lat: float
+    lon: float
+    in_zone: bool | None = Field(description="inside the auxiliary's zones; null when they have none")
+    officer_id: uuid.UUID | None
+    assignment_ref: str | None
+    legal_basis: str | None
+    version: int
+    corrects_id: uuid.UUID | None = Field(description="the version this one corrects")
+    superseded_by: uuid.UUID | None = Field(None, description="the version that corrects this one")
+    recorded_by: uuid.UUID
+    created_at: datetime
+    cosigned_at: datetime | None = None
+    cosignature: CosignatureRead | None = None
+    evidence: list[EvidenceRead] = Field(default_factory=list)
+
+
+class CosignCreate(BaseModel):
+    """The named officer's decision on an assisted record (第八条)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {"decision": "approve", "note": "现场检查属实", "lat": 32.0411, "lon": 118.7832}
+        },
+    )
+    decision: Literal["approve", "reject"]
+    note: Note | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+
+class Person(BaseModel):
+    id: uuid.UUID
+    name: str
+    role: str
+
+
+class AuxiliaryRef(BaseModel):
+    id: uuid.UUID
+    name: str
+    badge_no: str
+
+
+class ForbiddenFlagRead(BaseModel):
+    flag: str
+    article: str = Field(examples=["第十九条"])
+    item: str = Field(examples=["（三）"])
+    name: str = Field(examples=["以行政执法人员名义从事执法活动"])
+
+
+class Article19CaseRead(BaseModel):
+    """A refused attempt to make an auxiliary do forbidden work (第十九条), kept for the justice bureau
+    (第二十九条)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "id": "0e9d8c7b-0000-4000-8000-0000000a1901",
+                "attempt_id": "3f0c6a8e-5b1d-4c8e-9a57-2d1f0b6e7a10",
+                "agency_id": "8c1d7f5e-0000-4000-8000-000000000003",
+                "requested_by": {"id": "1a2b3c4d-0000-4000-8000-0000000000b2", "name": "王警官",
+                                 "role": "officer"},
+                "reported_by": {"id": "1a2b3c4d-0000-4000-8000-0000000000a1", "name": "李协管",
+                                "role": "auxiliary"},
+                "auxiliary": {"id": "6d1e0f2a-3b4c-4d5e-8f60-7a8b9c0d1e2f", "name": "李协管",
+                              "badge_no": "NJ8F3A"},
+                "flags": [{"flag": "in_officer_name", "article": "第十九条", "item": "（三）",
+                           "name": "以行政执法人员名义从事执法活动"}],
+                "request": {**ASSISTED_EXAMPLE, "flags": {"in_officer_name": True}},
+                "created_at": "2026-11-26T06:00:00Z",
+            }
+        }
+    )
+    id: uuid.UUID
+    attempt_id: uuid.UUID | None
+    agency_id: uuid.UUID
+    requested_by: Person
+    reported_by: Person
+    auxiliary: AuxiliaryRef | None
+    flags: list[ForbiddenFlagRead]
+    request: dict[str, object]
+    created_at: datetime

@@ -1,0 +1,179 @@
+"""Races on PostgreSQL between real connections: a live server, requests lined up by a barrier.
+
+The database decides every one of these (primary keys, unique constraints, guarded UPDATEs); no answer may
+be a 500.
+"""
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from api.domain.audit import verify_log
+from api.domain.models import Article19Case, Cosignature, Task
+from api.main import create_app
+from tests.conftest import make_settings
+from tests.factories import PASSWORD, make_agency, make_auxiliary, make_officer, task_payload
+
+THREADS = 8
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def base_url(pg_engine: Engine, data_dir: Path) -> Iterator[str]:
+    app = create_app(make_settings(data_dir), engine=pg_engine, migrate=False)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@dataclass
+class Cast:
+    aux: dict[str, str]
+    officer: dict[str, str]
+    officer_id: uuid.UUID
+
+
+def _token(base_url: str, username: str) -> dict[str, str]:
+    r = httpx.post(f"{base_url}/api/auth/token", data={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+def cast(pg_engine: Engine, base_url: str) -> Cast:
+    with Session(pg_engine, expire_on_commit=False) as s:
+        agency = make_agency(s)
+        officer_user, officer = make_officer(s, agency)
+        aux_user, _ = make_auxiliary(s, agency)
+        s.commit()
+    return Cast(_token(base_url, aux_user.username), _token(base_url, officer_user.username), officer.id)
+
+
+def _at_once(base_url: str, calls: list[Callable[[httpx.Client], httpx.Response]]) -> list[httpx.Response]:
+    """Run every call from its own thread, released together."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
+        with httpx.Client(base_url=base_url, timeout=60) as http:
+            http.get("/api/me")  # connect before the barrier, so the requests really meet
+            barrier.wait()
+            return call(http)
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def _count(pg_engine: Engine, stmt: Any) -> int:
+    with Session(pg_engine) as s:
+        return s.scalar(stmt) or 0
+
+
+def _post(path: str, body: dict[str, Any], headers: dict[str, str]) -> Callable[[httpx.Client], httpx.Response]:
+    return lambda http: http.post(path, json=body, headers=headers)
+
+
+def test_identical_retries_at_the_same_moment_store_one_task(
+    pg_engine: Engine, base_url: str, cast: Cast
+) -> None:
+    body = task_payload()
+    answers = _at_once(base_url, [_post("/api/tasks", body, cast.aux)] * THREADS)
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200] * (THREADS - 1) + [201], [r.text for r in answers]
+    assert len({r.json()["id"] for r in answers}) == 1
+    assert _count(pg_engine, select(func.count()).select_from(Task).where(Task.id == uuid.UUID(body["id"]))) == 1
+
+
+def test_same_id_other_content_at_the_same_moment_one_wins(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    base = task_payload()
+    calls = [_post("/api/tasks", {**base, "description": f"版本{i}"}, cast.aux) for i in range(THREADS)]
+    answers = _at_once(base_url, calls)
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] + [409] * (THREADS - 1), [r.text for r in answers]
+    assert all(r.json()["code"] == "id_conflict" for r in answers if r.status_code == 409)
+
+
+def test_parallel_sync_batches_overlapping_store_each_id_once(
+    pg_engine: Engine, base_url: str, cast: Cast
+) -> None:
+    shared = [task_payload() for _ in range(30)]
+    batch_a = [*shared, *(task_payload() for _ in range(20))]
+    batch_b = [*reversed(shared), *(task_payload() for _ in range(20))]
+    answers = _at_once(base_url, [_post("/api/sync", {"tasks": batch_a}, cast.aux),
+                                  _post("/api/sync", {"tasks": batch_b}, cast.aux)])
+    assert [r.status_code for r in answers] == [200, 200], [r.text for r in answers]
+    results: dict[str, list[str]] = {}
+    for r in answers:
+        for item in r.json()["tasks"]:
+            results.setdefault(item["id"], []).append(item["result"])
+    for t in shared:
+        assert sorted(results[t["id"]]) == ["created", "duplicate"]
+    ids = [uuid.UUID(t["id"]) for t in batch_a + batch_b]
+    assert _count(pg_engine, select(func.count()).select_from(Task).where(Task.id.in_(ids))) == 70
+
+
+def test_approve_and_reject_at_once_give_one_decision(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    task = httpx.post(f"{base_url}/api/tasks", headers=cast.aux,
+                      json=task_payload(category="inspection", officer_id=str(cast.officer_id))).json()
+    url = f"/api/tasks/{task['id']}/cosign"
+    calls = [_post(url, {"decision": d}, cast.officer) for d in ("approve", "reject") * (THREADS // 2)]
+    answers = _at_once(base_url, calls)
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200] + [409] * (THREADS - 1), [r.text for r in answers]
+    [winner] = [r.json() for r in answers if r.status_code == 200]
+    stmt = select(Cosignature).where(Cosignature.task_id == uuid.UUID(task["id"]))
+    with Session(pg_engine) as s:
+        [cosignature] = s.scalars(stmt).all()
+        stored = s.get(Task, uuid.UUID(task["id"]))
+        assert stored is not None and stored.status == winner["status"]
+        assert cosignature.decision == {"cosigned": "approve", "rejected": "reject"}[winner["status"]]
+
+
+def test_two_corrections_of_one_record_at_once_one_wins(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    task = httpx.post(f"{base_url}/api/tasks", headers=cast.aux, json=task_payload()).json()
+    url = f"/api/tasks/{task['id']}/corrections"
+    answers = _at_once(base_url, [_post(url, task_payload(description=f"更正{i}"), cast.aux) for i in range(4)])
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201, 409, 409, 409], [r.text for r in answers]
+    stmt = select(func.count()).select_from(Task).where(Task.corrects_id == uuid.UUID(task["id"]))
+    assert _count(pg_engine, stmt) == 1
+
+
+def test_a_forbidden_attempt_retried_at_once_is_one_case(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    body = task_payload(flags={"in_officer_name": True})
+    answers = _at_once(base_url, [_post("/api/tasks", body, cast.aux)] * 4)
+    assert {r.json()["code"] for r in answers} == {"forbidden_work"}
+    stmt = select(func.count()).select_from(Article19Case).where(Article19Case.attempt_id == uuid.UUID(body["id"]))
+    assert _count(pg_engine, stmt) == 1
+
+
+def test_the_audit_chain_holds_after_the_races(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    bodies = [task_payload() for _ in range(THREADS)]
+    _at_once(base_url, [_post("/api/tasks", b, cast.aux) for b in bodies])
+    with Session(pg_engine) as s:
+        assert verify_log(s).ok

@@ -1,0 +1,147 @@
+"""Offline sync: a batch of queued records, each answered on its own."""
+
+import time
+import uuid
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.domain.audit import verify_log
+from api.domain.models import Article19Case, AuxiliaryStatus, ShiftEvent, Task
+from tests.factories import login, make_agency, make_auxiliary, make_officer, shift_payload, task_payload
+
+
+def _count(db: Session, model: type[Task] | type[ShiftEvent], ids: list[str]) -> int:
+    stmt = select(func.count()).select_from(model).where(model.id.in_([uuid.UUID(i) for i in ids]))
+    return db.scalar(stmt) or 0
+
+
+def _headers(client: TestClient, db: Session, **kw: Any) -> dict[str, str]:
+    user, _ = make_auxiliary(db, make_agency(db), **kw)
+    return login(client, user)
+
+
+def test_a_batch_stores_every_record_and_answers_each(client: TestClient, db: Session) -> None:
+    headers = _headers(client, db)
+    tasks = [task_payload() for _ in range(3)]
+    shifts = [{"kind": "check_in", **shift_payload()}, {"kind": "check_out", **shift_payload()}]
+    r = client.post("/api/sync", json={"tasks": tasks, "shifts": shifts}, headers=headers)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [(t["index"], t["id"], t["result"]) for t in body["tasks"]] == [
+        (i, t["id"], "created") for i, t in enumerate(tasks)
+    ]
+    assert body["tasks"][0]["record"]["status"] == "recorded"
+    assert [s["record"]["kind"] for s in body["shifts"]] == ["check_in", "check_out"]
+    assert _count(db, Task, [t["id"] for t in tasks]) == 3
+    assert _count(db, ShiftEvent, [s["id"] for s in shifts]) == 2
+    assert verify_log(db).ok
+
+
+def test_one_bad_record_keeps_the_good_ones(client: TestClient, db: Session) -> None:
+    headers = _headers(client, db, categories=["patrol"])
+    good = [task_payload(), task_payload()]
+    not_granted = task_payload(category="technical")
+    malformed = {**task_payload(), "lat": "north"}
+    no_id = {"category": "patrol"}
+    r = client.post("/api/sync", json={"tasks": [good[0], not_granted, malformed, no_id, good[1]],
+                                       "shifts": [{"kind": "nap", **shift_payload()}]}, headers=headers)
+    assert r.status_code == 200, r.text
+    results = r.json()["tasks"]
+    assert [t["result"] for t in results] == ["created", "error", "error", "error", "created"]
+    assert (results[1]["problem"]["code"], results[1]["problem"]["article"], results[1]["problem"]["status"]) == (
+        "category_not_granted", "第七条", 422
+    )
+    assert results[2]["problem"]["code"] == "validation_error"
+    assert results[2]["problem"]["errors"][0]["field"] == "lat"
+    assert results[2]["id"] == malformed["id"] and results[3]["id"] is None
+    assert r.json()["shifts"][0]["result"] == "error"
+    assert _count(db, Task, [g["id"] for g in good]) == 2
+    assert _count(db, Task, [not_granted["id"], malformed["id"]]) == 0
+
+
+def test_a_batch_sent_again_is_all_duplicates_and_changed_ids_conflict(client: TestClient, db: Session) -> None:
+    headers = _headers(client, db)
+    tasks = [task_payload() for _ in range(3)]
+    shifts = [{"kind": "check_in", **shift_payload()}]
+    first = client.post("/api/sync", json={"tasks": tasks, "shifts": shifts}, headers=headers).json()
+    changed = [tasks[0], {**tasks[1], "description": "改过"}, tasks[2]]
+    again = client.post("/api/sync", json={"tasks": changed, "shifts": shifts}, headers=headers).json()
+    assert [t["result"] for t in again["tasks"]] == ["duplicate", "error", "duplicate"]
+    assert again["tasks"][1]["problem"]["code"] == "id_conflict" and again["tasks"][1]["problem"]["status"] == 409
+    assert again["tasks"][0]["record"] == first["tasks"][0]["record"]
+    assert again["shifts"][0]["result"] == "duplicate"
+    assert _count(db, Task, [t["id"] for t in tasks]) == 3
+
+
+def test_records_already_sent_one_by_one_are_duplicates(client: TestClient, db: Session) -> None:
+    headers = _headers(client, db)
+    task = task_payload()
+    shift = shift_payload()
+    client.post("/api/tasks", json=task, headers=headers)
+    client.post("/api/shifts/check-in", json=shift, headers=headers)
+    r = client.post("/api/sync", json={"tasks": [task, task], "shifts": [{"kind": "check_in", **shift}]},
+                    headers=headers).json()
+    assert [t["result"] for t in r["tasks"]] == ["duplicate", "duplicate"]
+    assert r["shifts"][0]["result"] == "duplicate"
+
+
+def test_forbidden_work_in_a_batch_keeps_its_case(client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    officer_user, officer = make_officer(db, agency)
+    aux_user, _ = make_auxiliary(db, agency)
+    forbidden = task_payload(category="inspection", officer_id=str(officer.id), flags={"fine_quota": True})
+    good = task_payload()
+    r = client.post("/api/sync", json={"tasks": [forbidden, good]}, headers=login(client, aux_user)).json()
+    assert [t["result"] for t in r["tasks"]] == ["error", "created"]
+    assert (r["tasks"][0]["problem"]["code"], r["tasks"][0]["problem"]["article"]) == ("forbidden_work", "第十九条")
+    case = db.scalar(select(Article19Case).where(Article19Case.attempt_id == uuid.UUID(forbidden["id"])))
+    assert case is not None and case.requested_by == officer_user.id
+    assert verify_log(db).ok
+
+
+def test_without_a_credential_tasks_are_refused_but_shifts_kept(client: TestClient, db: Session) -> None:
+    headers = _headers(client, db, status=AuxiliaryStatus.SUSPENDED)
+    r = client.post("/api/sync", json={"tasks": [task_payload()], "shifts": [{"kind": "check_in",
+                                                                             **shift_payload()}]},
+                    headers=headers).json()
+    assert r["tasks"][0]["problem"]["code"] == "credential_not_active"
+    assert r["shifts"][0]["result"] == "created"
+
+
+def test_problems_speak_english_on_request(client: TestClient, db: Session) -> None:
+    headers = {**_headers(client, db), "Accept-Language": "en"}
+    r = client.post("/api/sync", json={"tasks": [task_payload(category="scene_order")]}, headers=headers).json()
+    assert "officer" in r["tasks"][0]["problem"]["detail"]
+
+
+def test_more_than_500_records_is_422(client: TestClient, db: Session) -> None:
+    headers = _headers(client, db)
+    r = client.post("/api/sync", json={"tasks": [task_payload() for _ in range(501)]}, headers=headers)
+    assert r.status_code == 422
+    assert client.post("/api/sync", json={"tasks": [], "other": 1}, headers=headers).status_code == 422
+
+
+def test_only_auxiliaries_sync(client: TestClient, db: Session) -> None:
+    officer_user, _ = make_officer(db, make_agency(db))
+    assert client.post("/api/sync", json={"tasks": []}, headers=login(client, officer_user)).status_code == 403
+
+
+def test_a_full_batch_of_500_tasks(client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    _, officer = make_officer(db, agency)
+    aux_user, _ = make_auxiliary(db, agency)
+    headers = login(client, aux_user)
+    tasks = [task_payload(category="inspection", officer_id=str(officer.id)) if i % 2 else task_payload()
+             for i in range(500)]
+    started = time.perf_counter()
+    r = client.post("/api/sync", json={"tasks": tasks}, headers=headers)
+    elapsed = time.perf_counter() - started
+    assert r.status_code == 200
+    assert {t["result"] for t in r.json()["tasks"]} == {"created"}
+    assert _count(db, Task, [t["id"] for t in tasks]) == 500
+    again = client.post("/api/sync", json={"tasks": tasks}, headers=headers)
+    assert {t["result"] for t in again.json()["tasks"]} == {"duplicate"}
+    assert elapsed < 30, f"500 tasks took {elapsed:.1f}s"
