@@ -8,6 +8,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
+READ_ONLY = "auxduty_read_only"
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -27,7 +30,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _serialize_sqlite_writers(engine: Engine) -> None:
     # pysqlite opens transactions lazily and lets two writers read the same snapshot, which would
     # make read-then-write rules (the last quota place) racy. BEGIN IMMEDIATE takes the write lock
-    # up front; the busy timeout makes the second writer wait instead of failing.
+    # up front; the busy timeout makes the second writer wait instead of failing. Read-only requests
+    # (READ_ONLY on the connection) begin DEFERRED, so reads never queue behind writers (WAL).
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
@@ -40,7 +44,8 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

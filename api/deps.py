@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from api.context import AppContext
+from api.db import READ_ONLY
 from api.domain.errors import DomainError, Forbidden, Unauthenticated
 from api.domain.models import Role, User
 from api.ratelimit import Rule
@@ -24,9 +25,11 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(ctx: ContextDep) -> Iterator[Session]:
+def get_session(request: Request, ctx: ContextDep) -> Iterator[Session]:
     """One transaction per request, committed before the response leaves (a failed commit is an error)."""
     with ctx.sessions() as session:
+        if request.method in ("GET", "HEAD"):
+            session.connection(execution_options={READ_ONLY: True})
         try:
             yield session
         except DomainError as exc:

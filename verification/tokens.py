@@ -37,12 +37,14 @@ class KeyRing:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._private: dict[str, Ed25519PrivateKey] = {}
+        self._verified: dict[str, BadgeClaims] = {}
         self.active_kid = ""
         self.reload()
 
     def reload(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._private = {}
+        self._verified = {}
         for pem in sorted(self.directory.glob("*.pem")):
             key = serialization.load_pem_private_key(pem.read_bytes(), password=None)
             if isinstance(key, Ed25519PrivateKey):
@@ -77,6 +79,7 @@ class KeyRing:
             raise ValueError("the active key cannot be retired; rotate first")
         (self.directory / f"{kid}.pem").unlink(missing_ok=True)
         self._private.pop(kid, None)
+        self._verified.clear()
 
     @property
     def kids(self) -> list[str]:
@@ -103,6 +106,18 @@ class KeyRing:
         return token, self.active_kid
 
     def verify_badge(self, token: str) -> BadgeClaims:
+        """The claims of a token this ring signed; raises BadTokenError otherwise. Good answers are
+        remembered (a badge is scanned again and again; the signature cannot change its mind)."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            return cached
+        claims = self._verify(token)
+        if len(self._verified) >= 50_000:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> BadgeClaims:
         try:
             header = jwt.get_unverified_header(token)
             kid = str(header.get("kid", ""))

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session, aliased
 
 from api.domain.duties import DUTIES, DUTY_BY_CODE, Duty
 from api.domain.models import (
@@ -60,9 +60,12 @@ _DEAD = {BadgeStatus.SUSPENDED, BadgeStatus.REVOKED, BadgeStatus.SUPERSEDED}
 @dataclass(frozen=True)
 class BadgeCheck:
     status: BadgeStatus
-    auxiliary: Auxiliary | None = None
-    agency: Agency | None = None
-    command_agency: Agency | None = None
+    credential_id: uuid.UUID | None = None
+    auxiliary_id: uuid.UUID | None = None
+    badge_no: str | None = None
+    name: str | None = None
+    agency: str | None = None
+    command_agency: str | None = None
     independent: list[Duty] = field(default_factory=list)
     assisted: list[Duty] = field(default_factory=list)
 
@@ -71,62 +74,79 @@ class BadgeCheck:
         return NOTICES[self.status]
 
 
-def _status(aux: Auxiliary, credential: Credential, newest_version: int) -> BadgeStatus:
-    if credential.status == CredentialStatus.SUPERSEDED or credential.version < newest_version:
+def _status(aux_status: str, cred_status: str, version: int, newest_version: int) -> BadgeStatus:
+    if cred_status == CredentialStatus.SUPERSEDED or version < newest_version:
         return BadgeStatus.SUPERSEDED
-    if credential.status == CredentialStatus.REVOKED or aux.status == AuxiliaryStatus.DEPARTED:
+    if cred_status == CredentialStatus.REVOKED or aux_status == AuxiliaryStatus.DEPARTED:
         return BadgeStatus.REVOKED
-    if credential.status == CredentialStatus.SUSPENDED or aux.status != AuxiliaryStatus.ACTIVE:
+    if cred_status == CredentialStatus.SUSPENDED or aux_status != AuxiliaryStatus.ACTIVE:
         return BadgeStatus.SUSPENDED
     return BadgeStatus.VALID
 
 
-def _check(session: Session, credential: Credential, *, channel: str) -> BadgeCheck:
-    aux = session.get(Auxiliary, credential.auxiliary_id)
-    if aux is None:
-        return BadgeCheck(BadgeStatus.INVALID)
-    newest = session.scalar(
-        select(func.max(Credential.version)).where(Credential.auxiliary_id == aux.id)
-    ) or credential.version
-    status = _status(aux, credential, newest)
-    if status in _DEAD:
-        session.add(
-            DeadBadgeScan(credential_id=credential.id, auxiliary_id=aux.id, status=status, channel=channel)
-        )
-        session.flush()
-    agency = session.get(Agency, aux.agency_id)
-    command = session.get(Agency, aux.command_agency_id) if aux.command_agency_id else agency
+_Newest = aliased(Credential)
+_Command = aliased(Agency)
+# One round trip: this answers every scan of every badge, so it is the hottest query in the service.
+_BADGE_STATE = (
+    select(
+        Credential.id, Credential.status, Credential.version,
+        select(func.max(_Newest.version)).where(_Newest.auxiliary_id == Credential.auxiliary_id)
+        .scalar_subquery(),
+        Auxiliary.id, Auxiliary.status, Auxiliary.badge_no, Auxiliary.name, Auxiliary.categories,
+        Agency.name, _Command.name,
+    )
+    .join(Auxiliary, Auxiliary.id == Credential.auxiliary_id)
+    .join(Agency, Agency.id == Auxiliary.agency_id)
+    .outerjoin(_Command, _Command.id == Auxiliary.command_agency_id)
+)
+
+
+def _check(session: Session, where: ColumnElement[bool]) -> BadgeCheck | None:
+    row = session.execute(_BADGE_STATE.where(where)).first()
+    if row is None:
+        return None
+    cred_id, cred_status, version, newest, aux_id, aux_status, badge_no, name, categories, agency, command = row
+    status = _status(aux_status, cred_status, version, newest or version)
+    person = {"credential_id": cred_id, "auxiliary_id": aux_id, "badge_no": badge_no, "name": name,
+              "agency": agency, "command_agency": command or agency}
     if status != BadgeStatus.VALID:
-        return BadgeCheck(status, aux, agency, command)
-    independent = [DUTY_BY_CODE[c] for c in aux.categories if c in DUTY_BY_CODE and not DUTY_BY_CODE[c].assisted]
+        return BadgeCheck(status, **person)
+    independent = [DUTY_BY_CODE[c] for c in categories if c in DUTY_BY_CODE and not DUTY_BY_CODE[c].assisted]
     independent.sort(key=DUTIES.index)
-    assisted = [d for d in DUTIES if d.assisted]
-    return BadgeCheck(status, aux, agency, command, independent, assisted)
+    return BadgeCheck(status, **person, independent=independent, assisted=[d for d in DUTIES if d.assisted])
 
 
-def check_token(session: Session, keyring: KeyRing, token: str, *, channel: str) -> BadgeCheck:
+def check_token(session: Session, keyring: KeyRing, token: str) -> BadgeCheck:
     """Check a badge token: the signature first, then the credential as it stands now."""
     try:
         claims = keyring.verify_badge(token)
     except BadTokenError:
         return BadgeCheck(BadgeStatus.INVALID)
-    credential = session.get(Credential, claims.credential_id)
-    if credential is None or credential.version != claims.version:
-        return BadgeCheck(BadgeStatus.INVALID)
-    return _check(session, credential, channel=channel)
+    check = _check(session, (Credential.id == claims.credential_id) & (Credential.version == claims.version))
+    return check or BadgeCheck(BadgeStatus.INVALID)
 
 
-def check_badge_no(session: Session, badge_no: str, *, channel: str) -> BadgeCheck | None:
+def check_badge_no(session: Session, badge_no: str) -> BadgeCheck | None:
     """Check by the number printed on the badge: the newest credential of that number. None if unknown."""
-    aux_id = session.scalar(select(Auxiliary.id).where(Auxiliary.badge_no == badge_no.strip().upper()))
-    if aux_id is None:
+    number = badge_no.strip().upper()
+    if session.scalar(select(Auxiliary.id).where(Auxiliary.badge_no == number)) is None:
         return None
-    credential = session.scalar(
-        select(Credential).where(Credential.auxiliary_id == aux_id).order_by(Credential.version.desc()).limit(1)
+    newest = (
+        select(func.max(_Newest.version)).where(_Newest.auxiliary_id == Auxiliary.id).scalar_subquery()
     )
-    if credential is None:
-        return BadgeCheck(BadgeStatus.INVALID)
-    return _check(session, credential, channel=channel)
+    check = _check(session, (Auxiliary.badge_no == number) & (Credential.version == newest))
+    return check or BadgeCheck(BadgeStatus.INVALID)
+
+
+def record_dead_scan(session: Session, check: BadgeCheck, *, channel: str) -> bool:
+    """Count a scan of a suspended, revoked or superseded badge for its agency; nothing about who scanned.
+    Callers run it in a transaction of its own, so a citizen's check never waits for a write lock."""
+    if check.status not in _DEAD or check.auxiliary_id is None or check.credential_id is None:
+        return False
+    session.add(DeadBadgeScan(credential_id=check.credential_id, auxiliary_id=check.auxiliary_id,
+                              status=check.status, channel=channel))
+    session.flush()
+    return True
 
 
 def valid_photo(session: Session, badge_no: str) -> tuple[bytes, str] | None:

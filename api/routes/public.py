@@ -13,9 +13,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import ratelimit
+from api.context import AppContext
+from api.db import session_scope
 from api.deps import ContextDep, SessionDep, rate_limited
 from api.domain.errors import DomainError, NotFound
-from api.domain.verification import BadgeCheck, check_badge_no, check_token, valid_photo
+from api.domain.verification import BadgeCheck, check_badge_no, check_token, record_dead_scan, valid_photo
 from api.pages.verify import render_verify_page
 from schemas.public import DutyRead, VerificationRead
 from verification.photo import MAX_BYTES, PhotoRejected, decode_badge_photo
@@ -28,20 +30,26 @@ BadgeNo = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9
 
 
 def to_read(check: BadgeCheck) -> VerificationRead:
-    aux = check.auxiliary
-    shown = aux is not None and check.status != "invalid"
+    valid = check.status == "valid"
     return VerificationRead(
         status=check.status.value,  # type: ignore[arg-type]
-        badge_no=aux.badge_no if shown and aux else None,
-        name=aux.name if shown and aux else None,
-        agency=check.agency.name if shown and check.agency else None,
-        command_agency=check.command_agency.name if shown and check.command_agency else None,
-        photo_url=f"/api/public/photos/{aux.badge_no}" if aux and check.status == "valid" else None,
+        badge_no=check.badge_no,
+        name=check.name,
+        agency=check.agency,
+        command_agency=check.command_agency,
+        photo_url=f"/api/public/photos/{check.badge_no}" if valid else None,
         independent_duties=[DutyRead(code=d.code, name=d.name_zh) for d in check.independent],
         assisted_duties=[DutyRead(code=d.code, name=d.name_zh) for d in check.assisted],
         notice=check.notice,
         checked_at=datetime.now(UTC),
     )
+
+
+def _answer(ctx: AppContext, check: BadgeCheck, channel: str) -> VerificationRead:
+    if check.status in ("suspended", "revoked", "superseded"):
+        with session_scope(ctx.sessions) as session:
+            record_dead_scan(session, check, channel=channel)
+    return to_read(check)
 
 
 def _json(read: VerificationRead, **extra: Any) -> JSONResponse:
@@ -59,17 +67,17 @@ def read_jwks(ctx: ContextDep) -> JSONResponse:
             dependencies=[rate_limited(ratelimit.VERIFY)])
 def verify_token(ctx: ContextDep, session: SessionDep, token: Token) -> JSONResponse:
     """Verify a badge token (the text after `/v/` in the QR code). Always 200; `status` says what it is."""
-    return _json(to_read(check_token(session, ctx.keyring, token, channel="api")))
+    return _json(_answer(ctx, check_token(session, ctx.keyring, token), "api"))
 
 
 @router.get("/api/public/badges/{badge_no}", response_model=VerificationRead,
             dependencies=[rate_limited(ratelimit.LOOKUP)])
-def verify_badge_no(session: SessionDep, badge_no: BadgeNo) -> JSONResponse:
+def verify_badge_no(ctx: ContextDep, session: SessionDep, badge_no: BadgeNo) -> JSONResponse:
     """Verify by the number printed on the badge; 404 `not_found` when no badge has that number."""
-    check = check_badge_no(session, badge_no, channel="number")
+    check = check_badge_no(session, badge_no)
     if check is None:
         raise NotFound("badge", "证件编号")
-    return _json(to_read(check))
+    return _json(_answer(ctx, check, "number"))
 
 
 @router.get("/api/public/photos/{badge_no}", responses={200: {"content": {"image/jpeg": {}}}},
@@ -87,7 +95,7 @@ def read_public_photo(session: SessionDep, badge_no: BadgeNo) -> Response:
             dependencies=[rate_limited(ratelimit.VERIFY)])
 def read_verify_page(ctx: ContextDep, session: SessionDep, token: Token) -> HTMLResponse:
     """The page a phone camera opens from the badge QR: Simplified Chinese, no script, a status no one misreads."""
-    read = to_read(check_token(session, ctx.keyring, token, channel="page"))
+    read = _answer(ctx, check_token(session, ctx.keyring, token), "page")
     html = render_verify_page(read, complain_url=f"/v/{token}/complaint")
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                                        "Content-Security-Policy": "default-src 'none'; img-src 'self'; "
@@ -147,5 +155,6 @@ async def verify_image(
         raise _Refused(422, "no_qr_found", "照片中未找到二维码，请对准证件上的二维码重新拍摄",
                        "no QR code found in the photo; photograph the badge's QR code again")
     token = badge_token_from(text, ctx.settings.public_base_url)
-    check = await run_in_threadpool(check_token, session, ctx.keyring, token, channel="image")
-    return _json(to_read(check), decoded_text=text)
+    check = await run_in_threadpool(check_token, session, ctx.keyring, token)
+    read = await run_in_threadpool(_answer, ctx, check, "image")
+    return _json(read, decoded_text=text)
