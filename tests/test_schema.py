@@ -1,5 +1,7 @@
 """The migrations are the schema: they match the models, and the app describes itself in OpenAPI."""
 
+import re
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
@@ -14,7 +16,10 @@ CONTRACT_PATHS = {
     "/api/auxiliaries/{id}/secondment", "/api/shifts/check-in", "/api/shifts/check-out", "/api/tasks",
     "/api/tasks/{id}/cosign", "/api/tasks/{id}/corrections", "/api/tasks/{id}/evidence", "/api/sync",
     "/v/{token}", "/api/public/verify/{token}", "/api/public/badges/{badge_no}", "/.well-known/jwks.json",
-    "/api/article19-cases", "/api/audit/verify",
+    "/api/article19-cases", "/api/audit/verify", "/api/public/verify-image", "/api/public/complaints",
+    "/api/public/complaints/{tracking_no}", "/api/public/notices", "/api/complaints",
+    "/api/complaints/{id}/transitions", "/api/reports/roster", "/api/reports/metrics",
+    "/api/auxiliaries/{id}/photo", "/api/auxiliaries/{id}/badge.png",
 }
 
 
@@ -23,9 +28,13 @@ def test_migrated_schema_matches_the_models(connection: Connection) -> None:
     assert compare_metadata(ctx, Base.metadata) == []
 
 
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "{}", path)
+
+
 def test_openapi_describes_the_contract(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
-    missing = CONTRACT_PATHS - set(spec["paths"])
+    missing = {_shape(p) for p in CONTRACT_PATHS} - {_shape(p) for p in spec["paths"]}
     assert not missing, missing
 
 
