@@ -2,8 +2,10 @@
 every duty category, some awaiting co-signature. Everything goes through the same domain functions as the
 API, so the demo obeys the Measures. Loading twice does nothing the second time."""
 
+import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,13 +13,20 @@ from sqlalchemy.orm import Session
 from api.context import AppContext
 from api.db import session_scope
 from api.domain.accounts import create_officer, create_user
+from api.domain.complaints import file_complaint, transition_complaint
+from api.domain.errors import ForbiddenWork
+from api.domain.fieldwork import FieldContext, load_field_context, record_shift_event
 from api.domain.agencies import create_agency
-from api.domain.models import Agency, AgencyLevel, Auxiliary, Officer, Role, User
+from api.domain.models import Agency, AgencyLevel, Auxiliary, ComplaintStatus, Officer, Role, Task, User
 from api.domain.staff import Application, hire_auxiliary
 from api.domain.staff_credentials import issue_credential, record_training
 from api.domain.staff_status import record_departure, second_auxiliary, suspend_auxiliary
+from api.domain.tasks import correct_task, cosign_task, record_task
+from schemas.tasks import TaskCreate
 
 PASSWORD = "demo-pass-2026"
+BEIJING = timezone(timedelta(hours=8))
+DEMO_NS = uuid.UUID("6c1f0d0e-2b1a-4c3d-9e8f-0a1b2c3d4e5f")
 XINJIEKOU = {"type": "MultiPolygon", "coordinates": [[[[118.772, 32.034], [118.790, 32.034], [118.790, 32.048],
                                                         [118.772, 32.048], [118.772, 32.034]]]]}
 CLEAN_RECORD = {"criminal_record": False, "pending_criminal_case": False, "dismissed_for_violation": False,
@@ -136,14 +145,79 @@ def load_demo(ctx: AppContext, *, quiet: bool) -> Demo | None:
                 print("demo data already loaded; logins use the password", PASSWORD)
             return None
         demo = _staff(ctx, session)
-        _fieldwork(session, demo)
+        _fieldwork(ctx, session, demo)
     if not quiet:
         _print(ctx, demo)
     return demo
 
 
-def _fieldwork(session: Session, demo: Demo) -> None:
-    """Shifts and tasks of every category (filled in with the field-work domain)."""
+def _at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=BEIJING)
+
+
+def _task(fc: FieldContext, session: Session, n: int, category: str, description: str, start: datetime,
+          *, lat: float = 32.0405, lon: float = 118.7812, **extra: Any) -> Task | None:
+    payload = TaskCreate(id=uuid.uuid5(DEMO_NS, f"task-{n}"), category=category, description=description,
+                         started_at=start, ended_at=start + timedelta(minutes=40), lat=lat, lon=lon, **extra)
+    try:
+        task, _ = record_task(session, fc, payload)
+    except ForbiddenWork:
+        return None  # refused, and kept as an Article 19 case: that is what the demo shows
+    return task
+
+
+def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
+    """Shifts, tasks of every duty category, co-signatures and refusals, a correction, complaints."""
+    zhang = load_field_context(session, session.get(User, demo.auxiliaries["aux.zhang"].user_id))  # type: ignore[arg-type]
+    chen = load_field_context(session, session.get(User, demo.auxiliaries["aux.chen"].user_id))  # type: ignore[arg-type]
+    wang_user = session.get(User, demo.officer_wang.user_id)
+    li_user = session.get(User, demo.officer_li.user_id)
+    assert wang_user is not None and li_user is not None
+    for fc, n in ((zhang, 1), (chen, 2)):
+        for kind, hour in (("check_in", 8), ("check_out", 17)):
+            record_shift_event(session, fc, kind=kind, payload={  # type: ignore[arg-type]
+                "id": uuid.uuid5(DEMO_NS, f"shift-{n}-{kind}"), "at": _at(25, hour), "lat": 32.0410,
+                "lon": 118.7815, "accuracy_m": 9.0})
+    wang, li = demo.officer_wang.id, demo.officer_li.id
+    _task(zhang, session, 1, "patrol", "巡查中山路沿线，劝阻占道经营2起并上报", _at(25, 8, 30))
+    _task(zhang, session, 2, "patrol", "巡查途经玄武湖公园北门（责任区外）", _at(25, 10), lat=32.0800, lon=118.7950)
+    _task(zhang, session, 3, "publicity", "在新街口广场发放市容管理条例宣传册", _at(25, 14))
+    _task(zhang, session, 4, "clerical", "录入本周巡查发现问题台账", _at(25, 16))
+    _task(chen, session, 5, "clerical", "窗口接收占道施工许可申请材料", _at(25, 9))
+    _task(chen, session, 6, "technical", "维护执法记录仪数据采集站网络", _at(25, 11))
+    _task(chen, session, 7, "support", "清点、充电执法记录仪和对讲机", _at(25, 15))
+    _task(chen, session, 8, "assigned", "整理年度执法案卷目录", _at(25, 16), assignment_ref="玄城管办〔2026〕31号交办单")
+    assisted = [
+        (9, "order_correction", "协助责令沿街商户清理店外堆放物", "approve"),
+        (10, "inspection", "协助对施工工地围挡进行现场核查，拍照取证", None),
+        (11, "document_service", "协助送达责令限期改正通知书", None),
+        (12, "decision_execution", "协助执行拆除违法广告牌决定", "reject"),
+        (13, "scene_order", "协助维持联合执法现场秩序", "approve"),
+    ]
+    for n, category, description, decision in assisted:
+        task = _task(zhang, session, n, category, description, _at(26, 9 + n % 5), officer_id=wang)
+        if task is not None and decision:
+            cosign_task(session, user=wang_user, task_id=task.id, approve=decision == "approve",
+                        note="已到场指挥" if decision == "approve" else "现场未到场，不予确认", lat=32.0406, lon=118.7813)
+    _task(zhang, session, 14, "statutory_other", "协助开展燃气安全联合检查", _at(26, 15), officer_id=wang,
+          legal_basis="《城镇燃气管理条例》第四十二条")
+    original = _task(zhang, session, 15, "patrol", "巡查汉中路，发现共享单车乱停", _at(26, 8))
+    if original is not None:
+        correct_task(session, zhang, task_id=original.id, payload=TaskCreate(
+            id=uuid.uuid5(DEMO_NS, "task-15-v2"), category="patrol", description="巡查汉中路，发现共享单车乱停5处，已通知运营方",
+            started_at=_at(26, 8), ended_at=_at(26, 8, 40), lat=32.0405, lon=118.7812))
+    # 第十九条: a fine quota, passed on by the officer: refused, and kept against him.
+    _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(26, 10), officer_id=wang, flags={"fine_quota": True})
+    sun = demo.auxiliaries["aux.sun"]
+    complaint, _ = file_complaint(
+        session, keyring=ctx.keyring, badge_no=sun.badge_no, token=None, category="rude_conduct",
+        description="劝离摊贩时言语粗暴", occurred_at=_at(20, 18), location="中山路与汉中路交叉口",
+        lat=None, lon=None, contact_phone=None)
+    transition_complaint(session, user=demo.district_admin, complaint_id=complaint.id,
+                         to=ComplaintStatus.INVESTIGATING, finding=None, action=None, notice=None)
+    file_complaint(session, keyring=ctx.keyring, badge_no=None, token=None, category="no_identification",
+                   description="自称城管的人员拒绝出示证件", occurred_at=_at(24, 11), location="珠江路",
+                   lat=None, lon=None, contact_phone=None)
 
 
 def _print(ctx: AppContext, demo: Demo) -> None:
