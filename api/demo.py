@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from api.context import AppContext
 from api.db import session_scope
 from api.domain.accounts import create_officer, create_user
+from api.domain.agencies import create_agency
 from api.domain.complaints import file_complaint, transition_complaint
 from api.domain.errors import ForbiddenWork
 from api.domain.fieldwork import FieldContext, load_field_context, record_shift_event
-from api.domain.agencies import create_agency
 from api.domain.models import Agency, AgencyLevel, Auxiliary, ComplaintStatus, Officer, Role, Task, User
 from api.domain.staff import Application, hire_auxiliary
 from api.domain.staff_credentials import issue_credential, record_training
@@ -171,14 +171,13 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
     zhang = load_field_context(session, session.get(User, demo.auxiliaries["aux.zhang"].user_id))  # type: ignore[arg-type]
     chen = load_field_context(session, session.get(User, demo.auxiliaries["aux.chen"].user_id))  # type: ignore[arg-type]
     wang_user = session.get(User, demo.officer_wang.user_id)
-    li_user = session.get(User, demo.officer_li.user_id)
-    assert wang_user is not None and li_user is not None
+    assert wang_user is not None
     for fc, n in ((zhang, 1), (chen, 2)):
         for kind, hour in (("check_in", 8), ("check_out", 17)):
             record_shift_event(session, fc, kind=kind, payload={  # type: ignore[arg-type]
                 "id": uuid.uuid5(DEMO_NS, f"shift-{n}-{kind}"), "at": _at(25, hour), "lat": 32.0410,
                 "lon": 118.7815, "accuracy_m": 9.0})
-    wang, li = demo.officer_wang.id, demo.officer_li.id
+    wang = demo.officer_wang.id
     _task(zhang, session, 1, "patrol", "巡查中山路沿线，劝阻占道经营2起并上报", _at(25, 8, 30))
     _task(zhang, session, 2, "patrol", "巡查途经玄武湖公园北门（责任区外）", _at(25, 10), lat=32.0800, lon=118.7950)
     _task(zhang, session, 3, "publicity", "在新街口广场发放市容管理条例宣传册", _at(25, 14))
@@ -186,7 +185,8 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
     _task(chen, session, 5, "clerical", "窗口接收占道施工许可申请材料", _at(25, 9))
     _task(chen, session, 6, "technical", "维护执法记录仪数据采集站网络", _at(25, 11))
     _task(chen, session, 7, "support", "清点、充电执法记录仪和对讲机", _at(25, 15))
-    _task(chen, session, 8, "assigned", "整理年度执法案卷目录", _at(25, 16), assignment_ref="玄城管办〔2026〕31号交办单")
+    _task(chen, session, 8, "assigned", "整理年度执法案卷目录", _at(25, 16),
+          assignment_ref="玄城管办〔2026〕31号交办单")
     assisted = [
         (9, "order_correction", "协助责令沿街商户清理店外堆放物", "approve"),
         (10, "inspection", "协助对施工工地围挡进行现场核查，拍照取证", None),
@@ -197,17 +197,20 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
     for n, category, description, decision in assisted:
         task = _task(zhang, session, n, category, description, _at(26, 9 + n % 5), officer_id=wang)
         if task is not None and decision:
-            cosign_task(session, user=wang_user, task_id=task.id, approve=decision == "approve",
-                        note="已到场指挥" if decision == "approve" else "现场未到场，不予确认", lat=32.0406, lon=118.7813)
+            note = "已到场指挥" if decision == "approve" else "现场未到场，不予确认"
+            cosign_task(session, user=wang_user, task_id=task.id, approve=decision == "approve", note=note,
+                        lat=32.0406, lon=118.7813)
     _task(zhang, session, 14, "statutory_other", "协助开展燃气安全联合检查", _at(26, 15), officer_id=wang,
           legal_basis="《城镇燃气管理条例》第四十二条")
     original = _task(zhang, session, 15, "patrol", "巡查汉中路，发现共享单车乱停", _at(26, 8))
     if original is not None:
         correct_task(session, zhang, task_id=original.id, payload=TaskCreate(
-            id=uuid.uuid5(DEMO_NS, "task-15-v2"), category="patrol", description="巡查汉中路，发现共享单车乱停5处，已通知运营方",
+            id=uuid.uuid5(DEMO_NS, "task-15-v2"), category="patrol",
+            description="巡查汉中路，发现共享单车乱停5处，已通知运营方",
             started_at=_at(26, 8), ended_at=_at(26, 8, 40), lat=32.0405, lon=118.7812))
     # 第十九条: a fine quota, passed on by the officer: refused, and kept against him.
-    _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(26, 10), officer_id=wang, flags={"fine_quota": True})
+    _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(26, 10), officer_id=wang,
+          flags={"fine_quota": True})
     sun = demo.auxiliaries["aux.sun"]
     complaint, _ = file_complaint(
         session, keyring=ctx.keyring, badge_no=sun.badge_no, token=None, category="rude_conduct",

@@ -1,7 +1,7 @@
 """Dependencies every route shares: the request's transaction, the caller, role guards."""
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -84,7 +84,7 @@ OfficerUser = Annotated[User, require_role(Role.OFFICER)]
 AuxiliaryUser = Annotated[User, require_role(Role.AUXILIARY)]
 
 
-def rate_limited(rule: Rule) -> object:
+def rate_limited(rule: Rule) -> Any:
     """A dependency that counts the request against ``rule`` for this client (429 past the limit)."""
 
     def check(request: Request, ctx: ContextDep) -> None:

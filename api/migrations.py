@@ -2,10 +2,9 @@
 
 from pathlib import Path
 
+from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
-
-from alembic import command
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT_LOCATION = ROOT / "alembic"

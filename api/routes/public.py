@@ -32,7 +32,7 @@ BadgeNo = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9
 def to_read(check: BadgeCheck) -> VerificationRead:
     valid = check.status == "valid"
     return VerificationRead(
-        status=check.status.value,  # type: ignore[arg-type]
+        status=check.status.value,
         badge_no=check.badge_no,
         name=check.name,
         agency=check.agency,
@@ -104,7 +104,7 @@ def read_verify_page(ctx: ContextDep, session: SessionDep, token: Token) -> HTML
 
 class _Refused(DomainError):
     def __init__(self, status: int, code: str, detail_zh: str, detail_en: str, **extra: object) -> None:
-        super().__init__(code, detail_zh, detail_en, **extra)
+        super().__init__(code, detail_zh, detail_en, article=None, **extra)
         self.status = status
 
 
