@@ -62,12 +62,29 @@ def _entry_content(e: AuditEntry) -> dict[str, Any]:
     }
 
 
+_LOCK_HELD = "auxduty_audit_lock"
+
+
+def hold_chain_lock(session: Session) -> None:
+    """Serialise appends to the chain, so two transactions never chain onto the same head.
+
+    On PostgreSQL an advisory lock held to the end of the transaction, taken once per transaction; writers
+    that also lock rows take it first, so every writer locks in the same order. SQLite's BEGIN IMMEDIATE
+    already serialises writers.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_LOCK_HELD) is transaction:
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+    session.info[_LOCK_HELD] = transaction
+
+
 def record(session: Session, row: Base, action: str, *, actor_id: uuid.UUID | None) -> AuditEntry:
     """Append an entry for ``row`` as it is now. Flushes, so the row's defaults are hashed too."""
     session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise appends so two transactions never chain onto the same head.
-        session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+    hold_chain_lock(session)
     head = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1))
     entity = type(row).__tablename__
     entry = AuditEntry(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import Select, exists, false, or_, select, text
+from sqlalchemy import Select, exists, false, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,13 +98,10 @@ def insert_once(
 def serialize_writes(session: Session) -> None:
     """Take the audit chain's lock first, before any row lock.
 
-    ``audit.record`` serialises every audited write on PostgreSQL with this advisory lock. A transaction
-    that inserted a phone-made id and then waited for the lock, while the holder waited for that id, would
-    deadlock; taking the lock up front orders every fieldwork writer the same way. SQLite's BEGIN IMMEDIATE
-    already serialises writers.
+    A transaction that inserted a phone-made id and then waited for the chain lock, while the holder waited
+    for that id, would deadlock; taking the lock up front orders every fieldwork writer the same way.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+    audit.hold_chain_lock(session)
 
 
 @dataclass
