@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.badge_cache import BadgeCache, generation_for
 from api.db import make_engine, make_sessionmaker
 from api.domain.accounts import HashCost
 from api.ratelimit import Limiter, make_limiter
@@ -23,6 +25,7 @@ class AppContext:
     keyring: KeyRing
     access_secret: str
     limiter: Limiter
+    badge_cache: BadgeCache[Any]
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> "AppContext":
@@ -35,6 +38,7 @@ class AppContext:
             keyring=KeyRing(settings.data_dir / "keys"),
             access_secret=load_or_create_secret(settings.data_dir, settings.secret_key),
             limiter=make_limiter(settings.redis_url, settings.rate_limit_scale),
+            badge_cache=BadgeCache(generation_for(settings.data_dir)),
         )
 
     @cached_property

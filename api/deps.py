@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
 from api.db import READ_ONLY
@@ -84,14 +85,27 @@ OfficerUser = Annotated[User, require_role(Role.OFFICER)]
 AuxiliaryUser = Annotated[User, require_role(Role.AUXILIARY)]
 
 
+def _client(request: Request, ctx: AppContext) -> str:
+    client = request.client.host if request.client else "unknown"
+    forwarded = request.headers.get("x-forwarded-for")
+    if ctx.settings.trust_forwarded_for and forwarded:
+        client = forwarded.split(",")[0].strip()
+    return client
+
+
+async def check_rate_limit(request: Request, ctx: AppContext, rule: Rule) -> None:
+    """Count the request against ``rule`` for this client (429 past the limit). The in-process store
+    answers at once; Redis is asked from the thread pool so the event loop never waits on the network."""
+    if ctx.limiter.blocking:
+        await run_in_threadpool(ctx.limiter.check, rule, _client(request, ctx))
+    else:
+        ctx.limiter.check(rule, _client(request, ctx))
+
+
 def rate_limited(rule: Rule) -> Any:
     """A dependency that counts the request against ``rule`` for this client (429 past the limit)."""
 
-    def check(request: Request, ctx: ContextDep) -> None:
-        client = request.client.host if request.client else "unknown"
-        forwarded = request.headers.get("x-forwarded-for")
-        if ctx.settings.trust_forwarded_for and forwarded:
-            client = forwarded.split(",")[0].strip()
-        ctx.limiter.check(rule, client)
+    async def check(request: Request) -> None:
+        await check_rate_limit(request, request.app.state.ctx, rule)
 
     return Depends(check)

@@ -78,6 +78,8 @@ class Limiter:
     def __init__(self, store: Store, *, scale: float = 1.0) -> None:
         self.store = store
         self.scale = scale
+        # Whether a check may wait on the network (and so belongs off the event loop).
+        self.blocking = isinstance(store, RedisStore)
 
     def check(self, rule: Rule, client: str) -> None:
         try:

@@ -4,6 +4,7 @@ A citizen reaches these from the badge's QR code (`/v/{token}`), a photo of the 
 printed on it. All three give the same answer, read from the credential as it stands at that moment.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -14,8 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api import ratelimit
 from api.context import AppContext
-from api.db import session_scope
-from api.deps import ContextDep, SessionDep, rate_limited
+from api.db import READ_ONLY, session_scope
+from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited
 from api.domain.errors import DomainError, NotFound
 from api.domain.verification import BadgeCheck, check_badge_no, check_token, record_dead_scan, valid_photo
 from api.pages.verify import render_verify_page
@@ -63,11 +64,59 @@ def read_jwks(ctx: ContextDep) -> JSONResponse:
                                                       "Cache-Control": "public, max-age=300"})
 
 
-@router.get("/api/public/verify/{token}", response_model=VerificationRead,
-            dependencies=[rate_limited(ratelimit.VERIFY)])
-def verify_token(ctx: ContextDep, session: SessionDep, token: Token) -> JSONResponse:
+_SENTINEL = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A check and its JSON, split where the time of the check goes (the one part that changes)."""
+
+    check: BadgeCheck
+    json_head: bytes
+    json_tail: bytes
+
+    @classmethod
+    def of(cls, check: BadgeCheck) -> "Answer":
+        body = to_read(check).model_copy(update={"checked_at": _SENTINEL}).model_dump_json().encode()
+        head, tail = body.split(b'"' + _SENTINEL.isoformat().replace("+00:00", "Z").encode() + b'"')
+        return cls(check, head, tail)
+
+    def json(self) -> bytes:
+        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return b"".join((self.json_head, b'"', now.encode(), b'"', self.json_tail))
+
+
+def _check_fresh(ctx: AppContext, token: str) -> Answer:
+    stamp = ctx.badge_cache.generation.current()  # before the read: see api/badge_cache.py
+    with ctx.sessions() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        check = check_token(session, ctx.keyring, token)
+        session.commit()
+    answer = Answer.of(check)
+    if check.status != "invalid":
+        ctx.badge_cache.put(token, stamp, answer)
+    return answer
+
+
+async def answer_for_token(ctx: AppContext, token: str, channel: str) -> Answer:
+    """The answer for a token: from memory while nothing changed, else from the database. Scans of dead
+    badges are counted every time."""
+    answer: Answer | None = ctx.badge_cache.get(token)
+    if answer is None:
+        answer = await run_in_threadpool(_check_fresh, ctx, token)
+    if answer.check.status in ("suspended", "revoked", "superseded"):
+        await run_in_threadpool(_answer, ctx, answer.check, channel)
+    return answer
+
+
+@router.get("/api/public/verify/{token}", response_model=VerificationRead)
+async def verify_token(request: Request, token: Token) -> Response:
     """Verify a badge token (the text after `/v/` in the QR code). Always 200; `status` says what it is."""
-    return _json(_answer(ctx, check_token(session, ctx.keyring, token), "api"))
+    # The hottest public endpoint: one trip to the thread pool, no per-request dependency chain.
+    ctx: AppContext = request.app.state.ctx
+    await check_rate_limit(request, ctx, ratelimit.VERIFY)
+    answer = await answer_for_token(ctx, token, "api")
+    return Response(answer.json(), media_type="application/json", headers=OPEN_CORS)
 
 
 @router.get("/api/public/badges/{badge_no}", response_model=VerificationRead,
@@ -93,9 +142,9 @@ def read_public_photo(session: SessionDep, badge_no: BadgeNo) -> Response:
 
 @router.get("/v/{token}", response_class=HTMLResponse, tags=["public"],
             dependencies=[rate_limited(ratelimit.VERIFY)])
-def read_verify_page(ctx: ContextDep, session: SessionDep, token: Token) -> HTMLResponse:
+async def read_verify_page(ctx: ContextDep, token: Token) -> HTMLResponse:
     """The page a phone camera opens from the badge QR: Simplified Chinese, no script, a status no one misreads."""
-    read = _answer(ctx, check_token(session, ctx.keyring, token), "page")
+    read = to_read((await answer_for_token(ctx, token, "page")).check)
     html = render_verify_page(read, complain_url=f"/v/{token}/complaint")
     return HTMLResponse(html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
                                        "Content-Security-Policy": "default-src 'none'; img-src 'self'; "
@@ -140,7 +189,7 @@ def badge_token_from(text: str, public_base_url: str) -> str:
                         422: {"description": "no_qr_found, foreign_qr, unreadable or oversized image"},
                         503: {"description": "decoder busy or failed; retry"}})
 async def verify_image(
-    request: Request, ctx: ContextDep, session: SessionDep, image: Annotated[UploadFile, File()]
+    request: Request, ctx: ContextDep, image: Annotated[UploadFile, File()]
 ) -> JSONResponse:
     """Verify a photo of a badge: its QR code is read with Pillow and pyzbar in a bounded worker.
     Nothing of the photo (nor its EXIF location) is kept. Adds `decoded_text` to the usual answer."""
@@ -155,6 +204,5 @@ async def verify_image(
         raise _Refused(422, "no_qr_found", "照片中未找到二维码，请对准证件上的二维码重新拍摄",
                        "no QR code found in the photo; photograph the badge's QR code again")
     token = badge_token_from(text, ctx.settings.public_base_url)
-    check = await run_in_threadpool(check_token, session, ctx.keyring, token)
-    read = await run_in_threadpool(_answer, ctx, check, "image")
+    read = to_read((await answer_for_token(ctx, token, "image")).check)
     return _json(read, decoded_text=text)

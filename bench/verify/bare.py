@@ -15,3 +15,8 @@ BODY = {
 @app.get("/bare/{token}")
 def bare(token: str) -> dict[str, object]:
     return BODY
+
+
+@app.get("/bare-async/{token}")
+async def bare_async(token: str) -> dict[str, object]:
+    return BODY

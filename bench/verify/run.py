@@ -74,7 +74,9 @@ def main() -> None:
             aux_id = c.get("/api/auxiliaries", headers=admin).json()["items"][0]["id"]
             token = c.post(f"/api/auxiliaries/{aux_id}/credential", headers=admin).json()["token"]
             assert c.get(f"/api/public/verify/{token}").json()["status"] == "valid"
-        rows = [("bare FastAPI endpoint", *_wrk(f"{bare_base}/bare/{token}", args.duration, args.connections)),
+        rows = [("bare endpoint (def)", *_wrk(f"{bare_base}/bare/{token}", args.duration, args.connections)),
+                ("bare endpoint (async)",
+                 *_wrk(f"{bare_base}/bare-async/{token}", args.duration, args.connections)),
                 (f"verify ({args.backend})",
                  *_wrk(f"{base}/api/public/verify/{token}", args.duration, args.connections))]
     finally:
@@ -85,7 +87,8 @@ def main() -> None:
     print(f"{'endpoint':<24}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
     for name, rps, p50, p99, bad in rows:
         print(f"{name:<24}{rps:>10,.0f}{p50:>10.2f}{p99:>10.2f}{bad:>10}")
-    print(f"verify / bare = {rows[1][1] / rows[0][1]:.2f} (target ≥ 0.50); verify p99 {rows[1][3]:.1f} ms "
+    best_bare = max(rows[0][1], rows[1][1])
+    print(f"verify / faster bare = {rows[2][1] / best_bare:.2f} (target ≥ 0.50); verify p99 {rows[2][3]:.1f} ms "
           f"(target ≤ 20)")
 
 
