@@ -68,14 +68,19 @@ def _cmd_demo(_: argparse.Namespace) -> int:
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
-    from verification.tokens import KeyRing
+    from verification.tokens import KeyRing, KeyRingError
 
-    ring = KeyRing(get_settings().data_dir / "keys")
-    if args.action == "rotate":
-        print(f"new signing key: {ring.rotate()} (older keys stay published for badges they signed)")
-    else:
-        for kid in ring.kids:
-            print(kid, "(active)" if kid == ring.active_kid else "")
+    settings = get_settings()
+    try:
+        ring = KeyRing(settings.data_dir / "keys", fixed_keys=settings.badge_keys)
+        if args.action == "rotate":
+            print(f"new signing key: {ring.rotate()} (older keys stay published for badges they signed)")
+            return 0
+    except KeyRingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for kid in ring.kids:
+        print(kid, "(active)" if kid == ring.active_kid else "")
     return 0
 
 

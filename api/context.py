@@ -35,7 +35,7 @@ class AppContext:
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
-            keyring=KeyRing(settings.data_dir / "keys"),
+            keyring=KeyRing(settings.data_dir / "keys", fixed_keys=settings.badge_keys),
             access_secret=load_or_create_secret(settings.data_dir, settings.secret_key),
             limiter=make_limiter(settings.redis_url, settings.rate_limit_scale),
             badge_cache=BadgeCache(generation_for(settings.data_dir)),

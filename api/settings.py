@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     evidence_max_bytes: int = 50 * 1024 * 1024
     photo_max_bytes: int = 5 * 1024 * 1024
     redis_url: str | None = None
+    # Badge signing keys from a secret store instead of the data dir (see verification/tokens.py).
+    badge_keys: str | None = Field(default=None, repr=False)
     # Multiplies every public rate limit (tests raise it; a busy kiosk network may too).
     rate_limit_scale: float = Field(default=1.0, gt=0)
     # Behind a reverse proxy, the client is the first X-Forwarded-For address.

@@ -31,15 +31,42 @@ class BadgeClaims:
     kid: str
 
 
-class KeyRing:
-    """Signing keys kept as PEM files in ``<data_dir>/keys``; ``active`` names the one that signs."""
+class KeyRingError(Exception):
+    """The configured keys cannot be used (bad JSON or PEM, no active key, rotation of fixed keys)."""
 
-    def __init__(self, directory: Path) -> None:
+
+class KeyRing:
+    """Signing keys kept as PEM files in ``<data_dir>/keys``; ``active`` names the one that signs.
+
+    Or fixed by the environment (``AUXDUTY_BADGE_KEYS``, for deployments whose keys live in a secret store):
+    ``{"active": "<kid>", "keys": {"<kid>": "<PKCS#8 PEM of an Ed25519 key>", ...}}``. Such a ring is
+    rotated by changing the secret, never by writing files.
+    """
+
+    def __init__(self, directory: Path, *, fixed_keys: str | None = None) -> None:
         self.directory = directory
+        self.fixed = fixed_keys is not None
         self._private: dict[str, Ed25519PrivateKey] = {}
         self._verified: dict[str, BadgeClaims] = {}
         self.active_kid = ""
-        self.reload()
+        self._seen = 0
+        if fixed_keys is not None:
+            self._load_fixed(fixed_keys)
+        else:
+            self.reload()
+
+    def _load_fixed(self, text: str) -> None:
+        try:
+            spec = json.loads(text)
+            keys = {str(kid): serialization.load_pem_private_key(pem.encode(), password=None)
+                    for kid, pem in spec["keys"].items()}
+            active = str(spec["active"])
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise KeyRingError(f"AUXDUTY_BADGE_KEYS is not usable: {exc}") from None
+        if active not in keys or not all(isinstance(k, Ed25519PrivateKey) for k in keys.values()):
+            raise KeyRingError("AUXDUTY_BADGE_KEYS needs Ed25519 keys and an 'active' kid among them")
+        self._private = {kid: key for kid, key in keys.items() if isinstance(key, Ed25519PrivateKey)}
+        self.active_kid = active
 
     def reload(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -53,9 +80,25 @@ class KeyRing:
         self.active_kid = active.read_text().strip() if active.exists() else ""
         if self.active_kid not in self._private:
             self.rotate()
+        self._seen = self._stamp()
+
+    def _stamp(self) -> int:
+        try:
+            return (self.directory / "active").stat().st_ino
+        except FileNotFoundError:
+            return 0
+
+    def _follow_rotation(self) -> None:
+        # `auxduty keys rotate` may run beside a live service: pick its new key up without a restart.
+        if not self.fixed and self._stamp() != self._seen:
+            self.reload()
 
     def rotate(self) -> str:
         """Make a new key and sign with it from now on; older keys stay published for old badges."""
+        if self.fixed:
+            raise KeyRingError(
+                "the keys come from AUXDUTY_BADGE_KEYS: rotate by adding a key there and making it active"
+            )
         kid = datetime.now(UTC).strftime("%y%m") + uuid.uuid4().hex[:6]
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
@@ -71,10 +114,13 @@ class KeyRing:
         active_tmp.replace(self.directory / "active")
         self._private[kid] = key
         self.active_kid = kid
+        self._seen = self._stamp()
         return kid
 
     def retire(self, kid: str) -> None:
         """Stop publishing a key (only once no badge signed by it is still in use)."""
+        if self.fixed:
+            raise KeyRingError("the keys come from AUXDUTY_BADGE_KEYS: retire a key by removing it there")
         if kid == self.active_kid:
             raise ValueError("the active key cannot be retired; rotate first")
         (self.directory / f"{kid}.pem").unlink(missing_ok=True)
@@ -90,6 +136,7 @@ class KeyRing:
         return key.public_key() if key else None
 
     def sign_badge(self, *, credential_id: uuid.UUID, version: int) -> tuple[str, str]:
+        self._follow_rotation()
         # Kept short: the whole URL goes into the QR, and fewer modules decode more reliably.
         claims = {
             "aud": BADGE_AUDIENCE,
@@ -121,6 +168,8 @@ class KeyRing:
         try:
             header = jwt.get_unverified_header(token)
             kid = str(header.get("kid", ""))
+            if kid not in self._private:
+                self._follow_rotation()
             key = self.public_key(kid)
             if key is None or header.get("alg") != BADGE_ALGORITHM:
                 raise BadTokenError("unknown key")
@@ -138,6 +187,7 @@ class KeyRing:
             raise BadTokenError(str(exc)) from None
 
     def jwks(self) -> dict[str, Any]:
+        self._follow_rotation()
         keys = []
         for kid in self.kids:
             public = self._private[kid].public_key()
