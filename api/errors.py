@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.domain.errors import DomainError
+from api.uploads import UploadTooLarge
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("auxduty")
@@ -85,6 +86,8 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc, UploadTooLarge):
+        return problem(request, 413, exc.code, exc.detail_zh, exc.detail_en, max_bytes=exc.max_bytes)
     code, zh, en = _HTTP_CODES.get(exc.status_code, ("http_error", "请求无法处理", "request cannot be processed"))
     if isinstance(exc.detail, str) and exc.detail and exc.status_code not in _HTTP_CODES:
         en = exc.detail

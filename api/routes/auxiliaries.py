@@ -5,14 +5,12 @@ record for daily command (第二十二条). Anyone else is told the auxiliary do
 """
 
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Annotated, Any, cast
+from collections.abc import Sequence
+from typing import Annotated, cast
 
-from fastapi import APIRouter, File, Path, Query, Request, Response, UploadFile, status
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
-from starlette.types import Message
 
 from api.deps import Admin, ContextDep, CurrentUser, SessionDep
 from api.domain.errors import NotFound
@@ -40,6 +38,7 @@ from api.domain.staff_status import (
     suspend_auxiliary,
 )
 from api.pagination import paginate
+from api.uploads import limited_upload_route
 from schemas.auxiliaries import (
     AuxiliaryCreate,
     AuxiliaryRead,
@@ -55,47 +54,8 @@ from schemas.auxiliaries import (
 )
 from schemas.common import Page
 
-# What a multipart envelope may add around the file itself (boundaries, part headers).
-MULTIPART_SLACK = 64 * 1024
-
-
-class LimitedUploadRoute(APIRoute):
-    """Refuses an upload larger than ``photo_max_bytes`` before it is parsed: by its Content-Length, or,
-    for a chunked body, as soon as the bytes read pass the limit, never buffering more than that."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def limited(request: Request) -> Response:
-            max_bytes: int = request.app.state.ctx.settings.photo_max_bytes
-            limit = max_bytes + MULTIPART_SLACK
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise photo_too_large(max_bytes)
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise photo_too_large(max_bytes)
-                chunks.append(chunk)
-            body = b"".join(chunks)
-            replayed = False
-
-            async def replay() -> Message:
-                nonlocal replayed
-                if replayed:
-                    return {"type": "http.disconnect"}
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-
-            return await handler(Request(request.scope, replay))
-
-        return limited
-
-
 router = APIRouter(prefix="/api", tags=["auxiliaries"])
-_uploads = APIRouter(route_class=LimitedUploadRoute)
+_uploads = APIRouter(route_class=limited_upload_route(lambda s: s.photo_max_bytes, "photo_too_large", "照片", "photo"))
 
 AuxId = Annotated[uuid.UUID, Path(description="the auxiliary's id")]
 

@@ -32,6 +32,7 @@ from api.domain.tasks import (
 )
 from api.errors import wants_english
 from api.pagination import paginate
+from api.uploads import limited_upload_route
 from schemas.common import Page
 from schemas.shifts import CheckIn, CheckOut, ShiftEventRead, ShiftKind
 from schemas.sync import ShiftSyncResult, SyncProblem, SyncRequest, SyncResponse, TaskSyncResult
@@ -49,6 +50,9 @@ from schemas.tasks import (
 )
 
 router = APIRouter(prefix="/api", tags=["fieldwork"])
+# Evidence is refused by size while it arrives, before multipart parsing spools it to disk.
+_evidence = APIRouter(route_class=limited_upload_route(lambda s: s.evidence_max_bytes, "evidence_too_large",
+                                                       "证据文件", "evidence file"))
 
 FLAG_BY_NAME = {f.flag: f for f in FORBIDDEN_WORK}
 SAME_AGAIN: dict[int | str, dict[str, Any]] = {
@@ -162,7 +166,7 @@ def correct(
     return _one(session, task)
 
 
-@router.post("/tasks/{task_id}/evidence", response_model=EvidenceRead, status_code=201,
+@_evidence.post("/tasks/{task_id}/evidence", response_model=EvidenceRead, status_code=201,
              responses={**SAME_AGAIN, 413: {"description": "the file is larger than the limit"}})
 def upload_evidence(
     ctx: ContextDep, session: SessionDep, user: CurrentUser, task_id: uuid.UUID, file: UploadFile,
@@ -278,3 +282,6 @@ def list_article19_cases(
             )
         )
     return Page(items=items, next_cursor=next_cursor)
+
+
+router.include_router(_evidence)

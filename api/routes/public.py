@@ -20,6 +20,7 @@ from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited
 from api.domain.errors import DomainError, NotFound
 from api.domain.verification import BadgeCheck, check_badge_no, check_token, record_dead_scan, valid_photo
 from api.pages.verify import render_verify_page
+from api.uploads import limited_upload_route
 from schemas.public import DutyRead, VerificationRead
 from verification.photo import MAX_BYTES, PhotoRejected, decode_badge_photo
 
@@ -157,16 +158,6 @@ class _Refused(DomainError):
         self.status = status
 
 
-async def _read_limited(request: Request, upload: UploadFile, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise _Refused(413, "image_too_large", "照片过大", f"the photo exceeds {limit} bytes")
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise _Refused(413, "image_too_large", "照片过大", f"the photo exceeds {limit} bytes")
-    return data
-
-
 def badge_token_from(text: str, public_base_url: str) -> str:
     """The token of one of our badge URLs; anything else is a foreign QR (a warning sign of a fake badge)."""
     ours = urlsplit(public_base_url)
@@ -183,7 +174,11 @@ def badge_token_from(text: str, public_base_url: str) -> str:
     )
 
 
-@router.post("/api/public/verify-image", response_model=VerificationRead,
+# The photo's size is refused while it arrives, before multipart parsing spools it anywhere.
+_photos = APIRouter(route_class=limited_upload_route(lambda _: MAX_BYTES, "image_too_large", "照片", "photo"))
+
+
+@_photos.post("/api/public/verify-image", response_model=VerificationRead,
              dependencies=[rate_limited(ratelimit.IMAGE)],
              responses={413: {"description": "photo too large"}, 415: {"description": "not JPEG/PNG/WebP/HEIC"},
                         422: {"description": "no_qr_found, foreign_qr, unreadable or oversized image"},
@@ -193,7 +188,9 @@ async def verify_image(
 ) -> JSONResponse:
     """Verify a photo of a badge: its QR code is read with Pillow and pyzbar in a bounded worker.
     Nothing of the photo (nor its EXIF location) is kept. Adds `decoded_text` to the usual answer."""
-    data = await _read_limited(request, image, MAX_BYTES)
+    data = await image.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise _Refused(413, "image_too_large", "照片过大", f"the photo exceeds {MAX_BYTES} bytes")
     try:
         text = await run_in_threadpool(decode_badge_photo, data)
     except PhotoRejected as exc:
@@ -206,3 +203,6 @@ async def verify_image(
     token = badge_token_from(text, ctx.settings.public_base_url)
     read = to_read((await answer_for_token(ctx, token, "image")).check)
     return _json(read, decoded_text=text)
+
+
+router.include_router(_photos)

@@ -2,6 +2,7 @@
 images get a problem, never a 500."""
 
 import io
+from collections.abc import Iterator
 
 import pytest
 import segno
@@ -86,3 +87,18 @@ def test_oversized_upload_is_413(client: TestClient) -> None:
 def test_missing_image_field_is_422(client: TestClient) -> None:
     r = client.post("/api/public/verify-image", files={"other": ("x.jpg", b"abc", "image/jpeg")})
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
+
+
+def test_chunked_upload_is_refused_while_it_arrives(client: TestClient) -> None:
+    boundary = "x1y2z3"
+
+    def body() -> Iterator[bytes]:
+        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.jpg\"\r\n"
+               "Content-Type: image/jpeg\r\n\r\n").encode()
+        for _ in range(20):  # 20 MiB, no Content-Length: refused once 15 MiB (+ envelope) have arrived
+            yield b"\xff" * (1 << 20)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    r = client.post("/api/public/verify-image", content=body(),
+                    headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert r.status_code == 413 and r.json()["code"] == "image_too_large"
