@@ -120,7 +120,8 @@ def read_complaint_status(
     )
 
 
-@router.get("/api/public/notices", response_model=Page[NoticeRead], tags=["public"])
+@router.get("/api/public/notices", response_model=Page[NoticeRead], tags=["public"],
+            dependencies=[rate_limited(ratelimit.LOOKUP)])
 def list_public_notices(session: SessionDep, limit: Limit = None, cursor: Cursor = None) -> Page[NoticeRead]:
     """Published case notices (违法违纪案例通报, 第二十四条), newest first; anonymised: no names."""
     rows, next_cursor = list_notices(session, limit=limit, cursor=cursor)

@@ -58,7 +58,7 @@ def _json(read: VerificationRead, **extra: Any) -> JSONResponse:
     return JSONResponse({**read.model_dump(mode="json"), **extra}, headers=OPEN_CORS)
 
 
-@router.get("/.well-known/jwks.json", tags=["public"])
+@router.get("/.well-known/jwks.json", tags=["public"], dependencies=[rate_limited(ratelimit.VERIFY)])
 def read_jwks(ctx: ContextDep) -> JSONResponse:
     """The public keys that sign badge tokens (EdDSA, by `kid`), so anyone can verify a badge offline."""
     return JSONResponse(ctx.keyring.jwks(), headers={"Access-Control-Allow-Origin": "*",

@@ -65,3 +65,12 @@ def test_redis_limit_holds_across_workers(redis_url: str) -> None:
         except RateLimited:
             refused += 1
     assert refused == 5
+
+
+def test_every_public_endpoint_is_rate_limited(tight_client: TestClient) -> None:
+    """Each public GET answers 429 once its client has used up the (scaled-down) limit."""
+    for path in ("/api/public/verify/x", "/v/x", "/api/public/badges/NJ0", "/api/public/photos/NJ0",
+                 "/.well-known/jwks.json", "/api/public/notices", "/api/public/complaints/TS1",
+                 "/v/x/complaint"):
+        codes = {tight_client.get(path).status_code for _ in range(8)}
+        assert 429 in codes, path
