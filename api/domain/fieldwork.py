@@ -141,13 +141,12 @@ def current_officer(session: Session, user: User) -> Officer:
 
 
 def load_field_context(session: Session, user: User) -> FieldContext:
-    aux = current_auxiliary(session, user)
-    valid = session.scalar(
-        select(
-            exists().where(Credential.auxiliary_id == aux.id, Credential.status == CredentialStatus.VALID)
-        )
-    )
-    return FieldContext(user=user, aux=aux, credential_valid=bool(valid))
+    """The caller's auxiliary record and whether they hold a valid credential, in one query."""
+    valid = exists().where(Credential.auxiliary_id == Auxiliary.id, Credential.status == CredentialStatus.VALID)
+    row = session.execute(select(Auxiliary, valid).where(Auxiliary.user_id == user.id)).first()
+    if row is None:
+        raise Forbidden("not_an_auxiliary", "当前账号不是辅助人员", "this account is not an auxiliary's")
+    return FieldContext(user=user, aux=row[0], credential_valid=bool(row[1]))
 
 
 def load_officers(session: Session, fc: FieldContext, officer_ids: set[uuid.UUID]) -> None:

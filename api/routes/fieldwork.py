@@ -74,8 +74,10 @@ def _task_read(bundle: TaskBundle) -> TaskRead:
     )
 
 
-def _one(session: SessionDep, task: Task) -> TaskRead:
-    return _task_read(bundle_tasks(session, [task])[0])
+def _one(session: SessionDep, task: Task, *, created: bool = False) -> TaskRead:
+    # A record made this instant has nothing hanging off it yet: no co-signature, evidence or successor.
+    bundle = TaskBundle(task, None, [], None) if created else bundle_tasks(session, [task])[0]
+    return _task_read(bundle)
 
 
 def _created(response: Response, created: bool) -> None:
@@ -112,7 +114,7 @@ def create_task(session: SessionDep, user: AuxiliaryUser, body: TaskCreate, resp
     fc = load_field_context(session, user)
     task, created = record_task(session, fc, body)
     _created(response, created)
-    return _one(session, task)
+    return _one(session, task, created=created)
 
 
 @router.get("/tasks", response_model=Page[TaskRead])
@@ -163,7 +165,7 @@ def correct(
     fc = load_field_context(session, user)
     task, created = correct_task(session, fc, task_id=task_id, payload=body)
     _created(response, created)
-    return _one(session, task)
+    return _one(session, task, created=created)
 
 
 @_evidence.post("/tasks/{task_id}/evidence", response_model=EvidenceRead, status_code=201,
