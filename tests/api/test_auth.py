@@ -67,3 +67,28 @@ def test_english_detail_on_request(client: TestClient) -> None:
 def test_login_helper_round_trip(client: TestClient, db: Session) -> None:
     user = make_user(db, role=Role.JUSTICE_ADMIN, agency=None)
     assert client.get("/api/me", headers=login(client, user)).json()["id"] == str(user.id)
+
+
+def test_expired_access_token_is_401(client: TestClient, db: Session) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    user = make_user(db, role=Role.JUSTICE_ADMIN, agency=None)
+    secret = client.app.state.ctx.access_secret  # type: ignore[attr-defined]
+    past = datetime.now(UTC) - timedelta(minutes=20)
+    expired = jwt.encode({"sub": str(user.id), "role": "justice_admin", "aud": "auxduty:api", "typ": "access",
+                          "iat": past, "exp": past + timedelta(minutes=15)}, secret, algorithm="HS256")
+    r = client.get("/api/me", headers={"Authorization": f"Bearer {expired}"})
+    assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+    assert r.headers["www-authenticate"] == "Bearer"
+
+
+def test_refresh_token_is_not_an_access_token_and_a_departed_login_cannot_refresh(
+    client: TestClient, db: Session
+) -> None:
+    user = make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db))
+    pair = client.post("/api/auth/token", data={"username": user.username, "password": PASSWORD}).json()
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {pair['refresh_token']}"}).status_code == 401
+    user.active = False
+    db.flush()
+    r = client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert r.status_code == 401
