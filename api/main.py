@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api import errors
+from api import errors, openapi
 from api.context import AppContext
 from api.migrations import upgrade_to_head
 from api.routes import (
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.ctx = ctx
     errors.install(app)
+    openapi.install(app)
     app.include_router(auth.router)
     app.include_router(agencies.router)
     app.include_router(auxiliaries.router)

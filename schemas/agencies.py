@@ -21,7 +21,10 @@ class AgencyCreate(BaseModel):
 
 
 class AgencyRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"example": {
+        "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "name": "玄武区城市管理局", "code": "XW-CGJ",
+        "level": "district", "parent_id": "8c1d7f5e-0000-4000-8000-000000000001", "headcount_quota": 120,
+        "headcount_used": 87}})
     id: uuid.UUID
     name: str
     code: str
@@ -48,6 +51,10 @@ class UserCreate(BaseModel):
 
 
 class UserRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": "0f8fad5b-d9cb-469f-a165-70867728950e", "username": "officer.wang", "role": "officer",
+        "agency_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "name": "王建国",
+        "officer_id": "9a1c2d3e-4f50-4617-8829-3a4b5c6d7e8f"}})
     id: uuid.UUID
     username: str
     role: str

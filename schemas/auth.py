@@ -2,10 +2,13 @@
 
 import uuid
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TokenPair(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+        "token_type": "bearer", "expires_in": 900, "refresh_token": "2n0YV1m3kq0u8bq4H4m7xw6cJ0f2a9ZrQy5sT1uV3wE"}})
     access_token: str
     token_type: str = "bearer"
     expires_in: int = Field(description="seconds until the access token expires")
@@ -13,10 +16,16 @@ class TokenPair(BaseModel):
 
 
 class RefreshRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "refresh_token": "2n0YV1m3kq0u8bq4H4m7xw6cJ0f2a9ZrQy5sT1uV3wE"}})
     refresh_token: str = Field(min_length=1, max_length=200)
 
 
 class MeRead(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": "0f8fad5b-d9cb-469f-a165-70867728950e", "username": "aux.zhang", "role": "auxiliary",
+        "agency_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "name": "张伟",
+        "auxiliary_id": "16fd2706-8baf-433b-82eb-8c7fada847da", "officer_id": None}})
     id: uuid.UUID
     username: str
     role: str

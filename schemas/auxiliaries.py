@@ -127,7 +127,9 @@ class TrainingCreate(BaseModel):
 
 
 class TrainingRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"example": {
+        "id": "3b241101-e2bb-4255-8caf-4136c566a962", "kind": "pre_job", "hours": 40, "completed_on": "2026-03-15",
+        "passed": True}})
     id: uuid.UUID
     kind: str
     hours: float

@@ -43,3 +43,25 @@ def test_unknown_route_is_problem_json(client: TestClient) -> None:
     assert r.status_code == 404
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["code"] == "not_found" and r.json()["detail"] == "not found"
+
+
+def test_openapi_documents_every_operation_with_examples_and_problem_errors(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    schemas = spec["components"]["schemas"]
+    assert "HTTPValidationError" not in str(spec)
+
+    def example_of(schema: dict[str, object]) -> object:
+        ref = schema.get("$ref")
+        target = schemas[str(ref).split("/")[-1]] if ref else schema
+        return target.get("example") or target.get("examples")
+
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            assert op.get("description"), f"{where} has no description"
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                assert example_of(body["schema"]), f"{where}: request body without an example"
+            for code, response in op["responses"].items():
+                if code.startswith("4") and "content" in response:
+                    assert "application/problem+json" in response["content"], f"{where} {code}"
