@@ -10,6 +10,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
+    settings.decoder_prewarm = True
     if args.demo:
         settings.demo = True
     from api.main import create_app

@@ -22,7 +22,7 @@ from api.routes import (
     reports,
 )
 from api.settings import Settings, get_settings
-from verification.photo import shutdown_decoder_pool
+from verification.photo import shutdown_decoder_pool, start_decoder_pool
 
 DESCRIPTION = """
 auxduty keeps the field work of Nanjing's law-enforcement auxiliary staff (行政执法辅助人员) within the
@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             upgrade_to_head(ctx.engine)
+        if settings.decoder_prewarm:
+            start_decoder_pool()
         if settings.demo:
             from api.demo import load_demo
 

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     # Behind a reverse proxy, the client is the first X-Forwarded-For address.
     trust_forwarded_for: bool = False
     demo: bool = False
+    # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them.
+    decoder_prewarm: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
 
