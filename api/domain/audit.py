@@ -41,7 +41,9 @@ def _plain(value: Any, column: Any = None) -> Any:
 def row_hash(row: Base) -> str:
     """SHA-256 of the row's columns as stored, in a canonical JSON form."""
     mapper = inspect(type(row))
-    content = {attr.key: _plain(getattr(row, attr.key), attr.columns[0]) for attr in mapper.column_attrs}
+    skip = getattr(type(row), "__audit_exclude__", ())
+    content = {attr.key: _plain(getattr(row, attr.key), attr.columns[0])
+               for attr in mapper.column_attrs if attr.key not in skip}
     blob = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 

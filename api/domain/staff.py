@@ -182,6 +182,7 @@ def hire_auxiliary(
     user = create_user(session, username=username, password=password, role=Role.AUXILIARY,
                        agency_id=agency.id, name=application.name, cost=cost)
     take_headcount_place(session, agency)
+    audit.record(session, user, "user.created", actor_id=actor.id)
     for _ in range(8):
         aux = Auxiliary(
             user_id=user.id,

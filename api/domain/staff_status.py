@@ -81,6 +81,7 @@ def record_departure(
     user = session.get(User, aux.user_id)
     if user is not None:
         user.active = False
+        audit.record(session, user, "user.deactivated", actor_id=actor.id)
     aux.status = AuxiliaryStatus.DEPARTED
     aux.status_reason = reason
     aux.left_on = left_on

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, status
 
 from api.deps import Admin, ContextDep, CurrentUser, JusticeAdmin, SessionDep
+from api.domain import audit
 from api.domain.accounts import create_officer, create_user
 from api.domain.agencies import create_agency, get_agency, list_agencies
 from api.domain.errors import Forbidden
@@ -23,6 +24,7 @@ def create_agency_route(session: SessionDep, user: JusticeAdmin, body: AgencyCre
         parent_id=body.parent_id,
         headcount_quota=body.headcount_quota,
     )
+    audit.record(session, agency, "agency.created", actor_id=user.id)
     return AgencyRead.model_validate(agency)
 
 
@@ -59,6 +61,9 @@ def create_user_route(ctx: ContextDep, session: SessionDep, user: Admin, body: U
     officer = create_officer(session, user=new, agency=agency, cert_no=body.officer_cert_no) if (
         role == Role.OFFICER
     ) else None
+    audit.record(session, new, "user.created", actor_id=user.id)
+    if officer is not None:
+        audit.record(session, officer, "officer.created", actor_id=user.id)
     return UserRead(
         id=new.id,
         username=new.username,

@@ -77,3 +77,23 @@ def test_audit_log_refuses_update_and_delete(db: Session) -> None:
         with pytest.raises(DBAPIError), db.begin_nested():
             db.execute(text(stmt))
     assert db.query(AuditEntry).count() >= 1
+
+
+def test_agencies_and_accounts_are_logged_but_the_headcount_counter_is_not(client: TestClient, db: Session) -> None:
+    admin = make_user(db, role=Role.JUSTICE_ADMIN, agency=None)
+    headers = login(client, admin)
+    agency = client.post("/api/agencies", headers=headers, json={
+        "name": "秦淮区城市管理局", "code": "QH-CGJ-T", "level": "district",
+        "parent_id": str(make_agency(db, level="municipal").id), "headcount_quota": 5}).json()
+    officer = client.post("/api/users", headers=headers, json={
+        "username": "officer.audit", "password": "long enough pw", "role": "officer",
+        "agency_id": agency["id"], "name": "审计测试"}).json()
+    assert officer["officer_id"]
+    key = agency["id"].replace("-", "") if db.get_bind().dialect.name == "sqlite" else agency["id"]
+    db.execute(text("UPDATE agencies SET headcount_used = 3 WHERE id = :id"), {"id": key})
+    db.expire_all()
+    assert client.get("/api/audit/verify", headers=headers).json()["ok"] is True
+    db.execute(text("UPDATE agencies SET headcount_quota = 500 WHERE id = :id"), {"id": key})
+    db.expire_all()
+    body = client.get("/api/audit/verify", headers=headers).json()
+    assert body["ok"] is False and body["first_bad"]["entity"] == "agencies"
