@@ -27,6 +27,7 @@ from api.domain.reports import (
     report_agency,
     roster,
 )
+from api.pages.charts import render_metrics_svg
 from schemas.reports import (
     AgencyMetricsRead,
     AgencyRef,
@@ -197,3 +198,20 @@ def read_metrics(
         unassigned_complaints_open=result.unassigned_open,
         unassigned_complaints_overdue=result.unassigned_overdue,
     )
+
+
+@router.get("/metrics.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}, "description": "the figures as a bar chart"}})
+def read_metrics_chart(
+    session: SessionDep,
+    user: Admin,
+    agency_id: Annotated[
+        uuid.UUID | None, Query(description="one agency; the justice bureau may omit it for all")
+    ] = None,
+) -> Response:
+    """The same figures as `/metrics`, drawn: one row per agency, headcount against quota and a bar per
+    figure, for a desk where people would rather look than read."""
+    agencies = metrics_agencies(session, user=user, agency_id=agency_id)
+    result = metrics(session, agencies=agencies, include_unassigned=user.role == Role.JUSTICE_ADMIN)
+    return Response(render_metrics_svg(result), media_type="image/svg+xml",
+                    headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
