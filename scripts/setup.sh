@@ -39,7 +39,20 @@ ldconfig -p 2>/dev/null | grep -q libzbar || [ -e /usr/lib/x86_64-linux-gnu/libz
 # The virtualenv, reinstalled only when pyproject.toml changed.
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $PY"
-  "$PY" -m venv .venv || die "venv failed: sudo apt-get install python3-venv (or python3.11-venv)"
+  if ! "$PY" -m venv .venv 2>/dev/null; then
+    # Debian and Ubuntu ship venv/ensurepip separately.
+    rm -rf .venv
+    venv_pkg="python3-venv"; "$PY" -c 'import sys; sys.exit(sys.version_info[:2] == (3, 11))' || venv_pkg="python3.11-venv python3-venv"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+    if command -v apt-get >/dev/null && $SUDO true 2>/dev/null; then
+      say "installing $venv_pkg"
+      $SUDO apt-get update -qq
+      # shellcheck disable=SC2086
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $venv_pkg >/dev/null 2>&1 \
+        || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+    fi
+    "$PY" -m venv .venv || die "cannot create a virtualenv: sudo apt-get install python3-venv (or python3.11-venv)"
+  fi
 fi
 stamp=.venv/.auxduty-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
