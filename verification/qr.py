@@ -6,6 +6,11 @@ scans in about 20 ms. The rest go down ``PLAN``, a cascade of ever costlier look
 their local mean (dim light, shadows, glare), sharpened (blur), contrast-stretched, larger or smaller;
 the whole frame at half and full scale come last, for a code the region finder missed. Every photo gets a
 time budget; the cascade stops at the first code read or when the budget is spent.
+
+zbar does most of the reading. Where the cascade also has zxing-cpp (optional: ``pip install zxing-cpp``), it
+gives the best region a second opinion at two scales once zbar's first looks have failed: its binariser and
+its sampling grid read some soft, dim or steeply tilted codes zbar's scanlines cannot. Without zxing-cpp
+those steps are skipped and everything else works the same.
 """
 
 import io
@@ -26,6 +31,11 @@ from verification.qr_regions import (
 )
 from verification.qr_zbar import scan_qr
 
+try:
+    import zxingcpp
+except ImportError:  # optional: without it the cascade is zbar alone
+    zxingcpp = None  # type: ignore[assignment]
+
 DEFAULT_BUDGET_S = 0.3
 """Wall time per photo, JPEG decoding included; the step under way when it runs out still finishes."""
 _NS_PER_PIXEL = 20
@@ -44,6 +54,29 @@ _TRANSPOSE = {
 
 Look = Callable[[Image.Image, int], Image.Image]
 """A clean-up applied before scanning; gets the image and the code's expected size in pixels."""
+Reader = Callable[[Image.Image], list[bytes]]
+"""A QR scanner: the payloads of the codes it finds in a grayscale image, largest first."""
+
+
+def zxing_available() -> bool:
+    return zxingcpp is not None
+
+
+def scan_zxing(image: Image.Image) -> list[bytes]:
+    """zxing-cpp's reading of ``image``, QR codes only, raw bytes, largest symbol first."""
+    if zxingcpp is None:
+        return []
+    found = zxingcpp.read_barcodes(
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode), try_rotate=False, try_invert=False
+    )
+    found.sort(key=lambda code: -_quad_area(code.position))
+    return [bytes(code.bytes) for code in found if code.valid]
+
+
+def _quad_area(position: "zxingcpp.Position") -> int:
+    points = (position.top_left, position.top_right, position.bottom_right, position.bottom_left)
+    twice = sum(a.x * b.y - b.x * a.y for a, b in zip(points, (*points[1:], points[0]), strict=True))
+    return abs(twice) // 2
 
 
 def _plain(image: Image.Image, size: int) -> Image.Image:
@@ -73,6 +106,7 @@ class Step:
     size: int = 0
     regions: int = 1
     level: int = 1
+    reader: Reader = scan_qr
 
     @property
     def whole_frame(self) -> bool:
@@ -83,6 +117,9 @@ PLAN: tuple[Step, ...] = (
     Step(_plain, level=4),
     Step(_binarised, size=400),
     Step(_plain, size=560),
+    # zxing-cpp, when installed, after zbar's first looks at the best region have failed (see the top).
+    Step(_plain, size=400, reader=scan_zxing),
+    Step(_sharpened, size=800, reader=scan_zxing),
     Step(_sharpened, size=280),
     Step(_binarised, size=800),
     Step(_sharpened, size=400),
@@ -161,19 +198,22 @@ class _Budget:
         return time.perf_counter() + pixels * _NS_PER_PIXEL * 1e-9 < self._deadline
 
 
-def _looks(pyramid: Pyramid, plan: tuple[Step, ...], budget: _Budget) -> Iterator[Image.Image]:
-    """The images to scan, in ``plan`` order, each prepared only when the previous one has failed."""
+def _looks(pyramid: Pyramid, plan: tuple[Step, ...], budget: _Budget) -> Iterator[tuple[Image.Image, Reader]]:
+    """The images to scan, and what to scan them with, in ``plan`` order, each prepared only when the
+    previous one has failed. Steps for a reader that is not installed are skipped."""
     regions: list[Region] | None = None
     for step in plan:
+        if step.reader is scan_zxing and not zxing_available():
+            continue
         if step.whole_frame:
             frame = pyramid.level(step.level)
             if budget.affords(frame.width * frame.height):
-                yield step.look(frame, 0)
+                yield step.look(frame, 0), step.reader
             continue
         if regions is None:
             regions = find_regions(pyramid.level(_SEARCH_LEVEL))
         for region in regions[: step.regions]:
-            yield _region_look(pyramid, region, step)
+            yield _region_look(pyramid, region, step), step.reader
 
 
 def _region_look(pyramid: Pyramid, region: Region, step: Step) -> Image.Image:
@@ -197,8 +237,8 @@ def _as_text(payload: bytes, scanned: Image.Image) -> str:
 
 def _first_text(pyramid: Pyramid, budget_s: float, plan: tuple[Step, ...]) -> str | None:
     budget = _Budget(budget_s)
-    for candidate in _looks(pyramid, plan, budget):
-        payloads = scan_qr(candidate)
+    for candidate, reader in _looks(pyramid, plan, budget):
+        payloads = reader(candidate)
         if payloads:
             return _as_text(payloads[0], candidate)
         if budget.spent():

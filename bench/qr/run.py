@@ -1,6 +1,12 @@
 """Decode rate and latency of badge-photo QR decoding on a labelled sample set, one core, sequentially.
 
-    python -m bench.qr.run [--samples DIR] [--limit N]
+    python -m bench.qr.run [--samples DIR] [--limit N] [--decoders ours,ours-zbar,pyzbar,zxing] [--factors]
+                           [--failures]
+
+``--samples`` takes any directory with a ``labels.json`` in the sample set's shape, such as one written by
+``python -m bench.qr.synth``. ``--factors`` adds the read rate per labelled factor and per kind;
+``--failures`` lists the photos each decoder missed, with their factors. "ours" is the cascade as deployed
+(with its zxing-cpp steps when zxing-cpp is installed), "ours-zbar" the cascade without them.
 
 Every decoder starts from the JPEG bytes, so decoding the JPEG is part of its time. A photo counts as read
 only when the text matches its label exactly (None for photos without a code); a wrong text is counted
@@ -16,29 +22,44 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
-from verification.qr import decode_qr_bytes
+from verification.qr import PLAN, decode_qr_bytes, scan_zxing
 from verification.qr_zbar import ZBAR_MISSING_REASON, zbar_available
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "qr-sample"
 DIFFICULTIES = ("easy", "medium", "hard")
 
 Decoder = Callable[[bytes], str | None]
+DECODER_KEYS = ("ours", "ours-zbar", "pyzbar", "zxing")
 
 
 @dataclass
 class Tally:
     name: str
     hits: dict[str, list[bool]] = field(default_factory=dict)
+    by_group: dict[str, list[bool]] = field(default_factory=dict)
     false_reads: int = 0
     millis: list[float] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)
 
-    def add(self, difficulty: str, expected: str | None, got: str | None, ms: float) -> None:
-        self.hits.setdefault(difficulty, []).append(got == expected)
+    def add(self, photo: str, label: dict[str, Any], got: str | None, ms: float) -> None:
+        expected = label["expected"]
+        hit = got == expected
+        self.hits.setdefault(label["difficulty"], []).append(hit)
+        for group in groups(label):
+            self.by_group.setdefault(group, []).append(hit)
         self.false_reads += got is not None and got != expected
         self.millis.append(ms)
+        if not hit:
+            wrong = f" read {got[:40]!r}" if got is not None else ""
+            self.missed.append(f"{photo} ({label['difficulty']}, {', '.join(groups(label))}){wrong}")
+
+    def group_rate(self, group: str) -> str:
+        marks = self.by_group.get(group, [])
+        return f"{100 * sum(marks) / len(marks):.0f}% of {len(marks)}" if marks else "-"
 
     def rate(self, difficulty: str | None = None) -> str:
         marks = [m for d, ms in self.hits.items() if difficulty in (None, d) for m in ms]
@@ -48,6 +69,24 @@ class Tally:
         if len(self.millis) < 2:
             return self.millis[0] if self.millis else 0.0
         return statistics.quantiles(self.millis, n=100, method="inclusive")[q - 1]
+
+
+def groups(label: dict[str, Any]) -> list[str]:
+    """What a photo is, for the per-factor table: its kind, its factors (or "no factor"), and an EXIF turn."""
+    found = [f"kind {label['kind']}", *(f"factor {f}" for f in label["factors"])]
+    if not label["factors"]:
+        found.append("factor none")
+    if label.get("params", {}).get("exif_orientation", 1) not in (1, None):
+        found.append("EXIF-rotated")
+    return found
+
+
+ZBAR_PLAN = tuple(step for step in PLAN if step.reader is not scan_zxing)
+
+
+def ours_zbar_only(data: bytes) -> str | None:
+    """The cascade as it runs where zxing-cpp is not installed."""
+    return decode_qr_bytes(data, plan=ZBAR_PLAN)
 
 
 def plain_pyzbar(data: bytes) -> str | None:
@@ -65,19 +104,25 @@ def zxing_full(data: bytes) -> str | None:
     return str(found[0].text) if found else None
 
 
-def decoders() -> tuple[list[tuple[str, Decoder]], list[str]]:
+def decoders(keys: tuple[str, ...] = DECODER_KEYS) -> tuple[list[tuple[str, Decoder]], list[str]]:
     chosen: list[tuple[str, Decoder]] = []
     notes: list[str] = []
     if zbar_available():
-        chosen += [("auxduty cascade (pyzbar)", decode_qr_bytes), ("pyzbar, full image", plain_pyzbar)]
+        if "ours" in keys:
+            chosen.append(("auxduty cascade", decode_qr_bytes))
+        if "ours-zbar" in keys:
+            chosen.append(("auxduty cascade, zbar only", ours_zbar_only))
+        if "pyzbar" in keys:
+            chosen.append(("pyzbar, full image", plain_pyzbar))
     else:
         notes.append(f"pyzbar decoders skipped: {ZBAR_MISSING_REASON}")
-    try:
-        import zxingcpp  # noqa: F401
-    except ImportError:
-        notes.append("zxing-cpp skipped: the zxing-cpp package is not installed (pip install zxing-cpp)")
-    else:
-        chosen.append(("zxing-cpp, full image", zxing_full))
+    if "zxing" in keys:
+        try:
+            import zxingcpp  # noqa: F401
+        except ImportError:
+            notes.append("zxing-cpp skipped: the zxing-cpp package is not installed (pip install zxing-cpp)")
+        else:
+            chosen.append(("zxing-cpp, full image", zxing_full))
     return chosen, notes
 
 
@@ -95,12 +140,21 @@ def main() -> None:
     )
     parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES)
     parser.add_argument("--limit", type=int, default=0, help="only the first N photos (quick run)")
+    parser.add_argument(
+        "--decoders", default=",".join(DECODER_KEYS), help=f"comma-separated, among {', '.join(DECODER_KEYS)}"
+    )
+    parser.add_argument("--factors", action="store_true", help="also the read rate per factor and kind")
+    parser.add_argument("--failures", action="store_true", help="also list the photos each decoder missed")
     args = parser.parse_args()
+    keys = tuple(k.strip() for k in args.decoders.split(",") if k.strip())
+    unknown = set(keys) - set(DECODER_KEYS)
+    if unknown:
+        parser.error(f"unknown decoder(s) {', '.join(sorted(unknown))}; choose among {', '.join(DECODER_KEYS)}")
 
     labels = json.loads((args.samples / "labels.json").read_text())["images"]
     names = sorted(labels)[: args.limit or None]
     pinning = pin_to_one_core()
-    chosen, notes = decoders()
+    chosen, notes = decoders(keys)
     tallies = [Tally(name) for name, _ in chosen]
     for photo in names:
         data = (args.samples / photo).read_bytes()
@@ -108,12 +162,13 @@ def main() -> None:
         for tally, (_, decode) in zip(tallies, chosen, strict=True):
             start = time.perf_counter()
             got = decode(data)
-            tally.add(label["difficulty"], label["expected"], got, (time.perf_counter() - start) * 1000)
+            tally.add(photo, label, got, (time.perf_counter() - start) * 1000)
 
     counts = {d: sum(labels[n]["difficulty"] == d for n in names) for d in DIFFICULTIES}
+    load = "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else ""
     print(
         f"{len(names)} photos from {args.samples} ({', '.join(f'{d} {c}' for d, c in counts.items())}); "
-        f"{pinning}; times include JPEG decoding"
+        f"{pinning}; times include JPEG decoding; {load}"
     )
     print("| decoder | all | easy | medium | hard | false reads | p50 ms | p95 ms |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -123,6 +178,18 @@ def main() -> None:
             f"| {t.name} | {t.rate()} | {rates} | {t.false_reads} | {t.percentile(50):.0f} | "
             f"{t.percentile(95):.0f} |"
         )
+    if args.factors:
+        every = sorted({g for t in tallies for g in t.by_group})
+        print()
+        print(f"| group | {' | '.join(t.name for t in tallies)} |")
+        print(f"| --- |{' --- |' * len(tallies)}")
+        for group in every:
+            print(f"| {group} | {' | '.join(t.group_rate(group) for t in tallies)} |")
+    if args.failures:
+        for t in tallies:
+            print(f"\nmissed by {t.name}:")
+            for line in t.missed:
+                print(f"  {line}")
     for note in notes:
         print(note)
 

@@ -9,6 +9,7 @@ import pytest
 import segno
 from PIL import Image, ImageFilter
 
+from verification import qr
 from verification.qr import Pyramid, decode_qr, decode_qr_bytes
 from verification.qr_zbar import ZBAR_MISSING_REASON, zbar_available
 
@@ -99,6 +100,20 @@ def test_non_jpeg_photo_bytes_are_decoded_too() -> None:
     buffer = io.BytesIO()
     photo_of(qr_image()).save(buffer, "PNG")
     assert decode_qr_bytes(buffer.getvalue(), budget_s=NO_HURRY) == BADGE_URL
+
+
+def test_cascade_works_without_the_optional_zxing_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(qr, "zxingcpp", None)
+    assert not qr.zxing_available()
+    assert qr.scan_zxing(qr_image()) == []
+    blurred = qr_image(scale=6).filter(ImageFilter.GaussianBlur(2.5))
+    assert decode_qr(photo_of(blurred), budget_s=NO_HURRY) == BADGE_URL
+
+
+@pytest.mark.skipif(not qr.zxing_available(), reason="zxing-cpp is not installed")
+def test_zxing_reader_returns_raw_utf8_bytes() -> None:
+    text = "https://verify.example.gov.cn/v/南京市-辅警-A8972138"
+    assert qr.scan_zxing(qr_image(text)) == [text.encode("utf-8")]
 
 
 # Mixed difficulty: easy, a code pyzbar misses on the full frame, medium needing full-resolution crops,
