@@ -5,7 +5,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, or_
@@ -38,11 +38,15 @@ def paginate(
     if cursor:
         try:
             raw = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"=="))
+            # A cursor is decoded from what the client sent: anything but the two strings we gave out is junk.
+            if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(part, str) for part in raw)):
+                raise _bad_cursor()
             at, last = datetime.fromisoformat(raw[0]), uuid.UUID(raw[1])
-        except (ValueError, TypeError, IndexError, KeyError, binascii.Error, json.JSONDecodeError):
+            if at.tzinfo is None:
+                raise _bad_cursor()
+            at = at.astimezone(UTC)
+        except (ValueError, OverflowError, binascii.Error):
             raise _bad_cursor() from None
-        if at.tzinfo is None:
-            raise _bad_cursor()
         stmt = stmt.where(or_(created < at, and_(created == at, key < last)))
     rows = session.scalars(stmt.order_by(created.desc(), key.desc()).limit(size + 1)).all()
     if len(rows) <= size:

@@ -1,9 +1,11 @@
 """Agencies (行政执法机关) and the accounts of their staff."""
 
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import StorableText
 
 
 class AgencyCreate(BaseModel):
@@ -13,7 +15,7 @@ class AgencyCreate(BaseModel):
                         "parent_id": "8c1d7f5e-0000-4000-8000-000000000001", "headcount_quota": 120}
         }
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200), StorableText]
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     level: Literal["municipal", "district", "street"]
     parent_id: uuid.UUID | None = None
@@ -46,8 +48,8 @@ class UserCreate(BaseModel):
     password: str = Field(min_length=8, max_length=200)
     role: Literal["agency_admin", "officer"]
     agency_id: uuid.UUID
-    name: str = Field(min_length=1, max_length=100)
-    officer_cert_no: str | None = Field(default=None, max_length=64)
+    name: Annotated[str, Field(min_length=1, max_length=100), StorableText]
+    officer_cert_no: Annotated[str, Field(max_length=64), StorableText] | None = None
 
 
 class UserRead(BaseModel):

@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.common import StorableText
+
 Education = Literal["junior_high", "high_school", "vocational", "college", "bachelor", "master", "doctorate"]
 DutyCode = Literal[
     "publicity", "patrol", "clerical", "technical", "support", "assigned",
@@ -93,13 +95,13 @@ class AuxiliaryCreate(BaseModel):
             }
         },
     )
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, Field(min_length=1, max_length=100), StorableText]
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=200)
     birth_date: date
     education: Education
     hire_method: Literal["direct", "dispatch"] = Field(description="第十五条: 直接聘用 or 劳务派遣")
-    dispatch_company: str | None = Field(default=None, max_length=200)
+    dispatch_company: Annotated[str, Field(max_length=200), StorableText] | None = None
     agency_id: uuid.UUID
     hired_on: date
     categories: list[DutyCode] = Field(default_factory=list, max_length=12,
@@ -233,7 +235,7 @@ class CredentialIssued(BaseModel):
 class StatusChange(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True,
                               json_schema_extra={"example": {"reason": "投诉调查期间暂停上岗"}})
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Annotated[str, Field(min_length=1, max_length=2000), StorableText]
 
 
 class DepartureCreate(BaseModel):
@@ -243,7 +245,7 @@ class DepartureCreate(BaseModel):
                                        "items_recovered": ["credential", "badge", "armband", "uniform"]}},
     )
     left_on: date
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Annotated[str, Field(min_length=1, max_length=2000), StorableText]
     items_recovered: list[RecoverableItem] = Field(default_factory=list, max_length=4,
                                                    description="what was taken back (第二十七条)")
 

@@ -5,9 +5,11 @@ The complainant's phone is for the agency only: no public shape here carries it.
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from schemas.common import Instant, StorableText
 
 ComplaintCategoryCode = Literal[
     "no_identification", "privacy_leak", "abuse_or_bribery", "record_tampering", "beyond_scope",
@@ -42,9 +44,11 @@ class ComplaintCreate(BaseModel):
     badge_no: str | None = Field(default=None, max_length=32, pattern=r"^\s*[A-Za-z0-9]+\s*$")
     token: str | None = Field(default=None, max_length=2048, description="the badge token from its QR code")
     category: ComplaintCategoryCode
-    description: str = Field(min_length=1, max_length=4000)
-    occurred_at: AwareDatetime
-    location: str | None = Field(default=None, max_length=200, description="free text, e.g. a crossing")
+    description: Annotated[str, Field(min_length=1, max_length=4000), StorableText]
+    occurred_at: Instant
+    location: Annotated[str, Field(max_length=200), StorableText] | None = Field(
+        default=None, description="free text, e.g. a crossing"
+    )
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     contact_phone: str | None = Field(
@@ -227,9 +231,10 @@ class ComplaintTransition(BaseModel):
         }
     )
     to: Literal["investigating", "resolved", "dismissed"]
-    finding: str | None = Field(default=None, max_length=4000, description="required to resolve")
+    finding: Annotated[str, Field(max_length=4000), StorableText] | None = Field(
+        default=None, description="required to resolve"
+    )
     action: ActionCode | None = Field(default=None, description="第二十八条 outcome; required to resolve")
-    notice: str | None = Field(
-        default=None, min_length=1, max_length=4000,
-        description="only with resolved: the anonymised case notice to publish",
+    notice: Annotated[str, Field(min_length=1, max_length=4000), StorableText] | None = Field(
+        default=None, description="only with resolved: the anonymised case notice to publish"
     )

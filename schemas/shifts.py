@@ -4,8 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.common import Instant
 from schemas.tasks import Latitude, Longitude
 
 
@@ -18,7 +19,7 @@ class CheckIn(BaseModel):
         },
     )
     id: uuid.UUID = Field(description="made on the phone; sending it again is safe")
-    at: AwareDatetime
+    at: Instant
     lat: Latitude
     lon: Longitude
     accuracy_m: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False, description="GPS accuracy")

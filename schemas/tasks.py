@@ -9,7 +9,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.common import Instant, StorableText
 
 DutyCode = Literal[
     "publicity", "patrol", "clerical", "technical", "support", "assigned",
@@ -18,18 +20,6 @@ DutyCode = Literal[
 ]
 
 
-def _storable(value: str) -> str:
-    # PostgreSQL text refuses NUL, and a lone surrogate cannot be encoded: both would fail at the database.
-    if "\x00" in value:
-        raise ValueError("text may not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    return value
-
-
-StorableText = AfterValidator(_storable)
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
 Reference = Annotated[str, Field(max_length=1000), StorableText]
 Note = Annotated[str, Field(max_length=2000), StorableText]
@@ -84,8 +74,8 @@ class TaskCreate(BaseModel):
     id: uuid.UUID = Field(description="made on the phone; sending it again is safe (see Offline sync)")
     category: DutyCode = Field(description="a duty of 第七条 (independent) or 第八条 (assisted)")
     description: Description
-    started_at: AwareDatetime
-    ended_at: AwareDatetime | None = None
+    started_at: Instant
+    ended_at: Instant | None = None
     lat: Latitude
     lon: Longitude
     officer_id: uuid.UUID | None = Field(

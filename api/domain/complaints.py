@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import cast
 
 from sqlalchemy import ColumnElement, Select, select, true, update
@@ -149,6 +149,10 @@ def _check_intake(
         raise _invalid("description", "须为1至4000字", "must be 1 to 4000 characters")
     if occurred_at.tzinfo is None:
         raise _invalid("occurred_at", "须带时区", "must carry a UTC offset")
+    try:
+        occurred_at.astimezone(UTC)  # stored in UTC: year 1 at +14:00 has no UTC year to go to
+    except OverflowError:
+        raise _invalid("occurred_at", "时间超出范围", "lies outside the years 1 to 9999 in UTC") from None
     if occurred_at > utcnow() + CLOCK_SLACK:
         raise _invalid("occurred_at", "不能晚于当前时间", "lies in the future")
     if location is not None and len(location) > 200:

@@ -22,6 +22,8 @@ from api.domain.models import Auxiliary, Evidence, Officer, Task, User
 
 CHUNK = 1024 * 1024
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}$")
+# The stored column's width: RFC 6838 allows 127 characters, anything longer than this is kept as unknown.
+MAX_MEDIA_TYPE = 100
 
 
 class EvidenceTooLarge(DomainError):
@@ -57,7 +59,7 @@ def evidence_path(data_dir: Path, sha256: str) -> Path:
 
 def clean_media_type(value: str | None) -> str:
     media = (value or "").split(";")[0].strip().lower()
-    return media if _MEDIA_TYPE.fullmatch(media) else "application/octet-stream"
+    return media if len(media) <= MAX_MEDIA_TYPE and _MEDIA_TYPE.fullmatch(media) else "application/octet-stream"
 
 
 def clean_filename(value: str | None) -> str | None:

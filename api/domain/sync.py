@@ -38,7 +38,8 @@ class SyncItem(Generic[Row]):
 
 def _raw_id(raw: Mapping[str, Any]) -> str | None:
     value = raw.get("id")
-    return value if isinstance(value, str) and len(value) <= 64 else None
+    # Echoed back as sent, so only text that can be written out again (a lone surrogate cannot).
+    return value if isinstance(value, str) and len(value) <= 64 and value.isprintable() else None
 
 
 def malformed(exc: ValidationError) -> DomainError:

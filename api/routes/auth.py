@@ -10,6 +10,7 @@ from api.domain.accounts import authenticate, issue_refresh_token, rotate_refres
 from api.domain.models import Auxiliary, Officer, User
 from api.security import encode_access
 from schemas.auth import MeRead, RefreshRequest, TokenPair
+from schemas.common import StorableText
 
 router = APIRouter(prefix="/api", tags=["auth"])
 
@@ -27,7 +28,7 @@ def _pair(ctx: ContextDep, user: User, refresh_token: str) -> TokenPair:
 def login(
     ctx: ContextDep,
     session: SessionDep,
-    username: Annotated[str, Form(max_length=64)],
+    username: Annotated[str, Form(max_length=64), StorableText],
     password: Annotated[str, Form(max_length=200)],
 ) -> TokenPair:
     """Exchange a username and password for a short-lived access token and a single-use refresh token."""

@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime
 from sqlalchemy import Select
 
 from api.deps import Admin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
@@ -33,7 +32,7 @@ from api.domain.tasks import (
 from api.errors import wants_english
 from api.pagination import paginate
 from api.uploads import limited_upload_route
-from schemas.common import Page
+from schemas.common import Instant, Page
 from schemas.shifts import CheckIn, CheckOut, ShiftEventRead, ShiftKind
 from schemas.sync import ShiftSyncResult, SyncProblem, SyncRequest, SyncResponse, TaskSyncResult
 from schemas.tasks import (
@@ -123,7 +122,7 @@ def list_tasks(
     user: CurrentUser,
     status_: Annotated[TaskStatusName | None, Query(alias="status")] = None,
     category: DutyCode | None = None,
-    since: Annotated[AwareDatetime | None, Query(description="recorded at or after this instant")] = None,
+    since: Annotated[Instant | None, Query(description="recorded at or after this instant")] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[TaskRead]:

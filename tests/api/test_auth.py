@@ -1,6 +1,7 @@
 """Login, access tokens, rotating refresh tokens and their reuse."""
 
 import jwt
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,12 @@ def test_wrong_password_and_unknown_user_answer_the_same_401(client: TestClient,
         assert r.headers["content-type"].startswith("application/problem+json")
         assert r.json()["code"] == "invalid_credentials"
     assert wrong.json()["detail"] == unknown.json()["detail"]
+
+
+@pytest.mark.parametrize("username", ["\x00", "admin\x00"])
+def test_a_username_with_a_nul_character_is_422_not_a_database_error(client: TestClient, username: str) -> None:
+    r = client.post("/api/auth/token", data={"username": username, "password": "nope-nope"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "username"
 
 
 def test_missing_or_forged_token_is_401_problem(client: TestClient, db: Session) -> None:

@@ -181,6 +181,20 @@ def test_suspension_needs_a_reason(client: TestClient, db: Session) -> None:
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["reason"]
 
 
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("suspend", {"reason": "暂停\u0000上岗"}), ("departure", {"left_on": "2026-10-31", "reason": "\u0000"})],
+)
+def test_a_reason_with_a_nul_character_is_422_and_changes_nothing(
+    client: TestClient, db: Session, action: str, body: dict[str, str]
+) -> None:
+    agency = make_agency(db)
+    _, aux = make_auxiliary(db, agency)
+    r = client.post(f"/api/auxiliaries/{aux.id}/{action}", json=body, headers=_admin(client, db, agency))
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["reason"]
+    assert _credential_status(db, aux) == "valid"
+
+
 # --- departure ----------------------------------------------------------------------------------------
 
 def test_departure_revokes_records_items_blocks_login_and_frees_the_place(

@@ -2,7 +2,7 @@
 
 import hashlib
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -123,6 +123,7 @@ def test_receipt_has_readable_number_and_a_code_kept_only_as_a_hash(client: Test
     [
         ("occurred_at", "in an hour"),
         ("occurred_at", "2026-11-26T09:40:00"),
+        ("occurred_at", "0001-01-01T00:00:00+14:00"),
         ("description", ""),
         ("description", "   "),
         ("description", "字" * 4001),
@@ -155,6 +156,18 @@ def test_file_complaint_refuses_a_future_incident_without_the_http_layer(
             location=None, lat=None, lon=None, contact_phone=None,
         )
     assert refused.value.code == "validation_error"
+
+
+def test_file_complaint_refuses_an_instant_before_year_1_in_utc(client: TestClient, db: Session) -> None:
+    # What the no-script form makes of "0001-01-01T00:00" typed in Beijing time: no UTC instant to store.
+    with pytest.raises(DomainError) as refused:
+        file_complaint(
+            db, keyring=client.app.state.ctx.keyring, badge_no=None, token=None,  # type: ignore[attr-defined]
+            category="other", description="x", occurred_at=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=8))),
+            location=None, lat=None, lon=None, contact_phone=None,
+        )
+    assert refused.value.code == "validation_error"
+    assert [e["field"] for e in refused.value.extra["errors"]] == ["occurred_at"]  # type: ignore[attr-defined]
 
 
 # --- following it -----------------------------------------------------------------------------------

@@ -145,6 +145,13 @@ def test_hostile_names_and_types_are_neutralised(client: TestClient, db: Session
     assert odd.json()["content_type"] == "application/octet-stream"
 
 
+def test_a_media_type_wider_than_its_column_is_kept_as_octet_stream(client: TestClient, db: Session) -> None:
+    aux_h, _, task_id = _task(client, db)
+    declared = "a" * 63 + "/" + "b" * 63  # well-formed per RFC 6838, 127 characters
+    r = client.post(f"/api/tasks/{task_id}/evidence", files={"file": ("x", b"1", declared)}, headers=aux_h)
+    assert r.status_code == 201 and r.json()["content_type"] == "application/octet-stream"
+
+
 def test_upload_without_a_file_is_422(client: TestClient, db: Session) -> None:
     aux_h, _, task_id = _task(client, db)
     assert client.post(f"/api/tasks/{task_id}/evidence", data={"x": "1"}, headers=aux_h).status_code == 422

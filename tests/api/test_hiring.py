@@ -61,6 +61,16 @@ def test_hire_creates_pending_auxiliary_with_login_badge_and_place(client: TestC
     assert verify_log(db).ok
 
 
+@pytest.mark.parametrize("override", [{"name": "赵\x00协管"}, {"hire_method": "dispatch", "dispatch_company": "\x00"}])
+def test_text_with_a_nul_character_is_422_and_takes_no_place(
+    client: TestClient, db: Session, override: dict[str, str]
+) -> None:
+    agency, headers = _admin(client, db)
+    body = _problem(client.post(HIRE, json=hire_body(agency, **override), headers=headers), 422, "validation_error")
+    assert [e["field"] for e in body["errors"]] == [next(iter(reversed(override)))]
+    assert _stored(db, agency) == (0, 0)
+
+
 def test_badge_numbers_are_unique_per_hire(client: TestClient, db: Session) -> None:
     agency, headers = _admin(client, db)
     badges = {client.post("/api/auxiliaries", json=hire_body(agency), headers=headers).json()["badge_no"]

@@ -85,8 +85,8 @@ def test_only_auxiliaries_check_in(client: TestClient, db: Session) -> None:
 
 @pytest.mark.parametrize(
     "override",
-    [{"at": "2026-11-26T08:58:00"}, {"lat": "NaN"}, {"lon": 181}, {"accuracy_m": -1}, {"id": "x"},
-     {"extra": True}, {"accuracy_m": "Infinity"}],
+    [{"at": "2026-11-26T08:58:00"}, {"at": "0001-01-01T00:00:00+14:00"}, {"lat": "NaN"}, {"lon": 181},
+     {"accuracy_m": -1}, {"id": "x"}, {"extra": True}, {"accuracy_m": "Infinity"}],
 )
 def test_malformed_shift_event_is_422(client: TestClient, db: Session, override: dict[str, Any]) -> None:
     r = client.post("/api/shifts/check-in", json=shift_payload(**override), headers=_headers(client, db))

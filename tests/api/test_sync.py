@@ -1,5 +1,6 @@
 """Offline sync: a batch of queued records, each answered on its own."""
 
+import json
 import time
 import uuid
 from typing import Any
@@ -60,6 +61,26 @@ def test_one_bad_record_keeps_the_good_ones(client: TestClient, db: Session) -> 
     assert r.json()["shifts"][0]["result"] == "error"
     assert _count(db, Task, [g["id"] for g in good]) == 2
     assert _count(db, Task, [not_granted["id"], malformed["id"]]) == 0
+
+
+def test_an_instant_outside_the_utc_years_is_that_records_error(client: TestClient, db: Session) -> None:
+    headers = _headers(client, db)
+    task = task_payload(started_at="0001-01-01T00:00:00+14:00")
+    shift = {"kind": "check_in", **shift_payload(at="9999-12-31T23:59:59-14:00")}
+    r = client.post("/api/sync", json={"tasks": [task, task_payload()], "shifts": [shift]}, headers=headers)
+    assert r.status_code == 200, r.text
+    assert [t["result"] for t in r.json()["tasks"]] == ["error", "created"]
+    assert r.json()["tasks"][0]["problem"]["errors"][0]["field"] == "started_at"
+    assert r.json()["shifts"][0]["problem"]["errors"][0]["field"] == "at"
+    assert _count(db, ShiftEvent, [shift["id"]]) == 0
+
+
+def test_an_id_that_cannot_be_echoed_is_answered_without_it(client: TestClient, db: Session) -> None:
+    # Sent as ASCII JSON text, so the lone surrogate travels as an escape, as a hostile client would send it.
+    content = json.dumps({"shifts": [{**shift_payload(), "kind": "check_in", "id": "\ud800"}]}).encode()
+    r = client.post("/api/sync", content=content, headers={**_headers(client, db), "content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["shifts"][0]["result"], r.json()["shifts"][0]["id"]) == ("error", None)
 
 
 def test_a_batch_sent_again_is_all_duplicates_and_changed_ids_conflict(client: TestClient, db: Session) -> None:

@@ -1,6 +1,7 @@
 """Recording tasks: the duty catalogue's rules (第七条、第八条、第二十三条), the no-fine rule (第十九条(一)),
 idempotent phone-made ids, who sees which records, and the append-only table."""
 
+import base64
 import json
 import uuid
 from typing import Any
@@ -199,6 +200,8 @@ def test_no_field_can_carry_a_fine_amount_article_19(
     [
         {"ended_at": "2026-11-26T08:00:00+08:00"},  # before started_at
         {"started_at": "2026-11-26T09:00:00"},  # no offset
+        {"started_at": "0001-01-01T00:00:00+14:00"},  # before year 1 in UTC
+        {"ended_at": "9999-12-31T23:59:59-14:00"},  # after year 9999 in UTC
         {"lat": "NaN"},
         {"lon": "Infinity"},
         {"lat": 91},
@@ -332,6 +335,28 @@ def test_database_refuses_deleting_a_task(client: TestClient, db: Session) -> No
 def test_naive_since_is_refused(client: TestClient, db: Session) -> None:
     headers = _aux(client, db)
     assert client.get("/api/tasks?since=2026-01-01T00:00:00", headers=headers).status_code == 422
+
+
+@pytest.mark.parametrize("since", ["0001-01-01T00:00:00%2B14:00", "9999-12-31T23:59:59-14:00"])
+def test_since_outside_the_utc_years_is_refused(client: TestClient, db: Session, since: str) -> None:
+    r = client.get(f"/api/tasks?since={since}", headers=_aux(client, db))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "since"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        ["2026-01-01T00:00:00+00:00", 5],  # the id part not a string
+        ["2026-01-01T00:00:00+00:00", ["x"]],
+        ["0001-01-01T00:00:00+14:00", "00000000-0000-0000-0000-000000000001"],  # no UTC instant
+        ["9999-12-31T23:59:59-14:00", "00000000-0000-0000-0000-000000000001"],
+        {"a": 1},
+    ],
+)
+def test_a_forged_cursor_is_invalid_cursor(client: TestClient, db: Session, raw: object) -> None:
+    cursor = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
+    r = client.get(f"/api/tasks?cursor={cursor}", headers=_aux(client, db))
+    assert r.status_code == 422 and r.json()["code"] == "invalid_cursor"
 
 
 def test_fieldwork_is_documented_with_examples(client: TestClient) -> None:
