@@ -43,6 +43,7 @@ class Generation:
         return st.st_ino, st.st_mtime_ns
 
     def bump(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # a data dir removed under a running process
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
         tmp.write_text(secrets.token_hex(8))
         os.replace(tmp, self.path)

@@ -24,16 +24,6 @@ from tests.fuzz.world import PROBLEM, ROLES, Fuzzer, fuzz_app, fuzz_connection, 
 
 __all__ = ["fuzz_app", "fuzz_connection", "fuzz_world", "fuzzer"]  # fixtures, used by name
 
-# 500s in code that is someone else's work in progress: each failing case is listed here, left out of the
-# tests above and kept as a strict xfail below, so the suite stays green and flips when the fix lands.
-# (operation id, case label, backend or None for both) -> reason
-_IPV6 = ("api/routes/public.py badge_token_from: urlsplit() raises ValueError ('Invalid IPv6 URL') on a "
-         "QR code whose text has an unbalanced '[' in the host; it should answer 422 foreign_qr")
-KNOWN: dict[tuple[str, str, str | None], str] = {
-    ("POST /api/public/verify-image", "qr:bracket_host", None): _IPV6,
-    ("POST /api/public/verify-image", "qr:ipv6_unclosed", None): _IPV6,
-}
-
 REFUSED_BEFORE_THE_BODY = (401, 403, 404)
 # Mutated bodies per operation and backend: few enough for every run; raise it for a long hunt.
 EXAMPLES = int(os.environ.get("AUXDUTY_FUZZ_EXAMPLES", "12"))
@@ -42,10 +32,6 @@ BODY_OPS = [op for op in OPERATIONS if op.body in ("json", "form")]
 
 def _ids(op: Operation) -> str:
     return op.id
-
-
-def _known(op: Operation, label: str, backend: str) -> bool:
-    return (op.id, label, backend) in KNOWN or (op.id, label, None) in KNOWN
 
 
 def test_the_change_detector_sees_a_changed_row(fuzzer: Fuzzer) -> None:
@@ -78,11 +64,10 @@ def test_hostile_requests_get_a_4xx_problem_and_change_nothing(fuzzer: Fuzzer, o
     # few cases looked at before.
     refused_by_schema: set[str] = set()
     for case in cases.full:
-        if not _known(op, case.label, fuzzer.backend):
-            r = fuzzer.send(op, case, lead)
-            if r.status_code == 422 and r.headers.get("content-type", "").startswith(PROBLEM) \
-                    and r.json().get("code") == "validation_error":
-                refused_by_schema.add(case.label)
+        r = fuzzer.send(op, case, lead)
+        if r.status_code == 422 and r.headers.get("content-type", "").startswith(PROBLEM) \
+                and r.json().get("code") == "validation_error":
+            refused_by_schema.add(case.label)
     for role, status in probes.items():
         if role == lead:
             continue
@@ -91,8 +76,7 @@ def test_hostile_requests_get_a_4xx_problem_and_change_nothing(fuzzer: Fuzzer, o
         else:
             cases_for_role = [c for c in cases.full if c.label not in refused_by_schema]
         for case in cases_for_role:
-            if not _known(op, case.label, fuzzer.backend):
-                fuzzer.send(op, case, role)
+            fuzzer.send(op, case, role)
     for case in cases.anonymous:
         fuzzer.send(op, case, "anonymous")
     fuzzer.assert_clean()
@@ -107,8 +91,6 @@ def test_mutated_bodies_get_a_4xx_problem_or_succeed(
 ) -> None:
     role = fuzzer.acting_role(op, base_case(op, fuzzer.world))
     case = mutated_case(op, fuzzer.world, data)
-    if _known(op, case.label, fuzzer.backend):
-        return
     fuzzer.failures.clear()
     fuzzer.send(op, case, role)
     fuzzer.assert_clean()
@@ -124,21 +106,4 @@ def test_truncated_multipart_is_refused(fuzzer: Fuzzer, op: Operation) -> None:
     assert base.content is not None
     cut = Case(TRUNCATED_MULTIPART, base.path, base.query, base.headers, base.content[: len(base.content) // 2])
     fuzzer.send(op, cut, fuzzer.acting_role(op, base))
-    fuzzer.assert_clean()
-
-
-KNOWN_CASES = [pytest.param(op_id, label, bk, marks=pytest.mark.xfail(strict=True, reason=reason),
-                            id=f"{op_id}-{label}")
-               for (op_id, label, bk), reason in KNOWN.items()]
-
-
-@pytest.mark.parametrize(("op_id", "label", "only_on"), KNOWN_CASES)
-def test_known_500s_still_fail(fuzzer: Fuzzer, op_id: str, label: str, only_on: str | None) -> None:
-    if only_on is not None and only_on != fuzzer.backend:
-        pytest.skip(f"fails on {only_on} only")
-    op = next(o for o in OPERATIONS if o.id == op_id)
-    cases = battery(op, fuzzer.world)
-    case = next(c for c in [*cases.full, *cases.anonymous] if c.label == label)
-    role = fuzzer.acting_role(op, cases.base)
-    fuzzer.send(op, case, role)
     fuzzer.assert_clean()

@@ -161,8 +161,13 @@ class _Refused(DomainError):
 def badge_token_from(text: str, public_base_url: str) -> str:
     """The token of one of our badge URLs; anything else is a foreign QR (a warning sign of a fake badge)."""
     ours = urlsplit(public_base_url)
-    got = urlsplit(text.strip())
-    if (got.scheme, got.netloc.lower()) == (ours.scheme, ours.netloc.lower()) and got.path.startswith("/v/"):
+    host = ""
+    try:
+        got = urlsplit(text.strip())
+        host = got.hostname or ""
+    except ValueError:  # e.g. an unbalanced "[" in the host: not a URL of ours, whatever it is
+        got = None
+    if got and (got.scheme, got.netloc.lower()) == (ours.scheme, ours.netloc.lower()) and got.path.startswith("/v/"):
         token = got.path[len("/v/"):]
         if token and "/" not in token:
             return token
@@ -170,7 +175,7 @@ def badge_token_from(text: str, public_base_url: str) -> str:
         422, "foreign_qr",
         "此二维码不是本市行政执法辅助人员证件的核验码，证件可能是伪造的，请勿配合并拨打12345核实",
         "this QR code is not one of our badges: the badge may be fake",
-        decoded_host=got.hostname or "", decoded_text=text[:500],
+        decoded_host=host, decoded_text=text[:500],
     )
 
 

@@ -102,3 +102,15 @@ def test_chunked_upload_is_refused_while_it_arrives(client: TestClient) -> None:
     r = client.post("/api/public/verify-image", content=body(),
                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert r.status_code == 413 and r.json()["code"] == "image_too_large"
+
+
+def test_a_qr_text_that_is_no_url_at_all_is_foreign() -> None:
+    from api.domain.errors import DomainError
+    from api.routes.public import badge_token_from
+
+    for text in ("https://[bad", "http://[::1/v/x", "WIFI:S:cafe;;", "https://verify.example.gov.cn.evil/v/x"):
+        with pytest.raises(DomainError) as refused:
+            badge_token_from(text, "https://verify.example.gov.cn")
+        assert refused.value.code == "foreign_qr"
+    assert badge_token_from("https://verify.example.gov.cn/v/abc.def.ghi", "https://verify.example.gov.cn") == \
+        "abc.def.ghi"
