@@ -4,5 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 AUXDUTY_SETUP_BROWSER=1 bash scripts/setup.sh
 bash scripts/services.sh
+echo "==> ruff and mypy --strict"
+.venv/bin/ruff check .
+.venv/bin/mypy api verification schemas tests
 workers="${AUXDUTY_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}"
 exec .venv/bin/python -m pytest -n "$workers" --dist loadgroup "$@"

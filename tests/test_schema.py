@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
-from api.domain.models import Base
+from api.domain.base import Base
 
 CONTRACT_PATHS = {
     "/api/auth/token", "/api/auth/refresh", "/api/me", "/api/agencies", "/api/users", "/api/auxiliaries",

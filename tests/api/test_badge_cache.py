@@ -18,7 +18,7 @@ from tests.factories import login, make_agency, make_auxiliary, make_user
 
 def test_a_new_generation_retires_every_remembered_answer(tmp_path: Path) -> None:
     gen = Generation(tmp_path)
-    cache = BadgeCache(gen)
+    cache: BadgeCache[BadgeCheck] = BadgeCache(gen)
     cache.put("t", gen.current(), BadgeCheck(BadgeStatus.VALID))
     assert cache.get("t") is not None
     Generation(tmp_path).bump()  # another worker's commit

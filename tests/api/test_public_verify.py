@@ -13,12 +13,14 @@ from api.domain.models import (
     DeadBadgeScan,
 )
 from tests.factories import login, make_agency, make_auxiliary
+from verification.tokens import KeyRing
 
 
 def _badge(client: TestClient, db: Session, aux: Auxiliary, version: int = 1) -> str:
     cred = db.scalar(select(Credential).where(Credential.auxiliary_id == aux.id, Credential.version == version))
     assert cred is not None
-    token, _ = client.app.state.ctx.keyring.sign_badge(credential_id=cred.id, version=version)  # type: ignore[attr-defined]
+    ring: KeyRing = client.app.state.ctx.keyring  # type: ignore[attr-defined]
+    token, _ = ring.sign_badge(credential_id=cred.id, version=version)
     return token
 
 
