@@ -6,6 +6,7 @@ they are now, so a row changed or removed behind the application's back, or a br
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -85,23 +86,32 @@ def hold_chain_lock(session: Session) -> None:
 
 def record(session: Session, row: Base, action: str, *, actor_id: uuid.UUID | None) -> AuditEntry:
     """Append an entry for ``row`` as it is now. Flushes, so the row's defaults are hashed too."""
+    return record_many(session, [row], action, actor_id=actor_id)[0]
+
+
+def record_many(
+    session: Session, rows: Sequence[Base], action: str, *, actor_id: uuid.UUID | None
+) -> list[AuditEntry]:
+    """Append one entry per row, chained in order, with one read of the head and one batched insert."""
     session.flush()
     hold_chain_lock(session)
-    head = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1))
-    entity = type(row).__tablename__
-    entry = AuditEntry(
-        actor_id=actor_id,
-        action=action,
-        entity=entity,
-        entity_id=str(inspect(row).identity[0]),  # type: ignore[index]
-        row_hash=row_hash(row),
-        prev_hash=head or GENESIS,
-    )
-    entry.at = utcnow()
-    entry.entry_hash = _entry_hash(entry.prev_hash, _entry_content(entry))
-    session.add(entry)
+    head = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)) or GENESIS
+    entries = []
+    for row in rows:
+        entry = AuditEntry(
+            actor_id=actor_id,
+            action=action,
+            entity=type(row).__tablename__,
+            entity_id=str(inspect(row).identity[0]),  # type: ignore[index]
+            row_hash=row_hash(row),
+            prev_hash=head,
+        )
+        entry.at = utcnow()
+        entry.entry_hash = head = _entry_hash(entry.prev_hash, _entry_content(entry))
+        entries.append(entry)
+    session.add_all(entries)
     session.flush()
-    return entry
+    return entries
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,28 @@
 """Offline sync: a batch of records from one phone, each stored, recognised as a duplicate, or refused on
-its own. Every record runs in its own savepoint, so a refused one never takes the others with it; a
-forbidden-work refusal keeps its Article 19 case, as it does outside a batch.
+its own. New tasks within the rules are stored together; every other record runs in its own savepoint, so
+a refused one never takes the others with it; a forbidden-work refusal keeps its Article 19 case, as it
+does outside a batch.
 
 The auxiliary, their credential, the officers named and the records already stored are loaded once per
 batch, not once per record.
 """
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.domain import audit
 from api.domain.errors import DomainError
 from api.domain.fieldwork import FieldContext, load_officers, record_shift_event, serialize_writes
-from api.domain.models import ShiftEvent, Task
-from api.domain.tasks import record_task
+from api.domain.models import AuxiliaryStatus, ShiftEvent, Task
+from api.domain.tasks import check_task_scope, new_task, record_task, task_digest
 from schemas.sync import ShiftRecord
 from schemas.tasks import TaskCreate
 
@@ -118,12 +122,14 @@ def sync_records(
     def store_task(record: TaskCreate) -> tuple[Task, bool]:
         return record_task(session, fc, record)
 
+    fast = _store_new_tasks_at_once(session, fc, tasks, parsed_tasks)
+
     shift_items = [
         _run(session, i, raw, p, store_shift)
         for i, (raw, p) in enumerate(zip(shifts, parsed_shifts, strict=True))
     ]
     task_items = [
-        _run(session, i, raw, p, store_task)
+        fast[i] if i in fast else _run(session, i, raw, p, store_task)
         for i, (raw, p) in enumerate(zip(tasks, parsed_tasks, strict=True))
     ]
     del stored
@@ -134,3 +140,42 @@ def _preload(session: Session, model: type[Task] | type[ShiftEvent], ids: set[uu
     if not ids:
         return []
     return list(session.scalars(select(model).where(model.id.in_(ids))))
+
+
+def _store_new_tasks_at_once(
+    session: Session, fc: FieldContext, raws: Sequence[Mapping[str, Any]], parsed: Sequence[Any]
+) -> dict[int, SyncItem[Task]]:
+    """The common case of a sync: records never seen before, within the rules. They are checked one by one
+    but stored with one INSERT and one audit append. Everything else (a retry, an id sent twice, forbidden
+    work, a record another request is storing right now) is left to the record-by-record path."""
+    counts = Counter(p.id for p in parsed if isinstance(p, TaskCreate))
+    candidates = [
+        (i, p) for i, p in enumerate(parsed)
+        if isinstance(p, TaskCreate) and counts[p.id] == 1 and not p.flags.raised()
+        and session.get(Task, p.id) is None  # the batch preloaded the stored ones: no query
+    ]
+    if not candidates or not (fc.aux.status == AuxiliaryStatus.ACTIVE and fc.credential_valid):
+        return {}
+    items: dict[int, SyncItem[Task]] = {}
+    rows: list[tuple[int, Task]] = []
+    for i, payload in candidates:
+        try:
+            scope = check_task_scope(session, fc, payload)
+        except DomainError as exc:
+            items[i] = SyncItem(i, _raw_id(raws[i]), "error", problem=exc)
+            continue
+        rows.append((i, new_task(fc, payload, scope, task_digest(payload, None))))
+    if not rows:
+        return items
+    savepoint = session.begin_nested()
+    try:
+        session.add_all([task for _, task in rows])
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()  # another request stored one of these first: one by one, then
+        return items
+    audit.record_many(session, [task for _, task in rows], "task.recorded", actor_id=fc.user.id)
+    savepoint.commit()
+    for i, task in rows:
+        items[i] = SyncItem(i, str(task.id), "created", record=task)
+    return items

@@ -91,11 +91,11 @@ def check_task_scope(session: Session, fc: FieldContext, payload: TaskCreate) ->
     return Scope(duty, officer)
 
 
-def _task_digest(payload: TaskCreate, corrects_id: uuid.UUID | None) -> str:
+def task_digest(payload: TaskCreate, corrects_id: uuid.UUID | None) -> str:
     return content_hash({**payload.model_dump(), "corrects_id": corrects_id})
 
 
-def _new_task(fc: FieldContext, payload: TaskCreate, scope: Scope, digest: str, *, version: int = 1,
+def new_task(fc: FieldContext, payload: TaskCreate, scope: Scope, digest: str, *, version: int = 1,
               corrects_id: uuid.UUID | None = None) -> Task:
     assisted = scope.duty.mode == TaskMode.ASSISTED
     return Task(
@@ -126,14 +126,14 @@ def _new_task(fc: FieldContext, payload: TaskCreate, scope: Scope, digest: str, 
 def record_task(session: Session, fc: FieldContext, payload: TaskCreate) -> tuple[Task, bool]:
     """Record a task made on the phone; (task, created). A retry of a stored record is answered with it
     before any rule runs, so a phone that lost the first answer always gets its record back."""
-    digest = _task_digest(payload, None)
+    digest = task_digest(payload, None)
     existing = session.get(Task, payload.id)
     if existing is not None:
         return same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest), False
     fc.require_active_credential()
     serialize_writes(session)
     scope = check_task_scope(session, fc, payload)
-    task, created = insert_once(session, _new_task(fc, payload, scope, digest), model=Task,
+    task, created = insert_once(session, new_task(fc, payload, scope, digest), model=Task,
                                 auxiliary_id=fc.aux.id)
     if created:
         audit.record(session, task, "task.recorded", actor_id=fc.user.id)
@@ -159,14 +159,14 @@ def correct_task(
     old = session.get(Task, task_id)
     if old is None or old.auxiliary_id != fc.aux.id:
         raise NotFound("task", "任务记录")
-    digest = _task_digest(payload, old.id)
+    digest = task_digest(payload, old.id)
     existing = session.get(Task, payload.id)
     if existing is not None:
         return same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest), False
     fc.require_active_credential()
     serialize_writes(session)
     scope = check_task_scope(session, fc, payload)
-    new = _new_task(fc, payload, scope, digest, version=old.version + 1, corrects_id=old.id)
+    new = new_task(fc, payload, scope, digest, version=old.version + 1, corrects_id=old.id)
     try:
         with session.begin_nested():
             superseded = session.execute(
