@@ -69,12 +69,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.ctx = ctx
     errors.install(app)
     openapi.install(app)
+    # Badge checks first: they are most of the traffic, and routes are matched in order.
+    app.include_router(public.router)
     app.include_router(auth.router)
     app.include_router(agencies.router)
     app.include_router(auxiliaries.router)
     app.include_router(badges.router)
     app.include_router(fieldwork.router)
-    app.include_router(public.router)
     app.include_router(complaint_pages.router)
     app.include_router(audit.router)
     app.include_router(complaints.router)
