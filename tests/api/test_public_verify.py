@@ -141,3 +141,24 @@ def test_verify_page_is_chinese_html_with_the_status(client: TestClient, db: Ses
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'lang="zh-CN"' in page.text and 'data-status="valid"' in page.text and aux.name in page.text
     assert 'data-status="invalid"' in client.get("/v/garbage").text
+
+
+def test_scans_of_a_dead_badge_show_in_its_agencys_figures(client: TestClient, db: Session) -> None:
+    from api.domain.models import Role
+    from tests.factories import make_user
+
+    agency = make_agency(db)
+    _, aux = make_auxiliary(db, agency)
+    token = _badge(client, db, aux)
+    admin = make_user(db, role=Role.AGENCY_ADMIN, agency=agency)
+
+    def scans() -> int:
+        figures = client.get("/api/reports/metrics", headers=login(client, admin)).json()["agencies"][0]
+        return int(figures["dead_badge_scans"])
+
+    client.get(f"/api/public/verify/{token}")
+    assert scans() == 0  # a valid badge's scans are nobody's business
+    _set(db, aux, AuxiliaryStatus.DEPARTED, CredentialStatus.REVOKED)
+    for path in (f"/api/public/verify/{token}", f"/v/{token}", f"/api/public/badges/{aux.badge_no}"):
+        client.get(path)
+    assert scans() == 3

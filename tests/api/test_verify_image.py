@@ -8,7 +8,7 @@ import pytest
 import segno
 from fastapi.testclient import TestClient
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.domain.models import Credential
@@ -114,3 +114,27 @@ def test_a_qr_text_that_is_no_url_at_all_is_foreign() -> None:
         assert refused.value.code == "foreign_qr"
     assert badge_token_from("https://verify.example.gov.cn/v/abc.def.ghi", "https://verify.example.gov.cn") == \
         "abc.def.ghi"
+
+
+def test_nothing_of_the_citizens_photo_is_kept(client: TestClient, db: Session) -> None:
+    from api.domain.base import Base
+
+    _, aux = make_auxiliary(db, make_agency(db))
+    cred = db.scalar(select(Credential).where(Credential.auxiliary_id == aux.id))
+    assert cred is not None
+    token, _ = client.app.state.ctx.keyring.sign_badge(credential_id=cred.id, version=1)  # type: ignore[attr-defined]
+    png = render_badge_card(name=aux.name, badge_no=aux.badge_no, agency="机关", command_agency=None,
+                            qr_text=f"https://verify.example.gov.cn/v/{token}", photo=None)
+    photo = Image.open(io.BytesIO(png)).convert("RGB")
+    exif = Image.Exif()
+    exif[0x8825] = {2: (32.0, 2.0, 30.0), 4: (118.0, 46.0, 50.0)}  # GPS position of the citizen
+    buf = io.BytesIO()
+    photo.save(buf, "JPEG", exif=exif)
+    data_dir = client.app.state.ctx.settings.data_dir  # type: ignore[attr-defined]
+    files_before = {p for p in data_dir.rglob("*") if p.is_file()}
+    counts = {t.name: db.execute(select(func.count()).select_from(t)).scalar() for t in Base.metadata.sorted_tables}
+    r = client.post("/api/public/verify-image", files={"image": ("me.jpg", buf.getvalue(), "image/jpeg")})
+    assert r.status_code == 200 and r.json()["status"] == "valid"
+    assert {p for p in data_dir.rglob("*") if p.is_file()} == files_before
+    assert counts == {t.name: db.execute(select(func.count()).select_from(t)).scalar()
+                      for t in Base.metadata.sorted_tables}
