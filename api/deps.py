@@ -18,7 +18,8 @@ from api.security import decode_access
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    # async: a plain def would cost every request a trip to the thread pool for one attribute read.
     ctx: AppContext = request.app.state.ctx
     return ctx
 
