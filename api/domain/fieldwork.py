@@ -114,9 +114,13 @@ class FieldContext:
     # Officers looked up so far: None for an id that is unknown, inactive or of another agency.
     officers: dict[uuid.UUID, Officer | None] = field(default_factory=dict)
 
+    @property
+    def may_record(self) -> bool:
+        return self.aux.status == AuxiliaryStatus.ACTIVE and self.credential_valid
+
     def require_active_credential(self) -> None:
         """第二十三条: without an active auxiliary and a valid credential, no task is recorded."""
-        if self.aux.status != AuxiliaryStatus.ACTIVE or not self.credential_valid:
+        if not self.may_record:
             raise RuleViolation(
                 "credential_not_active",
                 "第二十三条",

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api.domain import audit
 from api.domain.errors import DomainError
 from api.domain.fieldwork import FieldContext, load_officers, record_shift_event, serialize_writes
-from api.domain.models import AuxiliaryStatus, ShiftEvent, Task
+from api.domain.models import ShiftEvent, Task
 from api.domain.tasks import check_task_scope, new_task, record_task, task_digest
 from schemas.sync import ShiftRecord
 from schemas.tasks import TaskCreate
@@ -154,7 +154,7 @@ def _store_new_tasks_at_once(
         if isinstance(p, TaskCreate) and counts[p.id] == 1 and not p.flags.raised()
         and session.get(Task, p.id) is None  # the batch preloaded the stored ones: no query
     ]
-    if not candidates or not (fc.aux.status == AuxiliaryStatus.ACTIVE and fc.credential_valid):
+    if not candidates or not fc.may_record:
         return {}
     items: dict[int, SyncItem[Task]] = {}
     rows: list[tuple[int, Task]] = []

@@ -123,16 +123,26 @@ def new_task(fc: FieldContext, payload: TaskCreate, scope: Scope, digest: str, *
     )
 
 
+def _stored_or_checked(
+    session: Session, fc: FieldContext, payload: TaskCreate, digest: str
+) -> tuple[Task | None, Scope]:
+    """The stored record if this is a retry (before any rule runs); else the record's scope, all rules passed."""
+    existing = session.get(Task, payload.id)
+    if existing is not None:
+        stored = same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest)
+        return stored, Scope(DUTY_BY_CODE[stored.category], None)
+    fc.require_active_credential()
+    serialize_writes(session)
+    return None, check_task_scope(session, fc, payload)
+
+
 def record_task(session: Session, fc: FieldContext, payload: TaskCreate) -> tuple[Task, bool]:
     """Record a task made on the phone; (task, created). A retry of a stored record is answered with it
     before any rule runs, so a phone that lost the first answer always gets its record back."""
     digest = task_digest(payload, None)
-    existing = session.get(Task, payload.id)
-    if existing is not None:
-        return same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest), False
-    fc.require_active_credential()
-    serialize_writes(session)
-    scope = check_task_scope(session, fc, payload)
+    stored, scope = _stored_or_checked(session, fc, payload, digest)
+    if stored is not None:
+        return stored, False
     task, created = insert_once(session, new_task(fc, payload, scope, digest), model=Task,
                                 auxiliary_id=fc.aux.id)
     if created:
@@ -160,12 +170,9 @@ def correct_task(
     if old is None or old.auxiliary_id != fc.aux.id:
         raise NotFound("task", "任务记录")
     digest = task_digest(payload, old.id)
-    existing = session.get(Task, payload.id)
-    if existing is not None:
-        return same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest), False
-    fc.require_active_credential()
-    serialize_writes(session)
-    scope = check_task_scope(session, fc, payload)
+    stored, scope = _stored_or_checked(session, fc, payload, digest)
+    if stored is not None:
+        return stored, False
     new = new_task(fc, payload, scope, digest, version=old.version + 1, corrects_id=old.id)
     try:
         with session.begin_nested():
