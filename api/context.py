@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.badge_cache import BadgeCache, generation_for
+from api.capacity import DatabaseSlots
 from api.db import make_engine, make_sessionmaker
 from api.domain.accounts import HashCost
 from api.ratelimit import Limiter, make_limiter
@@ -26,11 +27,13 @@ class AppContext:
     access_secret: str
     limiter: Limiter
     badge_cache: BadgeCache[Any]
+    db_slots: DatabaseSlots
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> "AppContext":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = engine or make_engine(settings.resolved_database_url)
+        engine = engine or make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size,
+                                       max_overflow=settings.db_pool_overflow)
         return cls(
             settings=settings,
             engine=engine,
@@ -39,6 +42,7 @@ class AppContext:
             access_secret=load_or_create_secret(settings.data_dir, settings.secret_key),
             limiter=make_limiter(settings.redis_url, settings.rate_limit_scale),
             badge_cache=BadgeCache(generation_for(settings.data_dir)),
+            db_slots=DatabaseSlots(settings.db_slots, settings.db_queue_seconds),
         )
 
     @cached_property

@@ -14,14 +14,17 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Build an engine; SQLite gets WAL, a busy timeout and write-locking transactions."""
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, **kwargs: Any) -> Engine:
+    """Build an engine; SQLite gets WAL, a busy timeout and write-locking transactions.
+
+    Requests take a database slot before a session (api/capacity.py), so the pool is never waited on
+    for long; its timeout is a backstop that answers 503, not a queue."""
+    kwargs.setdefault("pool_timeout", 5)
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 20)
-        return create_engine(url, **kwargs)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+        return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, **kwargs)
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                           pool_size=pool_size, max_overflow=max_overflow, **kwargs)
     _serialize_sqlite_writers(engine)
     return engine
 

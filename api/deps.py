@@ -1,6 +1,6 @@
 """Dependencies every route shares: the request's transaction, the caller, role guards."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -27,7 +27,15 @@ async def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(request: Request, ctx: ContextDep) -> Iterator[Session]:
+async def hold_db_slot(ctx: ContextDep) -> AsyncIterator[None]:
+    """Wait, holding nothing, for one of the database slots (api/capacity.py); 503 when none frees in time."""
+    async with ctx.db_slots.hold():
+        yield
+
+
+def get_session(
+    request: Request, ctx: ContextDep, _slot: Annotated[None, Depends(hold_db_slot, scope="function")]
+) -> Iterator[Session]:
     """One transaction per request, committed before the response leaves (a failed commit is an error)."""
     with ctx.sessions() as session:
         if request.method in ("GET", "HEAD"):

@@ -4,6 +4,7 @@ rule of the Measures is the reason, ``detail`` in Simplified Chinese unless the 
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -94,7 +95,17 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, exc.status_code, code, zh, en, headers=dict(exc.headers or {}))
 
 
+async def _database_busy(request: Request, exc: Exception) -> JSONResponse:
+    # Pool exhausted past its timeout, a lock wait given up, or the database not answering: the client
+    # may retry; nothing of the request was kept (its transaction rolled back).
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return problem(request, 503, "database_unavailable", "数据库暂时不可用，请稍后重试",
+                   "the database is unavailable; retry shortly", headers={"Retry-After": "2"})
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(sqlalchemy.exc.TimeoutError, _database_busy)
+    app.add_exception_handler(sqlalchemy.exc.OperationalError, _database_busy)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -3,10 +3,12 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import errors, openapi
+from api.capacity import SPARE_THREADS
 from api.context import AppContext
 from api.migrations import upgrade_to_head
 from api.routes import (
@@ -39,6 +41,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Every request holding a database slot must find a thread (api/capacity.py).
+        threads = anyio.to_thread.current_default_thread_limiter()
+        threads.total_tokens = max(threads.total_tokens, settings.db_slots + SPARE_THREADS)
         if migrate:
             upgrade_to_head(ctx.engine)
         if settings.decoder_prewarm:

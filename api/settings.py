@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     evidence_max_bytes: int = 50 * 1024 * 1024
     photo_max_bytes: int = 5 * 1024 * 1024
     redis_url: str | None = None
+    # Connections per worker: the pool holds pool_size + pool_overflow, and as many requests may hold a
+    # session at once; the rest wait up to db_queue_seconds, then answer 503 with Retry-After.
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_overflow: int = Field(default=10, ge=0, le=200)
+    db_queue_seconds: float = Field(default=10.0, gt=0, le=120)
     # Badge signing keys from a secret store instead of the data dir (see verification/tokens.py).
     badge_keys: str | None = Field(default=None, repr=False)
     # Multiplies every public rate limit (tests raise it; a busy kiosk network may too).
@@ -36,6 +41,10 @@ class Settings(BaseSettings):
     decoder_prewarm: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @property
+    def db_slots(self) -> int:
+        return self.db_pool_size + self.db_pool_overflow
 
     @property
     def resolved_database_url(self) -> str:

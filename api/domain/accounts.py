@@ -1,7 +1,9 @@
 """Accounts, passwords (Argon2id, memory-hard) and rotating refresh tokens whose reuse revokes the family."""
 
 import hashlib
+import os
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +25,16 @@ def _hasher(time_cost: int, memory_kib: int) -> PasswordHasher:
     return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
 
 
+# Each hash takes ``memory_kib`` (64 MiB by default): a crowd of logins hashes one per core at a time
+# instead of taking a gigabyte per sixteen of them.
+_hashing = threading.BoundedSemaphore(os.cpu_count() or 2)
+
+
+def _verify(cost: "HashCost", stored: str, password: str) -> None:
+    with _hashing:
+        _hasher(cost.time_cost, cost.memory_kib).verify(stored, password)
+
+
 @dataclass(frozen=True)
 class HashCost:
     time_cost: int = 3
@@ -30,7 +42,8 @@ class HashCost:
 
 
 def hash_password(password: str, cost: HashCost) -> str:
-    return _hasher(cost.time_cost, cost.memory_kib).hash(password)
+    with _hashing:
+        return _hasher(cost.time_cost, cost.memory_kib).hash(password)
 
 
 @lru_cache(maxsize=4)
@@ -43,7 +56,7 @@ def authenticate(session: Session, username: str, password: str, *, cost: HashCo
     # Verifying against a hash of the same cost for unknown users keeps timing from telling who exists.
     stored = user.password_hash if user else _dummy_hash(cost)
     try:
-        _hasher(cost.time_cost, cost.memory_kib).verify(stored, password)
+        _verify(cost, stored, password)
         ok = user is not None and user.active
     except (VerificationError, InvalidHashError):
         ok = False

@@ -4,9 +4,10 @@ A citizen reaches these from the badge's QR code (`/v/{token}`), a photo of the 
 printed on it. All three give the same answer, read from the credential as it stands at that moment.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, File, Path, Request, Response, UploadFile
@@ -24,6 +25,7 @@ from api.uploads import limited_upload_route
 from schemas.public import DutyRead, VerificationRead
 from verification.photo import MAX_BYTES, PhotoRejected, decode_badge_photo
 
+T = TypeVar("T")
 router = APIRouter(tags=["public"])
 OPEN_CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 # A token is ~300 characters; anything far longer is not ours and is refused before any work.
@@ -47,11 +49,18 @@ def to_read(check: BadgeCheck) -> VerificationRead:
     )
 
 
-def _answer(ctx: AppContext, check: BadgeCheck, channel: str) -> VerificationRead:
-    if check.status in ("suspended", "revoked", "superseded"):
-        with session_scope(ctx.sessions) as session:
-            record_dead_scan(session, check, channel=channel)
-    return to_read(check)
+DEAD = ("suspended", "revoked", "superseded")
+
+
+def _record_dead_scan(ctx: AppContext, check: BadgeCheck, channel: str) -> None:
+    with session_scope(ctx.sessions) as session:
+        record_dead_scan(session, check, channel=channel)
+
+
+async def in_db_slot(ctx: AppContext, fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn`` (which opens its own session) on a thread once a database slot is free (api/capacity.py)."""
+    async with ctx.db_slots.hold():
+        return await run_in_threadpool(fn, *args)
 
 
 def _json(read: VerificationRead, **extra: Any) -> JSONResponse:
@@ -104,9 +113,9 @@ async def answer_for_token(ctx: AppContext, token: str, channel: str) -> Answer:
     badges are counted every time."""
     answer: Answer | None = ctx.badge_cache.get(token)
     if answer is None:
-        answer = await run_in_threadpool(_check_fresh, ctx, token)
-    if answer.check.status in ("suspended", "revoked", "superseded"):
-        await run_in_threadpool(_answer, ctx, answer.check, channel)
+        answer = await in_db_slot(ctx, _check_fresh, ctx, token)
+    if answer.check.status in DEAD:
+        await in_db_slot(ctx, _record_dead_scan, ctx, answer.check, channel)
     return answer
 
 
@@ -120,14 +129,25 @@ async def verify_token(request: Request, token: Token) -> Response:
     return Response(answer.json(), media_type="application/json", headers=OPEN_CORS)
 
 
+def _check_number(ctx: AppContext, badge_no: str) -> BadgeCheck | None:
+    with ctx.sessions() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        check = check_badge_no(session, badge_no)
+        session.commit()
+    return check
+
+
 @router.get("/api/public/badges/{badge_no}", response_model=VerificationRead,
             dependencies=[rate_limited(ratelimit.LOOKUP)])
-def verify_badge_no(ctx: ContextDep, session: SessionDep, badge_no: BadgeNo) -> JSONResponse:
+async def verify_badge_no(ctx: ContextDep, badge_no: BadgeNo) -> JSONResponse:
     """Verify by the number printed on the badge; 404 `not_found` when no badge has that number."""
-    check = check_badge_no(session, badge_no)
+    # The lookup and the count of a dead badge's scan are two short sessions, never two at once.
+    check = await in_db_slot(ctx, _check_number, ctx, badge_no)
     if check is None:
         raise NotFound("badge", "证件编号")
-    return _json(_answer(ctx, check, "number"))
+    if check.status in DEAD:
+        await in_db_slot(ctx, _record_dead_scan, ctx, check, "number")
+    return _json(to_read(check))
 
 
 @router.get("/api/public/photos/{badge_no}", responses={200: {"content": {"image/jpeg": {}}}},
