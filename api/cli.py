@@ -32,9 +32,9 @@ def _cmd_migrate(_: argparse.Namespace) -> int:
 def _cmd_create_admin(args: argparse.Namespace) -> int:
     from api.context import AppContext
     from api.db import session_scope
-    from api.domain.accounts import create_user
     from api.domain.errors import DomainError
     from api.domain.models import Role
+    from api.domain.organisation.accounts import create_user
     from api.migrations import upgrade_to_head
 
     ctx = AppContext.build(get_settings())

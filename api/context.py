@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.badge_cache import BadgeCache, generation_for
 from api.capacity import DatabaseSlots
 from api.db import make_engine, make_sessionmaker
-from api.domain.accounts import HashCost
+from api.domain.organisation.accounts import HashCost
 from api.ratelimit import Limiter, make_limiter
 from api.security import load_or_create_secret
 from api.settings import Settings

@@ -12,16 +12,19 @@ from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.db import session_scope
-from api.domain.accounts import create_officer, create_user
-from api.domain.agencies import create_agency
-from api.domain.complaints import file_complaint, transition_complaint
+from api.domain.complaints.handling import transition_complaint
+from api.domain.complaints.intake import file_complaint
 from api.domain.errors import ForbiddenWork
-from api.domain.fieldwork import FieldContext, load_field_context, record_shift_event
+from api.domain.fieldwork.context import FieldContext, load_field_context
+from api.domain.fieldwork.shifts import record_shift_event
+from api.domain.fieldwork.tasks import correct_task, cosign_task, record_task
 from api.domain.models import Agency, AgencyLevel, Auxiliary, ComplaintStatus, Officer, Role, Task, User
-from api.domain.staff import Application, hire_auxiliary
-from api.domain.staff_credentials import issue_credential, record_training
-from api.domain.staff_status import record_departure, second_auxiliary, suspend_auxiliary
-from api.domain.tasks import correct_task, cosign_task, record_task
+from api.domain.organisation.accounts import create_officer, create_user
+from api.domain.organisation.agencies import create_agency
+from api.domain.staff.credentials import issue_credential, record_training
+from api.domain.staff.eligibility import Application
+from api.domain.staff.hiring import hire_auxiliary
+from api.domain.staff.status import record_departure, second_auxiliary, suspend_auxiliary
 from schemas.tasks import TaskCreate
 
 PASSWORD = "demo-pass-2026"

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from api.domain.accounts import HashCost, hash_password
 from api.domain.models import (
     Agency,
     AgencyLevel,
@@ -19,6 +18,7 @@ from api.domain.models import (
     Role,
     User,
 )
+from api.domain.organisation.accounts import HashCost, hash_password
 
 PASSWORD = "correct horse battery"
 CHEAP = HashCost(time_cost=1, memory_kib=1024)

@@ -3,7 +3,7 @@ scaled to the largest value of each column. Plain SVG, no script, Chinese labels
 
 from html import escape
 
-from api.domain.reports import AgencyMetrics, Metrics
+from api.domain.oversight.reports import AgencyMetrics, Metrics
 from api.pages.verify import beijing_time
 
 

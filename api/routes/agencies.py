@@ -3,11 +3,11 @@
 from fastapi import APIRouter, status
 
 from api.deps import Admin, ContextDep, CurrentUser, JusticeAdmin, SessionDep
-from api.domain import audit
-from api.domain.accounts import create_officer, create_user
-from api.domain.agencies import create_agency, get_agency, list_agencies
+from api.domain.audit import log as audit
 from api.domain.errors import Forbidden
 from api.domain.models import AgencyLevel, Role
+from api.domain.organisation.accounts import create_officer, create_user
+from api.domain.organisation.agencies import create_agency, get_agency, list_agencies
 from schemas.agencies import AgencyCreate, AgencyRead, UserCreate, UserRead
 
 router = APIRouter(prefix="/api", tags=["agencies"])

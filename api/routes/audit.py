@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from api.deps import Admin, SessionDep
-from api.domain.audit import verify_log
+from api.domain.audit.log import verify_log
 from schemas.audit import AuditVerifyRead
 
 router = APIRouter(prefix="/api", tags=["oversight"])

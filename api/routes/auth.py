@@ -6,8 +6,8 @@ from fastapi import APIRouter, Form
 from sqlalchemy import select
 
 from api.deps import ContextDep, CurrentUser, SessionDep
-from api.domain.accounts import authenticate, issue_refresh_token, rotate_refresh_token
 from api.domain.models import Auxiliary, Officer, User
+from api.domain.organisation.accounts import authenticate, issue_refresh_token, rotate_refresh_token
 from api.security import encode_access
 from schemas.auth import MeRead, RefreshRequest, TokenPair
 from schemas.common import StorableText

@@ -15,29 +15,25 @@ from sqlalchemy.orm import Session
 from api.deps import Admin, ContextDep, CurrentUser, SessionDep
 from api.domain.errors import NotFound
 from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, Training
-from api.domain.staff import (
-    Application,
-    auxiliaries_query,
-    hire_auxiliary,
-    managed_auxiliary,
-    visible_auxiliary,
-)
-from api.domain.staff_credentials import (
+from api.domain.pagination import paginate
+from api.domain.staff.credentials import (
     PRE_JOB,
     current_credentials,
     issue_credential,
     record_training,
     trainings_of,
 )
-from api.domain.staff_photo import check_photo, photo_too_large
-from api.domain.staff_status import (
+from api.domain.staff.eligibility import Application
+from api.domain.staff.hiring import hire_auxiliary
+from api.domain.staff.lookup import auxiliaries_query, managed_auxiliary, visible_auxiliary
+from api.domain.staff.photo import check_photo, photo_too_large
+from api.domain.staff.status import (
     record_departure,
     reinstate_auxiliary,
     second_auxiliary,
     set_photo,
     suspend_auxiliary,
 )
-from api.pagination import paginate
 from api.uploads import limited_upload_route
 from schemas.auxiliaries import (
     AuxiliaryCreate,

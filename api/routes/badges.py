@@ -7,11 +7,11 @@ from fastapi import APIRouter, Path, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Admin, ContextDep, SessionDep
-from api.domain.agencies import get_agency
 from api.domain.errors import Conflict, Forbidden
 from api.domain.models import CredentialStatus
-from api.domain.staff import visible_auxiliary
-from api.domain.staff_credentials import current_credential
+from api.domain.organisation.agencies import get_agency
+from api.domain.staff.credentials import current_credential
+from api.domain.staff.lookup import visible_auxiliary
 from verification.card import render_badge_card
 
 router = APIRouter(prefix="/api", tags=["auxiliaries"])

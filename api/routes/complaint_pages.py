@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from api import ratelimit
 from api.deps import ContextDep, SessionDep, rate_limited
-from api.domain.complaints import file_complaint
+from api.domain.complaints.intake import file_complaint
 from api.domain.errors import DomainError
 from api.pages.verify import COMPLAINT_CATEGORIES, render_complaint_form, render_complaint_receipt
 

@@ -9,19 +9,16 @@ from fastapi import APIRouter, Header, Query, Response
 from api import ratelimit
 from api.deps import Admin, ContextDep, SessionDep, rate_limited
 from api.domain.base import utcnow
-from api.domain.complaints import (
-    ACTION_BY_CODE,
-    CATEGORY_BY_CODE,
-    OPEN_STATUSES,
+from api.domain.complaints.catalogue import ACTION_BY_CODE, CATEGORY_BY_CODE, OPEN_STATUSES
+from api.domain.complaints.handling import (
     complaint_events,
     complaint_notice,
-    file_complaint,
     get_complaint,
     list_complaints,
     list_notices,
-    track_complaint,
     transition_complaint,
 )
+from api.domain.complaints.intake import file_complaint, track_complaint
 from api.domain.models import CaseNotice, Complaint, ComplaintStatus
 from schemas.common import Page
 from schemas.complaints import (

@@ -11,16 +11,12 @@ from sqlalchemy import Select
 from api.deps import Admin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
 from api.domain.duties import FORBIDDEN_WORK
 from api.domain.errors import DomainError
-from api.domain.evidence import get_evidence, store_evidence
-from api.domain.fieldwork import (
-    article19_cases_visible_to,
-    case_parties,
-    load_field_context,
-    record_shift_event,
-)
-from api.domain.models import Article19Case, ShiftEvent, Task
-from api.domain.sync import sync_records
-from api.domain.tasks import (
+from api.domain.fieldwork.article19 import article19_cases_visible_to, case_parties
+from api.domain.fieldwork.context import load_field_context
+from api.domain.fieldwork.evidence import get_evidence, store_evidence
+from api.domain.fieldwork.shifts import record_shift_event
+from api.domain.fieldwork.sync import sync_records
+from api.domain.fieldwork.tasks import (
     TaskBundle,
     bundle_tasks,
     correct_task,
@@ -29,8 +25,9 @@ from api.domain.tasks import (
     tasks_query,
     visible_task,
 )
+from api.domain.models import Article19Case, ShiftEvent, Task
+from api.domain.pagination import paginate
 from api.errors import wants_english
-from api.pagination import paginate
 from api.uploads import limited_upload_route
 from schemas.common import Instant, Page
 from schemas.shifts import CheckIn, CheckOut, ShiftEventRead, ShiftKind

@@ -19,7 +19,7 @@ from api.context import AppContext
 from api.db import READ_ONLY, session_scope
 from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited
 from api.domain.errors import DomainError, NotFound
-from api.domain.verification import BadgeCheck, check_badge_no, check_token, record_dead_scan, valid_photo
+from api.domain.staff.badge_status import BadgeCheck, check_badge_no, check_token, record_dead_scan, valid_photo
 from api.pages.verify import render_verify_page
 from api.uploads import limited_upload_route
 from schemas.public import DutyRead, VerificationRead

@@ -16,7 +16,7 @@ from api.deps import Admin, SessionDep
 from api.domain.base import utcnow
 from api.domain.duties import DUTY_BY_CODE, TaskMode
 from api.domain.models import Agency, Role
-from api.domain.reports import (
+from api.domain.oversight.reports import (
     BEIJING,
     HIRE_METHODS_ZH,
     STATUSES_ZH,

@@ -4,7 +4,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.domain import audit
+from api.domain.audit import log as audit
 from api.domain.models import AuditEntry, Role, Training
 from tests.factories import login, make_agency, make_auxiliary, make_user
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.badge_cache import BadgeCache, Generation
 from api.domain.models import Credential, Role
-from api.domain.verification import BadgeCheck, BadgeStatus
+from api.domain.staff.badge_status import BadgeCheck, BadgeStatus
 from api.main import create_app
 from tests.conftest import make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_user

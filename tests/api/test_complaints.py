@@ -11,8 +11,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api.domain.audit import verify_log
-from api.domain.complaints import file_complaint
+from api.domain.audit.log import verify_log
+from api.domain.complaints.intake import file_complaint
 from api.domain.errors import DomainError
 from api.domain.models import Agency, Auxiliary, Complaint, ComplaintEvent, Credential, Role
 from tests.factories import login, make_agency, make_auxiliary, make_user

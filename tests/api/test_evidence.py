@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.domain.audit import verify_log
-from api.domain.evidence import evidence_path
+from api.domain.audit.log import verify_log
+from api.domain.fieldwork.evidence import evidence_path
 from api.domain.models import Evidence, Role
 from api.main import create_app
 from tests.conftest import make_settings

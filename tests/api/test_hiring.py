@@ -10,7 +10,7 @@ from httpx2 import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.domain.audit import verify_log
+from api.domain.audit.log import verify_log
 from api.domain.models import Agency, Auxiliary, Role, User
 from tests.factories import PASSWORD, hire_body, login, make_agency, make_user
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from api.domain.geo import in_ring, point_in_zones
+from api.domain.fieldwork.geo import in_ring, point_in_zones
 from tests.factories import IN_ZONE, OUT_OF_ZONE, XINJIEKOU_ZONE
 
 SQUARE = [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0], [0.0, 0.0]]

@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from api.domain.agencies import get_agency, list_agencies
 from api.domain.base import utcnow
-from api.domain.complaints import OPEN_STATUSES
+from api.domain.complaints.catalogue import OPEN_STATUSES
 from api.domain.errors import DomainError, Forbidden
 from api.domain.models import (
     Agency,
@@ -33,6 +32,7 @@ from api.domain.models import (
     Training,
     User,
 )
+from api.domain.organisation.agencies import get_agency, list_agencies
 
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 RECENT = timedelta(days=30)

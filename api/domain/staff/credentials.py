@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.domain import audit
+from api.domain.audit import log as audit
 from api.domain.base import utcnow
 from api.domain.errors import Conflict, DomainError, RuleViolation
 from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, CredentialStatus, Training, User

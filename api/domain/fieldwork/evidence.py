@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.domain import audit
+from api.domain.audit import log as audit
 from api.domain.errors import DomainError, Forbidden, NotFound
 from api.domain.models import Auxiliary, Evidence, Officer, Task, User
 

@@ -16,21 +16,13 @@ from sqlalchemy import ColumnElement, Select, false, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.domain import audit
+from api.domain.audit import log as audit
 from api.domain.duties import DUTY_BY_CODE, Duty, TaskMode
 from api.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
-from api.domain.fieldwork import (
-    FieldContext,
-    available_officer,
-    content_hash,
-    current_officer,
-    forbidden_work,
-    insert_once,
-    open_article19_case,
-    same_or_conflict,
-    serialize_writes,
-)
-from api.domain.geo import point_in_zones
+from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
+from api.domain.fieldwork.context import FieldContext, available_officer, current_officer
+from api.domain.fieldwork.geo import point_in_zones
+from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict, serialize_writes
 from api.domain.models import Auxiliary, Cosignature, Evidence, Officer, Role, Task, TaskStatus, User
 from schemas.tasks import TaskCreate
 

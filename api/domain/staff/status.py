@@ -10,12 +10,12 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from api.domain import audit
-from api.domain.agencies import is_descendant
+from api.domain.audit import log as audit
 from api.domain.errors import Conflict, DomainError, RuleViolation
 from api.domain.models import Agency, AgencyLevel, Auxiliary, AuxiliaryStatus, CredentialStatus, User
-from api.domain.staff import free_headcount_place
-from api.domain.staff_credentials import current_credential, departed_refusal, set_credential_status
+from api.domain.organisation.agencies import is_descendant
+from api.domain.staff.credentials import current_credential, departed_refusal, set_credential_status
+from api.domain.staff.hiring import free_headcount_place
 
 RECOVERABLE_ITEMS: dict[str, str] = {
     "credential": "证件", "badge": "胸牌", "armband": "臂章", "uniform": "服装",

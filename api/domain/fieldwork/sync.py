@@ -18,11 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.domain import audit
+from api.domain.audit import log as audit
 from api.domain.errors import DomainError
-from api.domain.fieldwork import FieldContext, load_officers, record_shift_event, serialize_writes
+from api.domain.fieldwork.context import FieldContext, load_officers
+from api.domain.fieldwork.phone_ids import serialize_writes
+from api.domain.fieldwork.shifts import record_shift_event
+from api.domain.fieldwork.tasks import check_task_scope, new_task, record_task, task_digest
 from api.domain.models import ShiftEvent, Task
-from api.domain.tasks import check_task_scope, new_task, record_task, task_digest
 from schemas.sync import ShiftRecord
 from schemas.tasks import TaskCreate
 

@@ -1,0 +1,86 @@
+"""Records made on the phone carry an id made on the phone, and the phone may send them many times.
+
+Offline sync: the same id with the same content is the same record (answered as a duplicate, never stored
+twice); the same id with other content, or an id that belongs to someone else, is refused as
+``id_conflict``. A read first answers the usual retry cheaply, but the primary key decides: two identical
+retries that arrive together both insert, one wins, and the loser re-reads the winner's row.
+"""
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api.domain.audit import log as audit
+from api.domain.errors import Conflict
+from api.domain.models import (
+    ShiftEvent,
+    Task,
+)
+
+PhoneRow = TypeVar("PhoneRow", Task, ShiftEvent)
+def _canonical(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, date | uuid.UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def content_hash(payload: Mapping[str, Any]) -> str:
+    """SHA-256 of the client's payload as canonical JSON, instants in UTC: the same record sent from a
+    phone in +08:00 and replayed through a proxy in Z hashes the same."""
+    blob = json.dumps(_canonical(payload), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def id_conflict() -> Conflict:
+    return Conflict(
+        "id_conflict",
+        "该记录编号已被另一条内容不同的记录使用",
+        "this record id is already used by a record with other content",
+    )
+
+
+def same_or_conflict(existing: PhoneRow, *, auxiliary_id: uuid.UUID, digest: str) -> PhoneRow:
+    """The stored row if it is this very record again; otherwise ``id_conflict`` (also when the id is
+    another auxiliary's: whose it is stays unsaid)."""
+    if existing.auxiliary_id != auxiliary_id or existing.content_hash != digest:
+        raise id_conflict()
+    return existing
+
+
+def insert_once(
+    session: Session, row: PhoneRow, *, model: type[PhoneRow], auxiliary_id: uuid.UUID
+) -> tuple[PhoneRow, bool]:
+    """Insert ``row`` keyed by its phone-made id; (row, True) when new, (stored row, False) when a
+    concurrent request stored the same record first. On PostgreSQL the losing insert waits for the
+    winner's commit, then fails on the primary key, and the re-read sees the committed row."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        stored = session.get(model, row.id, populate_existing=True)
+        if stored is None:
+            raise
+        return same_or_conflict(stored, auxiliary_id=auxiliary_id, digest=row.content_hash), False
+    return row, True
+
+
+def serialize_writes(session: Session) -> None:
+    """Take the audit chain's lock first, before any row lock.
+
+    A transaction that inserted a phone-made id and then waited for the chain lock, while the holder waited
+    for that id, would deadlock; taking the lock up front orders every fieldwork writer the same way.
+    """
+    audit.hold_chain_lock(session)

@@ -1,0 +1,63 @@
+"""Finding one auxiliary for a caller (第五条): read by their agency, the agency commanding them, the
+justice bureau and themself; changed only by the agency that manages them. Anything else is 404."""
+
+import uuid
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from api.domain.errors import NotFound
+from api.domain.models import Auxiliary, AuxiliaryStatus, Role, User
+from api.domain.staff.hiring import _not_your_agency
+
+
+def can_read(user: User, aux: Auxiliary) -> bool:
+    """第五条: the employer, the street it is seconded to, the justice bureau, and the person themself."""
+    if user.role == Role.JUSTICE_ADMIN:
+        return True
+    if user.role == Role.AGENCY_ADMIN:
+        return user.agency_id is not None and user.agency_id in (aux.agency_id, aux.command_agency_id)
+    return user.role == Role.AUXILIARY and aux.user_id == user.id
+
+
+def _load(session: Session, aux_id: uuid.UUID, *, lock: bool) -> Auxiliary | None:
+    stmt = select(Auxiliary).where(Auxiliary.id == aux_id).execution_options(populate_existing=True)
+    if lock:
+        # NO KEY UPDATE: serialises writes on this auxiliary without blocking inserts that reference it.
+        stmt = stmt.with_for_update(key_share=True)
+    return session.scalars(stmt).one_or_none()
+
+
+def visible_auxiliary(session: Session, aux_id: uuid.UUID, *, user: User) -> Auxiliary:
+    """The auxiliary, if ``user`` may know of them; anyone else learns nothing, not even that they exist."""
+    aux = _load(session, aux_id, lock=False)
+    if aux is None or not can_read(user, aux):
+        raise NotFound("auxiliary", "辅助人员")
+    return aux
+
+
+def managed_auxiliary(session: Session, aux_id: uuid.UUID, *, user: User) -> Auxiliary:
+    """The auxiliary, locked for a write by an admin of their employing agency."""
+    aux = _load(session, aux_id, lock=True)
+    if aux is None or not can_read(user, aux):
+        raise NotFound("auxiliary", "辅助人员")
+    if user.role != Role.AGENCY_ADMIN or user.agency_id != aux.agency_id:
+        raise _not_your_agency()
+    return aux
+
+
+def auxiliaries_query(
+    *, user: User, agency_id: uuid.UUID | None, status: AuxiliaryStatus | None
+) -> Select[Auxiliary]:
+    """The auxiliaries ``user`` may list: an admin sees their own staff and those seconded to them."""
+    stmt = select(Auxiliary)
+    if user.role == Role.AGENCY_ADMIN:
+        mine = user.agency_id
+        stmt = stmt.where(or_(Auxiliary.agency_id == mine, Auxiliary.command_agency_id == mine))
+    elif user.role != Role.JUSTICE_ADMIN:
+        stmt = stmt.where(Auxiliary.user_id == user.id)
+    if agency_id is not None:
+        stmt = stmt.where(Auxiliary.agency_id == agency_id)
+    if status is not None:
+        stmt = stmt.where(Auxiliary.status == status)
+    return stmt
