@@ -4,7 +4,7 @@ API, so the demo obeys the Measures. Loading twice does nothing the second time.
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.db import session_scope
+from api.domain.base import BEIJING
 from api.domain.complaints.handling import transition_complaint
 from api.domain.complaints.intake import file_complaint
 from api.domain.errors import ForbiddenWork
@@ -28,7 +29,6 @@ from api.domain.staff.status import record_departure, second_auxiliary, suspend_
 from schemas.tasks import TaskCreate
 
 PASSWORD = "demo-pass-2026"
-BEIJING = timezone(timedelta(hours=8))
 DEMO_NS = uuid.UUID("6c1f0d0e-2b1a-4c3d-9e8f-0a1b2c3d4e5f")
 XINJIEKOU = {"type": "MultiPolygon", "coordinates": [[[[118.772, 32.034], [118.790, 32.034], [118.790, 32.048],
                                                         [118.772, 32.048], [118.772, 32.034]]]]}

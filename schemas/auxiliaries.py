@@ -6,16 +6,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.domain.duties import DutyCode
+from api.domain.staff.credentials import TrainingKind
+from api.domain.staff.eligibility import Education, HireMethod
+from api.domain.staff.status import RecoverableItem
 from schemas.common import StorableText
 
-Education = Literal["junior_high", "high_school", "vocational", "college", "bachelor", "master", "doctorate"]
-DutyCode = Literal[
-    "publicity", "patrol", "clerical", "technical", "support", "assigned",
-    "order_correction", "inspection", "document_service", "decision_execution", "scene_order",
-    "statutory_other",
-]
-TrainingKind = Literal["pre_job", "political", "legal", "skills", "mental_health"]
-RecoverableItem = Literal["credential", "badge", "armband", "uniform"]
 AuxiliaryStatusName = Literal["pending_training", "active", "suspended", "departed"]
 CredentialStatusName = Literal["valid", "suspended", "revoked", "superseded"]
 
@@ -100,7 +96,7 @@ class AuxiliaryCreate(BaseModel):
     password: str = Field(min_length=8, max_length=200)
     birth_date: date
     education: Education
-    hire_method: Literal["direct", "dispatch"] = Field(description="第十五条: 直接聘用 or 劳务派遣")
+    hire_method: HireMethod = Field(description="第十五条: 直接聘用 or 劳务派遣")
     dispatch_company: Annotated[str, Field(max_length=200), StorableText] | None = None
     agency_id: uuid.UUID
     hired_on: date

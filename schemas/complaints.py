@@ -9,14 +9,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.domain.complaints.catalogue import ActionCode, ComplaintCategoryCode
 from schemas.common import Instant, StorableText
 
-ComplaintCategoryCode = Literal[
-    "no_identification", "privacy_leak", "abuse_or_bribery", "record_tampering", "beyond_scope",
-    "rude_conduct", "other",
-]
 ComplaintStatusCode = Literal["received", "investigating", "resolved", "dismissed"]
-ActionCode = Literal["correction", "criticism", "discipline", "dismissal", "judicial_referral"]
 PHONE = r"^(\+?86[- ]?)?(1[3-9]\d{9}|0\d{2,3}[- ]?\d{7,8})$"
 
 

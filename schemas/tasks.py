@@ -11,14 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from api.domain.duties import DutyCode
 from schemas.common import Instant, StorableText
-
-DutyCode = Literal[
-    "publicity", "patrol", "clerical", "technical", "support", "assigned",
-    "order_correction", "inspection", "document_service", "decision_execution", "scene_order",
-    "statutory_other",
-]
-
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
 Reference = Annotated[str, Field(max_length=1000), StorableText]

@@ -1,11 +1,15 @@
 """The declarative base: one metadata with a naming convention, UTC instants, UUID keys."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Beijing time: the day a training was completed, a tracking number's date, a roster's year. China has kept
+# UTC+8 without daylight saving since 1991, so a fixed offset is exact and needs no tzdata on the host.
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

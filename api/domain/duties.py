@@ -5,6 +5,14 @@ This file answers "what may an auxiliary do alone, and what only beside an offic
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal
+
+# The duty codes of 第七条 and 第八条, as the schemas and pages take them; each is a row of DUTIES below.
+DutyCode = Literal[
+    "publicity", "patrol", "clerical", "technical", "support", "assigned",
+    "order_correction", "inspection", "document_service", "decision_execution", "scene_order", "statutory_other",
+]
+ForbiddenFlagName = Literal["fine_quota", "in_officer_name", "needs_professional_qualification", "state_secret"]
 
 
 class TaskMode(StrEnum):
@@ -14,7 +22,7 @@ class TaskMode(StrEnum):
 
 @dataclass(frozen=True)
 class Duty:
-    code: str
+    code: DutyCode
     article: str
     item: str
     name_zh: str
@@ -57,7 +65,7 @@ ASSISTED_CODES: frozenset[str] = frozenset(d.code for d in DUTIES if d.assisted)
 
 @dataclass(frozen=True)
 class ForbiddenFlag:
-    flag: str
+    flag: ForbiddenFlagName
     item: str
     name_zh: str
     name_en: str

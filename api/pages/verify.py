@@ -5,26 +5,19 @@ phone browser, and still say the one thing that matters (trust this person or no
 Every value that comes from a record is escaped here, because a name or agency is data an agency typed in.
 """
 
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime
 from functools import lru_cache
 from html import escape
 from pathlib import Path
 from string import Template
 from typing import NamedTuple
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from api.domain.base import BEIJING
+from api.domain.complaints.catalogue import CATEGORIES
 from schemas.public import VerificationRead, VerificationStatus
 
-COMPLAINT_CATEGORIES: list[tuple[str, str]] = [
-    ("no_identification", "未出示证件"),
-    ("privacy_leak", "泄露隐私或秘密"),
-    ("abuse_or_bribery", "滥用职权或索贿受贿"),
-    ("record_tampering", "删除或篡改执法记录"),
-    ("beyond_scope", "超出职责范围"),
-    ("rude_conduct", "行为粗暴或不文明"),
-    ("other", "其他"),
-]
+COMPLAINT_CATEGORIES: list[tuple[str, str]] = [(c.code, c.label_zh) for c in CATEGORIES]
 
 ARTICLE_6 = (
     "行政执法辅助人员不具有独立的执法资格，只能在行政执法机关及其执法人员的指挥和监督下开展辅助性工作。"
@@ -74,19 +67,10 @@ def _page(*, title: str, section: str, body: str) -> str:
     return _base().substitute(title=_h(title), section=_h(section), body=body)
 
 
-@lru_cache(maxsize=1)
-def _shanghai() -> tzinfo:
-    try:
-        return ZoneInfo("Asia/Shanghai")
-    except ZoneInfoNotFoundError:
-        # China has kept UTC+8 without daylight saving since 1991; a host without tzdata still shows it right.
-        return timezone(timedelta(hours=8), "CST")
-
-
 def beijing_time(at: datetime) -> str:
     """`at` as Beijing time, the way a citizen reads it; a naive value is taken as UTC, as stored."""
     aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    local = aware.astimezone(_shanghai())
+    local = aware.astimezone(BEIJING)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}（北京时间）"
 
 

@@ -3,10 +3,8 @@
 from fastapi import APIRouter, status
 
 from api.deps import Admin, ContextDep, CurrentUser, JusticeAdmin, SessionDep
-from api.domain.audit import log as audit
-from api.domain.errors import Forbidden
 from api.domain.models import AgencyLevel, Role
-from api.domain.organisation.accounts import create_officer, create_user
+from api.domain.organisation.accounts import open_account
 from api.domain.organisation.agencies import create_agency, get_agency, list_agencies
 from schemas.agencies import AgencyCreate, AgencyRead, UserCreate, UserRead
 
@@ -23,8 +21,8 @@ def create_agency_route(session: SessionDep, user: JusticeAdmin, body: AgencyCre
         level=AgencyLevel(body.level),
         parent_id=body.parent_id,
         headcount_quota=body.headcount_quota,
+        actor_id=user.id,
     )
-    audit.record(session, agency, "agency.created", actor_id=user.id)
     return AgencyRead.model_validate(agency)
 
 
@@ -37,33 +35,11 @@ def list_agencies_route(session: SessionDep, user: CurrentUser) -> list[AgencyRe
 @router.post("/users", response_model=UserRead, status_code=status.HTTP_201_CREATED)
 def create_user_route(ctx: ContextDep, session: SessionDep, user: Admin, body: UserCreate) -> UserRead:
     """Create an agency_admin (justice bureau) or an officer (the agency's own admin)."""
-    agency = get_agency(session, body.agency_id)
-    role = Role(body.role)
-    allowed = (user.role == Role.JUSTICE_ADMIN) or (
-        role == Role.OFFICER and user.agency_id == agency.id
-    )
-    if not allowed:
-        raise Forbidden(
-            "not_your_agency",
-            "只能为本机关创建执法人员账号；机关管理员由司法行政部门创建",
-            "agency admins create officers of their own agency; the justice bureau creates agency admins",
-            article="第五条",
-        )
-    new = create_user(
-        session,
-        username=body.username,
-        password=body.password,
-        role=role,
-        agency_id=agency.id,
-        name=body.name,
+    new, officer = open_account(
+        session, actor=user, username=body.username, password=body.password, role=Role(body.role),
+        agency=get_agency(session, body.agency_id), name=body.name, officer_cert_no=body.officer_cert_no,
         cost=ctx.hash_cost,
     )
-    officer = create_officer(session, user=new, agency=agency, cert_no=body.officer_cert_no) if (
-        role == Role.OFFICER
-    ) else None
-    audit.record(session, new, "user.created", actor_id=user.id)
-    if officer is not None:
-        audit.record(session, officer, "officer.created", actor_id=user.id)
     return UserRead(
         id=new.id,
         username=new.username,

@@ -1,6 +1,6 @@
 """The no-script complaint form behind the badge page's button (第二十四条), and its receipt."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Path
@@ -8,12 +8,12 @@ from fastapi.responses import HTMLResponse
 
 from api import ratelimit
 from api.deps import ContextDep, SessionDep, rate_limited
+from api.domain.base import BEIJING
 from api.domain.complaints.intake import file_complaint
 from api.domain.errors import DomainError
 from api.pages.verify import COMPLAINT_CATEGORIES, render_complaint_form, render_complaint_receipt
 
 router = APIRouter(tags=["public"])
-BEIJING = timezone(timedelta(hours=8))
 Token = Annotated[str, Path(min_length=1, max_length=2048)]
 PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 

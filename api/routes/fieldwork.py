@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import Select
 
 from api.deps import Admin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
-from api.domain.duties import FORBIDDEN_WORK
+from api.domain.duties import FORBIDDEN_WORK, DutyCode
 from api.domain.errors import DomainError
 from api.domain.fieldwork.article19 import article19_cases_visible_to, case_parties
 from api.domain.fieldwork.context import load_field_context
@@ -37,7 +37,6 @@ from schemas.tasks import (
     AuxiliaryRef,
     CosignatureRead,
     CosignCreate,
-    DutyCode,
     EvidenceRead,
     ForbiddenFlagRead,
     Person,

@@ -13,11 +13,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import Admin, SessionDep
-from api.domain.base import utcnow
+from api.domain.base import BEIJING, utcnow
 from api.domain.duties import DUTY_BY_CODE, TaskMode
 from api.domain.models import Agency, Role
 from api.domain.oversight.reports import (
-    BEIJING,
     HIRE_METHODS_ZH,
     STATUSES_ZH,
     TRAINING_COLUMNS,

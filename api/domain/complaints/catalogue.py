@@ -3,13 +3,11 @@ of a complaint as a table, the handling period, and the shapes of tracking numbe
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timedelta
+from typing import Literal
 
-from api.domain.models import (
-    ComplaintStatus,
-)
+from api.domain.models import ComplaintStatus
 
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 # Product choice, not a rule of the Measures: the agency should decide within 15 days of receipt.
 HANDLING_PERIOD = timedelta(days=15)
 # Phones' clocks drift; an incident "a few minutes from now" is a clock, not a lie.
@@ -26,38 +24,48 @@ BADGE_PATTERN = re.compile(r"^[A-Z0-9]{1,32}$")
 PHONE_PATTERN = re.compile(r"^(\+?86[- ]?)?(1[3-9]\d{9}|0\d{2,3}[- ]?\d{7,8})$")
 
 
+# 第九条、第十条 (categories) and 第二十八条 (outcomes); each is a row of CATEGORIES / ACTIONS below.
+ComplaintCategoryCode = Literal[
+    "no_identification", "privacy_leak", "abuse_or_bribery", "record_tampering", "beyond_scope", "rude_conduct",
+    "other",
+]
+ActionCode = Literal["correction", "criticism", "discipline", "dismissal", "judicial_referral"]
+
+
 @dataclass(frozen=True)
 class ComplaintCategory:
-    code: str
+    code: ComplaintCategoryCode
     article: str
     item: str
     name_zh: str
     name_en: str
+    # The words on the citizen's complaint form: short, plain, in the complainant's terms.
+    label_zh: str
 
 
 # What a citizen may complain of: the duties of 第九条 and the prohibitions of 第十条.
 CATEGORIES: tuple[ComplaintCategory, ...] = (
     ComplaintCategory("no_identification", "第九条", "第二款", "未佩戴证件、标识或未主动出示",
-                      "no credential or badge worn or shown"),
+                      "no credential or badge worn or shown", "未出示证件"),
     ComplaintCategory("privacy_leak", "第十条", "（一）", "泄露秘密、个人隐私等应当保密的信息",
-                      "leaking secrets or personal information"),
+                      "leaking secrets or personal information", "泄露隐私或秘密"),
     ComplaintCategory("abuse_or_bribery", "第十条", "（二）", "滥用职权，索贿受贿，敲诈勒索",
-                      "abuse of power, bribery, extortion"),
+                      "abuse of power, bribery, extortion", "滥用职权或索贿受贿"),
     ComplaintCategory("record_tampering", "第十条", "（三）", "删除、篡改、泄露执法文字、音像、电子数据材料",
-                      "deleting, altering or leaking enforcement records"),
+                      "deleting, altering or leaking enforcement records", "删除或篡改执法记录"),
     ComplaintCategory("beyond_scope", "第十条", "（四）", "超出职责范围从事辅助活动或拒不履行职责",
-                      "acting beyond their duties, or refusing them"),
+                      "acting beyond their duties, or refusing them", "超出职责范围"),
     ComplaintCategory("rude_conduct", "第十条", "（五）", "行为粗暴，辱骂殴打行政相对人等不文明行为",
-                      "rough, abusive or violent conduct"),
+                      "rough, abusive or violent conduct", "行为粗暴或不文明"),
     ComplaintCategory("other", "第十条", "（六）", "其他违反法律、法规、规章的行为",
-                      "other prohibited conduct"),
+                      "other prohibited conduct", "其他"),
 )
 CATEGORY_BY_CODE: dict[str, ComplaintCategory] = {c.code: c for c in CATEGORIES}
 
 
 @dataclass(frozen=True)
 class Outcome:
-    code: str
+    code: ActionCode
     article: str
     name_zh: str
     name_en: str

@@ -10,9 +10,10 @@ import uuid
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import ColumnElement, Select, select, true, update
+from sqlalchemy import ColumnElement, Select, select, update
 from sqlalchemy.orm import Session
 
+from api.domain.access import visible_agencies
 from api.domain.audit.log import record
 from api.domain.base import utcnow
 from api.domain.complaints.catalogue import ACTION_BY_CODE, DECIDED_STATUSES, TRANSITIONS
@@ -25,17 +26,16 @@ from api.domain.models import (
     Complaint,
     ComplaintEvent,
     ComplaintStatus,
-    Role,
     User,
 )
 from api.domain.pagination import paginate
 
 
 def _scope(user: User) -> ColumnElement[bool]:
-    if user.role == Role.JUSTICE_ADMIN:
-        return true()
-    if user.role == Role.AGENCY_ADMIN and user.agency_id is not None:
-        return Complaint.agency_id == user.agency_id
+    # The justice bureau's scope is everything, complaints tied to no agency included.
+    scope = visible_agencies(user)
+    if scope.any:
+        return scope.where(Complaint.agency_id)
     raise Forbidden(
         "role_not_allowed", "当前角色无权处理投诉", "only agency and justice admins handle complaints"
     )

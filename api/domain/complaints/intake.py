@@ -16,11 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.domain.audit.log import record
-from api.domain.base import utcnow
+from api.domain.base import BEIJING, utcnow
 from api.domain.complaints.catalogue import (
     ACCESS_CODE_LENGTH,
     BADGE_PATTERN,
-    BEIJING,
     CATEGORY_BY_CODE,
     CLOCK_SLACK,
     CODE_ALPHABET,

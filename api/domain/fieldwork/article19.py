@@ -6,23 +6,25 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.domain.access import visible_agencies
 from api.domain.audit import log as audit
-from api.domain.duties import FORBIDDEN_WORK
+from api.domain.duties import FORBIDDEN_WORK, ForbiddenFlag
 from api.domain.errors import ForbiddenWork
 from api.domain.fieldwork.context import FieldContext, available_officer
 from api.domain.fieldwork.phone_ids import _canonical, serialize_writes
 from api.domain.models import (
     Article19Case,
     Auxiliary,
-    Role,
     User,
 )
 
-FLAG_BY_NAME = {f.flag: f for f in FORBIDDEN_WORK}
+FLAG_BY_NAME: dict[str, ForbiddenFlag] = {f.flag: f for f in FORBIDDEN_WORK}
+
+
 def open_article19_case(
     session: Session,
     fc: FieldContext,
@@ -77,14 +79,12 @@ def forbidden_work(flags: list[str], case: Article19Case) -> ForbiddenWork:
 def article19_cases_visible_to(user: User) -> Select[Article19Case]:
     """The justice bureau sees every case (第二十九条); an agency admin those of the agency that commanded
     the work or that employs the auxiliary."""
-    stmt = select(Article19Case)
-    if user.role == Role.JUSTICE_ADMIN:
-        return stmt
-    if user.role != Role.AGENCY_ADMIN or user.agency_id is None:
-        return stmt.where(false())
-    employed = select(Auxiliary.id).where(Auxiliary.agency_id == user.agency_id)
-    return stmt.where(
-        or_(Article19Case.agency_id == user.agency_id, Article19Case.auxiliary_id.in_(employed))
+    scope = visible_agencies(user)
+    if scope.everything or not scope.any:
+        return select(Article19Case).where(scope.where(Article19Case.agency_id))
+    employed = select(Auxiliary.id).where(scope.where(Auxiliary.agency_id))
+    return select(Article19Case).where(
+        or_(scope.where(Article19Case.agency_id), Article19Case.auxiliary_id.in_(employed))
     )
 
 

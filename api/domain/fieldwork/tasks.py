@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Select, false, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, false, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.domain.access import visible_agencies
 from api.domain.audit import log as audit
 from api.domain.duties import DUTY_BY_CODE, Duty, TaskMode
 from api.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
@@ -258,10 +259,9 @@ def cosign_task(
 
 
 def task_visibility(session: Session, user: User) -> ColumnElement[bool]:
-    if user.role == Role.JUSTICE_ADMIN:
-        return true()
-    if user.role == Role.AGENCY_ADMIN and user.agency_id is not None:
-        return or_(Task.agency_id == user.agency_id, Task.command_agency_id == user.agency_id)
+    scope = visible_agencies(user)
+    if scope.any:
+        return scope.where(Task.agency_id, Task.command_agency_id)
     if user.role == Role.AUXILIARY:
         aux_id = session.scalar(select(Auxiliary.id).where(Auxiliary.user_id == user.id))
         return Task.auxiliary_id == aux_id if aux_id else false()

@@ -15,6 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.domain.access import managed_agencies, not_your_agency
+from api.domain.audit import log as audit
 from api.domain.base import utcnow
 from api.domain.errors import Conflict, Unauthenticated
 from api.domain.models import Agency, Officer, RefreshToken, Role, User
@@ -74,7 +76,9 @@ def create_user(
     agency_id: uuid.UUID | None,
     name: str,
     cost: HashCost,
+    actor_id: uuid.UUID | None = None,
 ) -> User:
+    """An account with an Argon2id password hash; ``actor_id`` made it (None: the console)."""
     user = User(
         username=username,
         password_hash=hash_password(password, cost),
@@ -88,14 +92,43 @@ def create_user(
             session.flush()
     except IntegrityError:
         raise Conflict("username_taken", "用户名已被使用", f"username {username!r} is taken") from None
+    audit.record(session, user, "user.created", actor_id=actor_id)
     return user
 
 
-def create_officer(session: Session, *, user: User, agency: Agency, cert_no: str | None) -> Officer:
+def create_officer(
+    session: Session, *, user: User, agency: Agency, cert_no: str | None, actor_id: uuid.UUID | None = None
+) -> Officer:
     officer = Officer(user_id=user.id, agency_id=agency.id, cert_no=cert_no)
     session.add(officer)
     session.flush()
+    audit.record(session, officer, "officer.created", actor_id=actor_id)
     return officer
+
+
+def open_account(
+    session: Session,
+    *,
+    actor: User,
+    username: str,
+    password: str,
+    role: Role,
+    agency: Agency,
+    name: str,
+    officer_cert_no: str | None,
+    cost: HashCost,
+) -> tuple[User, Officer | None]:
+    """The justice bureau opens agency admins' and officers' accounts; an agency admin its own officers (第五条)."""
+    if not (actor.role == Role.JUSTICE_ADMIN or (role == Role.OFFICER and managed_agencies(actor).covers(agency.id))):
+        raise not_your_agency(
+            "只能为本机关创建执法人员账号；机关管理员由司法行政部门创建",
+            "agency admins create officers of their own agency; the justice bureau creates agency admins",
+        )
+    user = create_user(session, username=username, password=password, role=role, agency_id=agency.id, name=name,
+                       cost=cost, actor_id=actor.id)
+    officer = (create_officer(session, user=user, agency=agency, cert_no=officer_cert_no, actor_id=actor.id)
+               if role == Role.OFFICER else None)
+    return user, officer
 
 
 def _digest(token: str) -> str:

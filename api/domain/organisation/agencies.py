@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.domain.audit import log as audit
 from api.domain.errors import Conflict, DomainError, NotFound
 from api.domain.models import LEVEL_RANK, Agency, AgencyLevel
 
@@ -18,7 +19,9 @@ def create_agency(
     level: AgencyLevel,
     parent_id: uuid.UUID | None,
     headcount_quota: int,
+    actor_id: uuid.UUID | None = None,
 ) -> Agency:
+    """An agency in the tree, below one of a higher level, with its approved headcount (员额, 第十二条)."""
     if parent_id is not None:
         parent = session.get(Agency, parent_id)
         if parent is None:
@@ -40,6 +43,7 @@ def create_agency(
             session.flush()
     except IntegrityError:
         raise Conflict("agency_code_taken", "机关代码已被使用", f"agency code {code!r} is taken") from None
+    audit.record(session, agency, "agency.created", actor_id=actor_id)
     return agency
 
 

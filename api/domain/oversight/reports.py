@@ -9,13 +9,14 @@ agency whose officers owe them (the commanding agency).
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from api.domain.base import utcnow
+from api.domain.access import visible_agencies
+from api.domain.base import BEIJING, utcnow
 from api.domain.complaints.catalogue import OPEN_STATUSES
 from api.domain.errors import DomainError, Forbidden
 from api.domain.models import (
@@ -26,7 +27,6 @@ from api.domain.models import (
     Complaint,
     ComplaintStatus,
     DeadBadgeScan,
-    Role,
     Task,
     TaskStatus,
     Training,
@@ -34,7 +34,6 @@ from api.domain.models import (
 )
 from api.domain.organisation.agencies import get_agency, list_agencies
 
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 RECENT = timedelta(days=30)
 # 第二十条's kinds of training, in the order the roster's columns show them.
 TRAINING_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -55,14 +54,15 @@ STATUSES_ZH = {
 
 def report_agency(session: Session, *, user: User, agency_id: uuid.UUID | None) -> Agency:
     """The agency a report is about: any for the justice bureau, only their own for an agency (第五条)."""
-    if user.role == Role.JUSTICE_ADMIN:
+    scope = visible_agencies(user)
+    if scope.everything:
         if agency_id is None:
             raise DomainError(
                 "agency_required", "请指定机关（agency_id）", "name the agency with agency_id",
                 errors=[{"field": "agency_id", "message": "required", "type": "missing"}],
             )
         return get_agency(session, agency_id)
-    if user.role == Role.AGENCY_ADMIN and user.agency_id and agency_id in (None, user.agency_id):
+    if user.agency_id is not None and scope.covers(user.agency_id) and agency_id in (None, user.agency_id):
         return get_agency(session, user.agency_id)
     raise Forbidden(
         "not_your_agency", "只能查看本机关的辅助人员情况（谁使用、谁管理、谁负责）",
@@ -227,7 +227,7 @@ class Metrics:
 
 
 def metrics_agencies(session: Session, *, user: User, agency_id: uuid.UUID | None) -> list[Agency]:
-    if user.role == Role.JUSTICE_ADMIN and agency_id is None:
+    if visible_agencies(user).everything and agency_id is None:
         return list_agencies(session)
     return [report_agency(session, user=user, agency_id=agency_id)]
 

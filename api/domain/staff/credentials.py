@@ -8,21 +8,21 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
-from typing import Protocol
+from datetime import date
+from typing import Literal, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.domain.audit import log as audit
-from api.domain.base import utcnow
+from api.domain.base import BEIJING, utcnow
 from api.domain.errors import Conflict, DomainError, RuleViolation
 from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, CredentialStatus, Training, User
 
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 PRE_JOB = "pre_job"
-TRAINING_KINDS: dict[str, str] = {
+TrainingKind = Literal["pre_job", "political", "legal", "skills", "mental_health"]  # 第二十条
+TRAINING_KINDS: dict[TrainingKind, str] = {
     "pre_job": "岗前培训",
     "political": "思想政治培训",
     "legal": "法律知识培训",
@@ -54,7 +54,7 @@ def record_training(
         raise departed_refusal()
     if kind not in TRAINING_KINDS:
         raise DomainError("unknown_training_kind", "未知的培训类型", f"unknown training kind {kind!r}")
-    if completed_on > utcnow().astimezone(CHINA).date():
+    if completed_on > utcnow().astimezone(BEIJING).date():
         raise DomainError("completed_in_future", "培训完成日期不能晚于今天",
                           "completed_on lies in the future")
     training = Training(auxiliary_id=aux.id, kind=kind, hours=float(hours), completed_on=completed_on,
@@ -135,7 +135,7 @@ def issue_credential(
         set_credential_status(session, previous, CredentialStatus.SUPERSEDED, actor=actor,
                               action="credential.superseded")
     version = (previous.version if previous else 0) + 1
-    year = utcnow().astimezone(CHINA).year
+    year = utcnow().astimezone(BEIJING).year
     for _ in range(8):
         cred_id = uuid.uuid4()
         token, kid = signer.sign_badge(credential_id=cred_id, version=version)

@@ -8,12 +8,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from api.domain.duties import ASSISTED_CODES, INDEPENDENT_CODES
 from api.domain.errors import DomainError, RuleViolation
 
 # 第十三条(三): 高中以上文化程度. Vocational school (中专、职高、技校) is of high-school level.
+Education = Literal["junior_high", "high_school", "vocational", "college", "bachelor", "master", "doctorate"]
+HireMethod = Literal["direct", "dispatch"]  # 第十五条: 直接聘用, 劳务派遣
 EDUCATION_RANK: dict[str, int] = {
     "junior_high": 0,
     "high_school": 1,
@@ -23,7 +25,7 @@ EDUCATION_RANK: dict[str, int] = {
     "master": 4,
     "doctorate": 5,
 }
-MIN_EDUCATION = "high_school"
+MIN_EDUCATION: Education = "high_school"
 MIN_AGE = 18
 
 

@@ -8,17 +8,13 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.domain.access import require_managed
 from api.domain.audit import log as audit
-from api.domain.errors import Forbidden, RuleViolation
+from api.domain.errors import RuleViolation
 from api.domain.models import Agency, Auxiliary, AuxiliaryStatus, Role, User
 from api.domain.organisation.accounts import HashCost, create_user
 from api.domain.organisation.agencies import get_agency
 from api.domain.staff.eligibility import Application, check_categories, check_eligibility, check_hire_method
-
-
-def _not_your_agency() -> Forbidden:
-    return Forbidden("not_your_agency", "只能由用人机关管理本机关的行政执法辅助人员",
-                     "only the employing agency's admins manage its auxiliaries", article="第五条")
 
 
 def take_headcount_place(session: Session, agency: Agency) -> None:
@@ -62,16 +58,14 @@ def hire_auxiliary(
 ) -> Auxiliary:
     """Hire a person into the agency's headcount, with their own login; they start ``pending_training``."""
     agency = get_agency(session, application.agency_id)
-    if actor.role != Role.AGENCY_ADMIN or actor.agency_id != agency.id:
-        raise _not_your_agency()
+    require_managed(actor, agency.id)
     check_categories(application.categories)
     check_hire_method(application)
     check_eligibility(application)
     # The password hash is the slow part: made before the agency row is locked by the quota UPDATE.
     user = create_user(session, username=username, password=password, role=Role.AUXILIARY,
-                       agency_id=agency.id, name=application.name, cost=cost)
+                       agency_id=agency.id, name=application.name, cost=cost, actor_id=actor.id)
     take_headcount_place(session, agency)
-    audit.record(session, user, "user.created", actor_id=actor.id)
     for _ in range(8):
         aux = Auxiliary(
             user_id=user.id,

@@ -3,21 +3,17 @@ justice bureau and themself; changed only by the agency that manages them. Anyth
 
 import uuid
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from api.domain.access import require_managed, visible_agencies
 from api.domain.errors import NotFound
-from api.domain.models import Auxiliary, AuxiliaryStatus, Role, User
-from api.domain.staff.hiring import _not_your_agency
+from api.domain.models import Auxiliary, AuxiliaryStatus, User
 
 
 def can_read(user: User, aux: Auxiliary) -> bool:
     """第五条: the employer, the street it is seconded to, the justice bureau, and the person themself."""
-    if user.role == Role.JUSTICE_ADMIN:
-        return True
-    if user.role == Role.AGENCY_ADMIN:
-        return user.agency_id is not None and user.agency_id in (aux.agency_id, aux.command_agency_id)
-    return user.role == Role.AUXILIARY and aux.user_id == user.id
+    return visible_agencies(user).covers(aux.agency_id, aux.command_agency_id) or aux.user_id == user.id
 
 
 def _load(session: Session, aux_id: uuid.UUID, *, lock: bool) -> Auxiliary | None:
@@ -41,8 +37,7 @@ def managed_auxiliary(session: Session, aux_id: uuid.UUID, *, user: User) -> Aux
     aux = _load(session, aux_id, lock=True)
     if aux is None or not can_read(user, aux):
         raise NotFound("auxiliary", "辅助人员")
-    if user.role != Role.AGENCY_ADMIN or user.agency_id != aux.agency_id:
-        raise _not_your_agency()
+    require_managed(user, aux.agency_id)
     return aux
 
 
@@ -50,12 +45,10 @@ def auxiliaries_query(
     *, user: User, agency_id: uuid.UUID | None, status: AuxiliaryStatus | None
 ) -> Select[Auxiliary]:
     """The auxiliaries ``user`` may list: an admin sees their own staff and those seconded to them."""
-    stmt = select(Auxiliary)
-    if user.role == Role.AGENCY_ADMIN:
-        mine = user.agency_id
-        stmt = stmt.where(or_(Auxiliary.agency_id == mine, Auxiliary.command_agency_id == mine))
-    elif user.role != Role.JUSTICE_ADMIN:
-        stmt = stmt.where(Auxiliary.user_id == user.id)
+    scope = visible_agencies(user)
+    stmt = select(Auxiliary).where(
+        scope.where(Auxiliary.agency_id, Auxiliary.command_agency_id) if scope.any else Auxiliary.user_id == user.id
+    )
     if agency_id is not None:
         stmt = stmt.where(Auxiliary.agency_id == agency_id)
     if status is not None:

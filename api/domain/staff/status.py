@@ -7,6 +7,7 @@ one's as ``revoked``. Departure also closes their login and gives the headcount 
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +18,8 @@ from api.domain.organisation.agencies import is_descendant
 from api.domain.staff.credentials import current_credential, departed_refusal, set_credential_status
 from api.domain.staff.hiring import free_headcount_place
 
-RECOVERABLE_ITEMS: dict[str, str] = {
+RecoverableItem = Literal["credential", "badge", "armband", "uniform"]  # 第二十七条
+RECOVERABLE_ITEMS: dict[RecoverableItem, str] = {
     "credential": "证件", "badge": "胸牌", "armband": "臂章", "uniform": "服装",
 }
 
