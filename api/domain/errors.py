@@ -1,12 +1,25 @@
 """The domain's refusals. Every one carries a stable ``code``; a rule of the Measures also names its article.
 
     DomainError                  anything the domain refuses (422 unless a subclass says otherwise)
-    ├── RuleViolation            a rule of the Measures refused it: code + article
+    ├── RuleViolation            a rule of the Measures refused it: code + article (status per rule)
     │   └── ForbiddenWork        第十九条; the attempt itself is kept as an Article 19 case
     ├── NotFound                 404: absent, or not the caller's to know about
-    ├── Forbidden                403: the caller may see it but not do this
+    │   └── ComplaintNotFound    404, the same whether the number exists or the code is wrong (complaints/intake)
+    ├── Forbidden                403: the caller may see it but not do this (第五条: access.not_your_agency)
     ├── Unauthenticated          401: no, bad or expired credentials
-    └── Conflict                 409: the state or an earlier record says no
+    │   └── RefreshTokenReused   401, and the family's revocation is committed (organisation/accounts)
+    ├── Conflict                 409: the state or an earlier record says no
+    ├── PhotoRefused             413/415/422: an ID photo too big, not JPEG/PNG, or not an image (staff/photo)
+    ├── EvidenceTooLarge         413 (fieldwork/evidence)
+    ├── EvidenceMissing          410: a stored evidence file is gone (fieldwork/evidence)
+    │   at the service's edge, outside the domain:
+    ├── RateLimited              429 + Retry-After (api/ratelimit)
+    ├── ServiceBusy              503 + Retry-After: no database slot in time (api/capacity)
+    └── _Refused                 a badge photo's refusals, from verification/photo.PhotoRejected (api/routes/public)
+
+Two refusals are not DomainErrors, for a reason: ``UploadTooLarge`` (api/uploads) is an HTTPException because
+FastAPI lets only those through body parsing, and a timed-out pool or an unreachable database
+(SQLAlchemy's TimeoutError/OperationalError) is answered 503 ``database_unavailable`` by api/errors.
 """
 
 

@@ -6,6 +6,7 @@ one's as ``revoked``. Departure also closes their login and gives the headcount 
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
@@ -24,35 +25,63 @@ RECOVERABLE_ITEMS: dict[RecoverableItem, str] = {
 }
 
 
-def _invalid_transition(aux: Auxiliary, to: str) -> Conflict:
-    return Conflict("invalid_transition", f"当前状态（{aux.status}）不能变更为{to}",
-                    f"cannot go from {aux.status} to {to}", current_status=str(aux.status))
+@dataclass(frozen=True)
+class StatusMove:
+    """One move of an auxiliary's standing, and how their current credential follows it."""
+
+    from_: frozenset[AuxiliaryStatus]
+    to: AuxiliaryStatus
+    # The credential's status before → after, and the log's word for it; any other status is left as it is.
+    credential: tuple[frozenset[CredentialStatus], CredentialStatus, str]
+
+
+_ACTIVE, _SUSPENDED = AuxiliaryStatus.ACTIVE, AuxiliaryStatus.SUSPENDED
+# The auxiliary's status machine. pending_training → active is the credential's issue (第二十三条,
+# credentials.py); departed is final (第二十七条).
+STATUS_MOVES: dict[str, StatusMove] = {
+    "suspend": StatusMove(frozenset({_ACTIVE}), _SUSPENDED,
+                          (frozenset({CredentialStatus.VALID}), CredentialStatus.SUSPENDED, "credential.suspended")),
+    "reinstate": StatusMove(frozenset({_SUSPENDED}), _ACTIVE,
+                            (frozenset({CredentialStatus.SUSPENDED}), CredentialStatus.VALID,
+                             "credential.reinstated")),
+    "depart": StatusMove(frozenset({AuxiliaryStatus.PENDING_TRAINING, _ACTIVE, _SUSPENDED}),
+                         AuxiliaryStatus.DEPARTED,
+                         (frozenset({CredentialStatus.VALID, CredentialStatus.SUSPENDED}), CredentialStatus.REVOKED,
+                          "credential.revoked")),
+}
+
+
+def _check_move(aux: Auxiliary, move: StatusMove) -> None:
+    if aux.status in move.from_:
+        return
+    if aux.status == AuxiliaryStatus.DEPARTED:
+        raise departed_refusal()
+    raise Conflict("invalid_transition", f"当前状态（{aux.status}）不能变更为{move.to}",
+                   f"cannot go from {aux.status} to {move.to}", current_status=str(aux.status))
+
+
+def _apply_move(session: Session, aux: Auxiliary, move: StatusMove, *, actor: User, reason: str) -> Auxiliary:
+    cred = current_credential(session, aux)
+    before, after, action = move.credential
+    if cred is not None and cred.status in before:
+        set_credential_status(session, cred, after, actor=actor, action=action)
+    aux.status = move.to
+    aux.status_reason = reason
+    return aux
 
 
 def suspend_auxiliary(session: Session, aux: Auxiliary, *, actor: User, reason: str) -> Auxiliary:
-    if aux.status == AuxiliaryStatus.DEPARTED:
-        raise departed_refusal()
-    if aux.status != AuxiliaryStatus.ACTIVE:
-        raise _invalid_transition(aux, AuxiliaryStatus.SUSPENDED)
-    cred = current_credential(session, aux)
-    if cred is not None and cred.status == CredentialStatus.VALID:
-        set_credential_status(session, cred, CredentialStatus.SUSPENDED, actor=actor,
-                              action="credential.suspended")
-    aux.status = AuxiliaryStatus.SUSPENDED
-    aux.status_reason = reason
+    move = STATUS_MOVES["suspend"]
+    _check_move(aux, move)
+    _apply_move(session, aux, move, actor=actor, reason=reason)
     audit.record(session, aux, "auxiliary.suspended", actor_id=actor.id)
     return aux
 
 
 def reinstate_auxiliary(session: Session, aux: Auxiliary, *, actor: User, reason: str) -> Auxiliary:
-    if aux.status != AuxiliaryStatus.SUSPENDED:
-        raise _invalid_transition(aux, AuxiliaryStatus.ACTIVE)
-    cred = current_credential(session, aux)
-    if cred is not None and cred.status == CredentialStatus.SUSPENDED:
-        set_credential_status(session, cred, CredentialStatus.VALID, actor=actor,
-                              action="credential.reinstated")
-    aux.status = AuxiliaryStatus.ACTIVE
-    aux.status_reason = reason
+    move = STATUS_MOVES["reinstate"]
+    _check_move(aux, move)
+    _apply_move(session, aux, move, actor=actor, reason=reason)
     audit.record(session, aux, "auxiliary.reinstated", actor_id=actor.id)
     return aux
 
@@ -67,8 +96,8 @@ def record_departure(
     items_recovered: Sequence[str],
 ) -> Auxiliary:
     """第二十七条: revoke the credential, record what was taken back, close the login, free the place."""
-    if aux.status == AuxiliaryStatus.DEPARTED:
-        raise departed_refusal()
+    move = STATUS_MOVES["depart"]
+    _check_move(aux, move)
     if left_on < aux.hired_on:
         raise DomainError("left_before_hired", "离职日期不能早于聘用日期", "left_on is before hired_on")
     unknown = [i for i in items_recovered if i not in RECOVERABLE_ITEMS]
@@ -76,16 +105,11 @@ def record_departure(
         raise DomainError("unknown_item", "未知的收回物品", f"unknown items: {', '.join(unknown)}")
     # The agency row first: hires lock it before they append to the audit log, so departures must too.
     free_headcount_place(session, aux.agency_id)
-    cred = current_credential(session, aux)
-    if cred is not None and cred.status in (CredentialStatus.VALID, CredentialStatus.SUSPENDED):
-        set_credential_status(session, cred, CredentialStatus.REVOKED, actor=actor,
-                              action="credential.revoked")
+    _apply_move(session, aux, move, actor=actor, reason=reason)
     user = session.get(User, aux.user_id)
     if user is not None:
         user.active = False
         audit.record(session, user, "user.deactivated", actor_id=actor.id)
-    aux.status = AuxiliaryStatus.DEPARTED
-    aux.status_reason = reason
     aux.left_on = left_on
     aux.items_recovered = [i for i in RECOVERABLE_ITEMS if i in items_recovered]
     audit.record(session, aux, "auxiliary.departed", actor_id=actor.id)
