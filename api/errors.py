@@ -16,7 +16,7 @@ from api.uploads import UploadTooLarge
 PROBLEM = "application/problem+json"
 log = logging.getLogger("auxduty")
 
-_HTTP_CODES = {
+HTTP_CODES = {
     400: ("bad_request", "请求格式错误", "malformed request"),
     401: ("unauthenticated", "需要登录", "authentication required"),
     403: ("forbidden", "无权执行此操作", "not allowed"),
@@ -89,8 +89,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc, UploadTooLarge):
         return problem(request, 413, exc.code, exc.detail_zh, exc.detail_en, max_bytes=exc.max_bytes)
-    code, zh, en = _HTTP_CODES.get(exc.status_code, ("http_error", "请求无法处理", "request cannot be processed"))
-    if isinstance(exc.detail, str) and exc.detail and exc.status_code not in _HTTP_CODES:
+    code, zh, en = HTTP_CODES.get(exc.status_code, ("http_error", "请求无法处理", "request cannot be processed"))
+    if isinstance(exc.detail, str) and exc.detail and exc.status_code not in HTTP_CODES:
         en = exc.detail
     return problem(request, exc.status_code, code, zh, en, headers=dict(exc.headers or {}))
 

@@ -7,7 +7,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api import errors, openapi
+from api import docs, errors, openapi
 from api.capacity import SPARE_THREADS
 from api.context import AppContext
 from api.migrations import upgrade_to_head
@@ -32,6 +32,13 @@ rules of 《南京市行政执法辅助人员管理办法》, and lets any citiz
 
 Errors are `application/problem+json` with a stable `code` and, where a rule of the Measures is the
 reason, the `article` (e.g. `第八条`). `detail` is Simplified Chinese unless `Accept-Language: en`.
+Every code is listed below with its status and article (also as `info.x-error-codes`), and each operation
+documents the statuses and codes it can answer, with an example of each. Any operation that reads the
+database may answer 503 `service_busy` with `Retry-After` when every connection stays taken.
+
+Images (badge cards, ID photos) are `format: binary` strings under their own media types; a generator that
+types only JSON and octet-streams (openapi-python-client) is told to read `image/jpeg` and `image/png` as
+`application/octet-stream` and `image/svg+xml` as `text/plain` (its `content_type_overrides`).
 """
 
 
@@ -62,6 +69,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=openapi.operation_id,
+        # Served from the package by api/docs.py, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "auth", "description": "Login and tokens"},
             {"name": "agencies", "description": "Agencies (行政执法机关) and their accounts"},
@@ -69,11 +80,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             {"name": "oversight", "description": "The justice bureau's checks (第二十九条、第三十条)"},
             {"name": "public", "description": "Badge verification for anyone, no account (第二十四条)"},
             {"name": "fieldwork", "description": "Shifts, tasks, co-signing, evidence, offline sync (第七条、第八条)"},
+            {"name": "complaints", "description": "Complaints from anyone, their handling by the agency, and "
+                                                  "published case notices (第二十四条、第二十八条)"},
+            {"name": "reports", "description": "The December roster filing (第十二条) and usage figures (第三十条)"},
         ],
     )
     app.state.ctx = ctx
     errors.install(app)
     openapi.install(app)
+    docs.install(app)
     # Badge checks first: they are most of the traffic, and routes are matched in order.
     app.include_router(public.router)
     app.include_router(auth.router)

@@ -32,6 +32,8 @@ def limited_upload_route(
     by Content-Length at once, or, for a chunked body, the moment the bytes received pass the limit."""
 
     class LimitedUploadRoute(APIRoute):
+        upload_code = code  # read by the OpenAPI document (api/openapi.py): its 413
+
         def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
             handler = super().get_route_handler()
 

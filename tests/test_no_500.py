@@ -48,8 +48,13 @@ def test_the_change_detector_sees_a_changed_row(fuzzer: Fuzzer) -> None:
 @pytest.mark.parametrize("op", OPERATIONS, ids=_ids)
 def test_hostile_requests_get_a_4xx_problem_and_change_nothing(fuzzer: Fuzzer, op: Operation) -> None:
     cases = battery(op, fuzzer.world)
-    probes = {role: fuzzer.send(op, cases.base, role).status_code for role in ROLES}
-    unavailable = {s for s in probes.values() if s >= 500 and str(s) in op.statuses}
+    answers = {role: fuzzer.send(op, cases.base, role) for role in ROLES}
+    probes = {role: r.status_code for role, r in answers.items()}
+    # Only the photo decoder's own absence (a missing system library) excuses an operation; any other 5xx,
+    # the documented 503s of a busy database included, is a failure here.
+    unavailable = {r.status_code for r in answers.values()
+                   if r.status_code == 503 and r.headers.get("content-type", "").startswith("application/problem")
+                   and r.json().get("code") == "decoder_unavailable"}
     if unavailable and not any(200 <= s < 300 for s in probes.values()):
         pytest.skip(f"{op.id} answers its documented {unavailable} on this machine (a missing system library)")
     assert any(200 <= s < 300 for s in probes.values()), (

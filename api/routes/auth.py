@@ -25,7 +25,7 @@ def _pair(ctx: ContextDep, user: User, refresh_token: str) -> TokenPair:
 
 
 @router.post("/auth/token", response_model=TokenPair)
-def login(
+def issue_token(
     ctx: ContextDep,
     session: SessionDep,
     username: Annotated[str, Form(max_length=64), StorableText],
@@ -37,7 +37,7 @@ def login(
 
 
 @router.post("/auth/refresh", response_model=TokenPair)
-def refresh(ctx: ContextDep, session: SessionDep, body: RefreshRequest) -> TokenPair:
+def refresh_token_route(ctx: ContextDep, session: SessionDep, body: RefreshRequest) -> TokenPair:
     """Spend a refresh token for a new pair. A token used twice revokes its whole family (a stolen phone)."""
     user, new_refresh = rotate_refresh_token(session, body.refresh_token, lifetime=ctx.refresh_lifetime)
     return _pair(ctx, user, new_refresh)

@@ -140,7 +140,7 @@ def read_task(session: SessionDep, user: CurrentUser, task_id: uuid.UUID) -> Tas
 
 
 @router.post("/tasks/{task_id}/cosign", response_model=TaskRead)
-def cosign(session: SessionDep, user: OfficerUser, task_id: uuid.UUID, body: CosignCreate) -> TaskRead:
+def cosign_task_route(session: SessionDep, user: OfficerUser, task_id: uuid.UUID, body: CosignCreate) -> TaskRead:
     """The named officer approves (`cosigned`) or rejects (`rejected`) an assisted record (第八条). Only that
     officer may, only once, and only while the record is `pending_cosign`."""
     task, _ = cosign_task(
@@ -151,7 +151,7 @@ def cosign(session: SessionDep, user: OfficerUser, task_id: uuid.UUID, body: Cos
 
 
 @router.post("/tasks/{task_id}/corrections", response_model=TaskRead, status_code=201, responses=SAME_AGAIN)
-def correct(
+def correct_task_route(
     session: SessionDep, user: AuxiliaryUser, task_id: uuid.UUID, body: TaskCreate, response: Response
 ) -> TaskRead:
     """A corrected version of a record, with a new phone-made id. The old version stays unchanged but for
@@ -211,7 +211,7 @@ def _problem(exc: DomainError, english: bool) -> SyncProblem:
 
 
 @router.post("/sync", response_model=SyncResponse)
-def sync(request: Request, session: SessionDep, user: AuxiliaryUser, body: SyncRequest) -> SyncResponse:
+def sync_records_route(request: Request, session: SessionDep, user: AuxiliaryUser, body: SyncRequest) -> SyncResponse:
     """Send what the phone recorded offline: up to 500 tasks and 500 shift events. Each record is answered
     on its own: `created`, `duplicate` (already stored with the same content) or `error` with the problem
     it would have had on its own endpoint. One bad record never loses the others."""

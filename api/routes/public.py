@@ -150,7 +150,7 @@ async def verify_badge_no(ctx: ContextDep, badge_no: BadgeNo) -> JSONResponse:
     return _json(to_read(check))
 
 
-@router.get("/api/public/photos/{badge_no}", responses={200: {"content": {"image/jpeg": {}}}},
+@router.get("/api/public/photos/{badge_no}", responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
             dependencies=[rate_limited(ratelimit.VERIFY)])
 def read_public_photo(session: SessionDep, badge_no: BadgeNo) -> Response:
     """The ID photo behind a valid badge, for the citizen to compare faces. Nothing for any other status."""
