@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import psycopg
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -52,15 +52,15 @@ def _start(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str, dict
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
-            if httpx.get(f"{base}/.well-known/jwks.json", timeout=1).status_code == 200:
+            if httpx2.get(f"{base}/.well-known/jwks.json", timeout=1).status_code == 200:
                 return proc, base, env
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit("server did not start")
 
 
-def _login(c: httpx.Client, username: str) -> dict[str, str]:
+def _login(c: httpx2.Client, username: str) -> dict[str, str]:
     r = c.post("/api/auth/token", data={"username": username, "password": PASSWORD})
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -68,7 +68,7 @@ def _login(c: httpx.Client, username: str) -> dict[str, str]:
 
 def _setup(base: str) -> dict[str, str]:
     """A district agency, its admin, and one active auxiliary with patrol granted; returns their auth header."""
-    with httpx.Client(base_url=base, timeout=30) as c:
+    with httpx2.Client(base_url=base, timeout=30) as c:
         j = _login(c, "bench.justice")
         city = c.post("/api/agencies", headers=j, json={"name": "南京市城市管理局", "code": "NJ-CG",
                                                          "level": "municipal", "headcount_quota": 0}).json()
@@ -106,7 +106,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _timed(fn: Callable[[], httpx.Response]) -> float:
+def _timed(fn: Callable[[], httpx2.Response]) -> float:
     t = time.perf_counter()
     r = fn()
     if r.status_code not in (200, 201):
@@ -120,7 +120,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[tuple[str
         try:
             auth = _setup(base)
             rows = []
-            with httpx.Client(base_url=base, headers=auth, timeout=60) as c:
+            with httpx2.Client(base_url=base, headers=auth, timeout=60) as c:
                 for _ in range(20):  # warm-up
                     c.post("/api/tasks", json=_task(0))
                 lat = []
@@ -132,7 +132,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[tuple[str
                              f"{statistics.median(lat):.1f}", f"{_pct(lat, 0.99):.1f}"))
 
             def one_client(n: int) -> list[float]:
-                with httpx.Client(base_url=base, headers=auth, timeout=60) as cc:
+                with httpx2.Client(base_url=base, headers=auth, timeout=60) as cc:
                     return [_timed(lambda: cc.post("/api/tasks", json=_task(n))) for _ in range(n)]
 
             per = args.singles // args.clients
@@ -142,7 +142,7 @@ def run_backend(name: str, url: str, args: argparse.Namespace) -> list[tuple[str
             wall = time.perf_counter() - t0
             rows.append((name, f"POST /api/tasks, {args.clients} clients", f"{len(lat) / wall:,.0f}",
                          f"{statistics.median(lat):.1f}", f"{_pct(lat, 0.99):.1f}"))
-            with httpx.Client(base_url=base, headers=auth, timeout=120) as c:
+            with httpx2.Client(base_url=base, headers=auth, timeout=120) as c:
                 lat = []
                 t0 = time.perf_counter()
                 for b in range(args.batches):

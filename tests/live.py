@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 import uvicorn
 from fastapi import FastAPI
 
@@ -76,9 +76,9 @@ def running_service(env: dict[str, str], log: Path) -> Iterator[str]:
             if proc.poll() is not None:
                 raise RuntimeError(f"auxduty serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{base}/.well-known/jwks.json", timeout=2).status_code == 200:
+                if httpx2.get(f"{base}/.well-known/jwks.json", timeout=2).status_code == 200:
                     break
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"auxduty serve did not answer within 60 s:\n{log.read_text()[-3000:]}")
@@ -93,7 +93,7 @@ def running_service(env: dict[str, str], log: Path) -> Iterator[str]:
             proc.wait()
 
 
-def login(c: httpx.Client, username: str, password: str = PASSWORD) -> dict[str, str]:
+def login(c: httpx2.Client, username: str, password: str = PASSWORD) -> dict[str, str]:
     r = c.post("/api/auth/token", data={"username": username, "password": password})
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}

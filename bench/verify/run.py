@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from bench.ingest import PASSWORD, _free_port, _login, _pg_url, _setup
 
@@ -28,9 +28,9 @@ def _serve(app: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
-            httpx.get(f"{base}/openapi.json", timeout=1)
+            httpx2.get(f"{base}/openapi.json", timeout=1)
             return proc, base
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"{app} did not start")
@@ -69,7 +69,7 @@ def main() -> None:
     bare, bare_base = _serve("bench.verify.bare:app", env)
     try:
         _setup(base)
-        with httpx.Client(base_url=base, timeout=30) as c:
+        with httpx2.Client(base_url=base, timeout=30) as c:
             admin = _login(c, "bench.admin")
             aux_id = c.get("/api/auxiliaries", headers=admin).json()["items"][0]["id"]
             token = c.post(f"/api/auxiliaries/{aux_id}/credential", headers=admin).json()["token"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import uvicorn
 from sqlalchemy import Engine, func, select
@@ -60,7 +60,7 @@ class Cast:
 
 
 def _token(base_url: str, username: str) -> dict[str, str]:
-    r = httpx.post(f"{base_url}/api/auth/token", data={"username": username, "password": PASSWORD})
+    r = httpx2.post(f"{base_url}/api/auth/token", data={"username": username, "password": PASSWORD})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -75,12 +75,12 @@ def cast(pg_engine: Engine, base_url: str) -> Cast:
     return Cast(_token(base_url, aux_user.username), _token(base_url, officer_user.username), officer.id)
 
 
-def _at_once(base_url: str, calls: list[Callable[[httpx.Client], httpx.Response]]) -> list[httpx.Response]:
+def _at_once(base_url: str, calls: list[Callable[[httpx2.Client], httpx2.Response]]) -> list[httpx2.Response]:
     """Run every call from its own thread, released together."""
     barrier = threading.Barrier(len(calls))
 
-    def run(call: Callable[[httpx.Client], httpx.Response]) -> httpx.Response:
-        with httpx.Client(base_url=base_url, timeout=60) as http:
+    def run(call: Callable[[httpx2.Client], httpx2.Response]) -> httpx2.Response:
+        with httpx2.Client(base_url=base_url, timeout=60) as http:
             http.get("/api/me")  # connect before the barrier, so the requests really meet
             barrier.wait()
             return call(http)
@@ -94,7 +94,7 @@ def _count(pg_engine: Engine, stmt: Any) -> int:
         return s.scalar(stmt) or 0
 
 
-def _post(path: str, body: dict[str, Any], headers: dict[str, str]) -> Callable[[httpx.Client], httpx.Response]:
+def _post(path: str, body: dict[str, Any], headers: dict[str, str]) -> Callable[[httpx2.Client], httpx2.Response]:
     return lambda http: http.post(path, json=body, headers=headers)
 
 
@@ -138,7 +138,7 @@ def test_parallel_sync_batches_overlapping_store_each_id_once(
 
 
 def test_approve_and_reject_at_once_give_one_decision(pg_engine: Engine, base_url: str, cast: Cast) -> None:
-    task = httpx.post(f"{base_url}/api/tasks", headers=cast.aux,
+    task = httpx2.post(f"{base_url}/api/tasks", headers=cast.aux,
                       json=task_payload(category="inspection", officer_id=str(cast.officer_id))).json()
     url = f"/api/tasks/{task['id']}/cosign"
     calls = [_post(url, {"decision": d}, cast.officer) for d in ("approve", "reject") * (THREADS // 2)]
@@ -155,7 +155,7 @@ def test_approve_and_reject_at_once_give_one_decision(pg_engine: Engine, base_ur
 
 
 def test_two_corrections_of_one_record_at_once_one_wins(pg_engine: Engine, base_url: str, cast: Cast) -> None:
-    task = httpx.post(f"{base_url}/api/tasks", headers=cast.aux, json=task_payload()).json()
+    task = httpx2.post(f"{base_url}/api/tasks", headers=cast.aux, json=task_payload()).json()
     url = f"/api/tasks/{task['id']}/corrections"
     answers = _at_once(base_url, [_post(url, task_payload(description=f"更正{i}"), cast.aux) for i in range(4)])
     codes = sorted(r.status_code for r in answers)

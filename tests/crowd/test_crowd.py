@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from tests.conftest import _fresh_pg_database, _worker
@@ -55,7 +55,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
         url = _fresh_pg_database(f"auxduty_crowd_{_worker()}")
     env = service_env(url, tmp_path / "data", AUXDUTY_RATE_LIMIT_SCALE="5", **(TIGHT if tight else {}))
     cli(env, "create-admin", "--username", "crowd.justice", "--password", PASSWORD)
-    with running_service(env, tmp_path / "serve.log") as base, httpx.Client(base_url=base, timeout=30) as c:
+    with running_service(env, tmp_path / "serve.log") as base, httpx2.Client(base_url=base, timeout=30) as c:
         j = login(c, "crowd.justice")
         city = c.post("/api/agencies", headers=j, json={"name": "南京市城市管理局", "code": "NJ-CG",
                                                          "level": "municipal", "headcount_quota": 0}).json()
@@ -104,12 +104,12 @@ def _crowd(world: dict[str, Any]) -> list[tuple[str, str, dict[str, Any] | None]
 
 
 async def _send_all(base: str, world: dict[str, Any],
-                    reqs: list[tuple[str, str, dict[str, Any] | None]]) -> list[httpx.Response]:
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
+                    reqs: list[tuple[str, str, dict[str, Any] | None]]) -> list[httpx2.Response]:
+    limits = httpx2.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx2.AsyncClient(base_url=base, timeout=60, limits=limits) as c:
         gate = asyncio.Event()
 
-        async def one(kind: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
+        async def one(kind: str, path: str, body: dict[str, Any] | None) -> httpx2.Response:
             method, url = path.split(" ", 1)
             headers = {"task": world["aux"], "me": world["aux"], "hire": world["admin"],
                        "list": world["admin"]}.get(kind, {})
@@ -152,7 +152,7 @@ def test_a_crowd_of_500_is_answered_without_a_5xx_and_loses_nothing(service: tup
         # The crowd was served, not turned away: every kind of request got through at least once.
         assert {k for k, s in seen if s < 300} == {"me", "task", "hire", "list", "login", "verify", "number"}, seen
 
-    with httpx.Client(base_url=base, timeout=10) as c:
+    with httpx2.Client(base_url=base, timeout=10) as c:
         # No stall: the worker answers straight after the crowd.
         assert c.get("/api/me", headers=world["aux"]).status_code == 200
         # Every task answered 201 is stored once; none answered 503 is stored at all.
