@@ -1,7 +1,7 @@
 """Small builders that write straight to the database, so a test states only what it is about."""
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -12,6 +12,8 @@ from api.domain.models import (
     AgencyLevel,
     Auxiliary,
     AuxiliaryStatus,
+    Complaint,
+    ComplaintStatus,
     Credential,
     CredentialStatus,
     Officer,
@@ -19,6 +21,7 @@ from api.domain.models import (
     User,
 )
 from api.domain.organisation.accounts import HashCost, hash_password
+from api.domain.staff.eligibility import Application
 
 PASSWORD = "correct horse battery"
 CHEAP = HashCost(time_cost=1, memory_kib=1024)
@@ -170,3 +173,49 @@ def shift_payload(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+CLEAN_RECORD = {"criminal_record": False, "pending_criminal_case": False, "dismissed_for_violation": False,
+                "serious_dishonesty": False}
+
+
+def application(agency: Agency, **overrides: Any) -> Application:
+    """An eligible direct hire into ``agency``, as the domain takes it; ``overrides`` replace fields."""
+    values: dict[str, Any] = {
+        "name": "赵协管",
+        "birth_date": date(1995, 5, 1),
+        "education": "high_school",
+        "hire_method": "direct",
+        "dispatch_company": None,
+        "agency_id": agency.id,
+        "hired_on": date(2026, 3, 1),
+        "categories": ["patrol", "publicity"],
+        "zones": XINJIEKOU_ZONE,
+        "record": dict(CLEAN_RECORD),
+    }
+    values.update(overrides)
+    return Application(**values)
+
+
+def make_complaint(
+    db: Session, aux: Auxiliary | None, *, status: ComplaintStatus = ComplaintStatus.RECEIVED
+) -> Complaint:
+    """A complaint about ``aux`` (None: nobody identified, the justice bureau's), as if filed and moved to
+    ``status``; it is handled by ``aux``'s employing agency."""
+    now = datetime.now(UTC)
+    complaint = Complaint(
+        tracking_no=f"TS{now:%Y%m%d}{_tag()[:6].upper()}",
+        access_code_hash="0" * 64,
+        agency_id=aux.agency_id if aux else None,
+        auxiliary_id=aux.id if aux else None,
+        badge_no=aux.badge_no if aux else "UNKNOWN999",
+        identified_by="badge_no" if aux else None,
+        category="rude_conduct",
+        description="在新街口推搡摊主",
+        occurred_at=now - timedelta(hours=2),
+        status=status,
+        due_at=now + timedelta(days=15),
+    )
+    db.add(complaint)
+    db.flush()
+    return complaint

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from api.domain.base import Base
+from tests.problems import assert_problem
 
 CONTRACT_PATHS = {
     "/api/auth/token", "/api/auth/refresh", "/api/me", "/api/agencies", "/api/users", "/api/auxiliaries",
@@ -40,9 +41,7 @@ def test_openapi_describes_the_contract(client: TestClient) -> None:
 
 def test_unknown_route_is_problem_json(client: TestClient) -> None:
     r = client.get("/api/nowhere", headers={"Accept-Language": "en"})
-    assert r.status_code == 404
-    assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.json()["code"] == "not_found" and r.json()["detail"] == "not found"
+    assert assert_problem(r, 404, "not_found")["detail"] == "not found"
 
 
 def test_openapi_documents_every_operation_with_examples_and_problem_errors(client: TestClient) -> None:

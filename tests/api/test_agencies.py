@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.models import Agency, Role, User
 from tests.factories import PASSWORD, login, make_agency, make_user
+from tests.problems import assert_problem
 
 
 def _justice(client: TestClient, db: Session) -> dict[str, str]:
@@ -28,7 +29,7 @@ def test_an_agency_name_with_a_nul_character_is_422_and_stores_nothing(
     r = client.post("/api/agencies", headers=headers, json={
         "name": name, "code": "XW-NUL", "level": "district", "parent_id": str(make_agency(db, level="municipal").id),
         "headcount_quota": 5})
-    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["name"]
+    assert [e["field"] for e in assert_problem(r, 422, "validation_error")["errors"]] == ["name"]
     assert _count(db, Agency) == before + 1  # the parent made above, nothing else
 
 
@@ -44,5 +45,5 @@ def test_an_account_field_with_a_nul_character_is_422_and_stores_nothing(
     body = {"username": "officer.nul", "password": PASSWORD, "role": "officer", "agency_id": str(agency.id),
             "name": "王警官", **override}
     r = client.post("/api/users", headers=headers, json=body)
-    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == list(override)
+    assert [e["field"] for e in assert_problem(r, 422, "validation_error")["errors"]] == list(override)
     assert _count(db, User) == before

@@ -11,6 +11,7 @@ from api.domain.audit.log import verify_log
 from api.domain.duties import FORBIDDEN_FLAGS
 from api.domain.models import Article19Case, AuxiliaryStatus, Role, Task
 from tests.factories import login, make_agency, make_auxiliary, make_officer, make_user, task_payload
+from tests.problems import assert_problem
 
 
 def _cases(db: Session, attempt_id: str) -> list[Article19Case]:
@@ -24,9 +25,7 @@ def test_each_forbidden_flag_refuses_the_task_and_opens_a_case(
     aux_user, aux = make_auxiliary(db, make_agency(db))
     body = task_payload(flags={flag: True})
     r = client.post("/api/tasks", json=body, headers=login(client, aux_user))
-    assert r.status_code == 422
-    assert (r.json()["code"], r.json()["article"]) == ("forbidden_work", "第十九条")
-    assert r.json()["flags"] == [flag]
+    assert assert_problem(r, 422, "forbidden_work", "第十九条")["flags"] == [flag]
     assert db.get(Task, uuid.UUID(body["id"])) is None
     [case] = _cases(db, body["id"])
     assert (case.requested_by, case.reported_by, case.auxiliary_id) == (aux_user.id, aux_user.id, aux.id)
@@ -41,7 +40,7 @@ def test_the_named_officer_is_the_one_who_asked(client: TestClient, db: Session)
     aux_user, _ = make_auxiliary(db, agency)
     body = task_payload(category="inspection", officer_id=str(officer.id), flags={"in_officer_name": True})
     r = client.post("/api/tasks", json=body, headers=login(client, aux_user))
-    assert r.json()["code"] == "forbidden_work"
+    assert_problem(r, 422, "forbidden_work", "第十九条")
     [case] = _cases(db, body["id"])
     assert (case.requested_by, case.reported_by) == (officer_user.id, aux_user.id)
 
@@ -60,21 +59,22 @@ def test_a_retried_attempt_is_one_case(client: TestClient, db: Session) -> None:
     headers = login(client, aux_user)
     body = task_payload(flags={"fine_quota": True})
     for _ in range(3):
-        assert client.post("/api/tasks", json=body, headers=headers).json()["code"] == "forbidden_work"
+        assert_problem(client.post("/api/tasks", json=body, headers=headers), 422, "forbidden_work", "第十九条")
     assert len(_cases(db, body["id"])) == 1
 
 
 def test_forbidden_work_is_checked_before_the_duty_rules(client: TestClient, db: Session) -> None:
     aux_user, _ = make_auxiliary(db, make_agency(db), categories=["patrol"])
     body = task_payload(category="technical", flags={"needs_professional_qualification": True})
-    assert client.post("/api/tasks", json=body, headers=login(client, aux_user)).json()["code"] == "forbidden_work"
+    r = client.post("/api/tasks", json=body, headers=login(client, aux_user))
+    assert_problem(r, 422, "forbidden_work", "第十九条")
 
 
 def test_without_a_credential_no_case_is_opened(client: TestClient, db: Session) -> None:
     aux_user, _ = make_auxiliary(db, make_agency(db), status=AuxiliaryStatus.SUSPENDED)
     body = task_payload(flags={"fine_quota": True})
     r = client.post("/api/tasks", json=body, headers=login(client, aux_user))
-    assert r.json()["code"] == "credential_not_active"
+    assert_problem(r, 403, "credential_not_active", "第二十三条")
     assert _cases(db, body["id"]) == []
 
 
@@ -86,7 +86,7 @@ def test_a_correction_asking_forbidden_work_opens_a_case_and_leaves_the_original
     original = client.post("/api/tasks", json=task_payload(), headers=headers).json()
     fix = task_payload(flags={"in_officer_name": True})
     r = client.post(f"/api/tasks/{original['id']}/corrections", json=fix, headers=headers)
-    assert r.json()["code"] == "forbidden_work"
+    assert_problem(r, 422, "forbidden_work", "第十九条")
     assert len(_cases(db, fix["id"])) == 1
     assert client.get(f"/api/tasks/{original['id']}", headers=headers).json()["status"] == "recorded"
 
@@ -117,8 +117,8 @@ def test_cases_are_listed_for_the_justice_bureau_and_the_agency(client: TestClie
         assert [c["attempt_id"] for c in items] == [body["id"]]
     outsider = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db)))
     assert client.get("/api/article19-cases", headers=outsider).json()["items"] == []
-    assert client.get("/api/article19-cases", headers=login(client, aux_user)).status_code == 403
-    assert client.get("/api/article19-cases", headers=login(client, officer_user)).status_code == 403
+    assert_problem(client.get("/api/article19-cases", headers=login(client, aux_user)), 403, "role_not_allowed")
+    assert_problem(client.get("/api/article19-cases", headers=login(client, officer_user)), 403, "role_not_allowed")
 
 
 def test_case_list_pages(client: TestClient, db: Session) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.models import Role
 from tests.factories import PASSWORD, login, make_agency, make_user
+from tests.problems import assert_problem
 
 
 def test_login_returns_short_lived_access_and_refresh_token(client: TestClient, db: Session) -> None:
@@ -27,26 +28,24 @@ def test_wrong_password_and_unknown_user_answer_the_same_401(client: TestClient,
     wrong = client.post("/api/auth/token", data={"username": user.username, "password": "nope-nope"})
     unknown = client.post("/api/auth/token", data={"username": "nobody.here", "password": "nope-nope"})
     for r in (wrong, unknown):
-        assert r.status_code == 401
-        assert r.headers["content-type"].startswith("application/problem+json")
-        assert r.json()["code"] == "invalid_credentials"
+        assert_problem(r, 401, "invalid_credentials")
     assert wrong.json()["detail"] == unknown.json()["detail"]
 
 
 @pytest.mark.parametrize("username", ["\x00", "admin\x00"])
 def test_a_username_with_a_nul_character_is_422_not_a_database_error(client: TestClient, username: str) -> None:
     r = client.post("/api/auth/token", data={"username": username, "password": "nope-nope"})
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "username"
+    assert assert_problem(r, 422, "validation_error")["errors"][0]["field"] == "username"
 
 
 def test_missing_or_forged_token_is_401_problem(client: TestClient, db: Session) -> None:
-    assert client.get("/api/me").status_code == 401
+    assert_problem(client.get("/api/me"), 401, "unauthenticated")
     forged = jwt.encode({"sub": "x", "aud": "auxduty:api", "typ": "access", "exp": 9999999999, "iat": 1},
                         "not-the-secret-but-long-enough-for-hs256!", algorithm="HS256")
     r = client.get("/api/me", headers={"Authorization": f"Bearer {forged}"})
-    assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+    assert_problem(r, 401, "invalid_token")
     none_alg = jwt.encode({"sub": "x"}, None, algorithm="none")  # type: ignore[arg-type]
-    assert client.get("/api/me", headers={"Authorization": f"Bearer {none_alg}"}).status_code == 401
+    assert_problem(client.get("/api/me", headers={"Authorization": f"Bearer {none_alg}"}), 401, "invalid_token")
 
 
 def test_refresh_rotates_and_reuse_revokes_the_family(client: TestClient, db: Session) -> None:
@@ -57,10 +56,10 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client: TestClient, db: Se
     fresh = second.json()["refresh_token"]
     assert fresh != first["refresh_token"]
     reuse = client.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
-    assert reuse.status_code == 401 and reuse.json()["code"] == "refresh_token_reused"
+    assert_problem(reuse, 401, "refresh_token_reused")
     # The thief's replay revoked the legitimate successor too.
     after = client.post("/api/auth/refresh", json={"refresh_token": fresh})
-    assert after.status_code == 401 and after.json()["code"] == "invalid_refresh_token"
+    assert_problem(after, 401, "invalid_refresh_token")
 
 
 def test_english_detail_on_request(client: TestClient) -> None:
@@ -85,7 +84,7 @@ def test_expired_access_token_is_401(client: TestClient, db: Session) -> None:
     expired = jwt.encode({"sub": str(user.id), "role": "justice_admin", "aud": "auxduty:api", "typ": "access",
                           "iat": past, "exp": past + timedelta(minutes=15)}, secret, algorithm="HS256")
     r = client.get("/api/me", headers={"Authorization": f"Bearer {expired}"})
-    assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+    assert_problem(r, 401, "invalid_token")
     assert r.headers["www-authenticate"] == "Bearer"
 
 
@@ -94,8 +93,9 @@ def test_refresh_token_is_not_an_access_token_and_a_departed_login_cannot_refres
 ) -> None:
     user = make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db))
     pair = client.post("/api/auth/token", data={"username": user.username, "password": PASSWORD}).json()
-    assert client.get("/api/me", headers={"Authorization": f"Bearer {pair['refresh_token']}"}).status_code == 401
+    as_access = client.get("/api/me", headers={"Authorization": f"Bearer {pair['refresh_token']}"})
+    assert_problem(as_access, 401, "invalid_token")
     user.active = False
     db.flush()
     r = client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
-    assert r.status_code == 401
+    assert_problem(r, 401, "invalid_refresh_token")

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from api.domain.audit.log import verify_log
 from api.domain.models import Agency, Auxiliary, AuxiliaryStatus, Credential, Role, User
 from tests.factories import PASSWORD, hire_body, login, make_agency, make_auxiliary, make_officer, make_user
+from tests.problems import assert_problem
 
-PROBLEM = "application/problem+json"
 LEAVING = {"left_on": "2026-10-31", "reason": "合同期满",
            "items_recovered": ["credential", "badge", "uniform"]}
 
@@ -71,7 +71,7 @@ def test_record_is_404_for_everyone_else(client: TestClient, db: Session) -> Non
                  make_user(db, role=Role.AGENCY_ADMIN, agency=unrelated_street)]
     for stranger in strangers:
         r = client.get(f"/api/auxiliaries/{aux.id}", headers=login(client, stranger))
-        assert r.status_code == 404 and r.json()["code"] == "not_found", stranger.role
+        assert_problem(r, 404, "not_found")
         unknown = client.get(f"/api/auxiliaries/{uuid.uuid4()}", headers=login(client, stranger))
         assert unknown.json() == r.json()
 
@@ -79,13 +79,12 @@ def test_record_is_404_for_everyone_else(client: TestClient, db: Session) -> Non
 def test_malformed_id_is_422_not_500(client: TestClient, db: Session) -> None:
     headers = login(client, make_user(db, role=Role.JUSTICE_ADMIN, agency=None))
     r = client.get("/api/auxiliaries/not-a-uuid", headers=headers)
-    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
-    assert r.json()["errors"][0]["field"] == "aux_id"
+    assert assert_problem(r, 422, "validation_error")["errors"][0]["field"] == "aux_id"
 
 
 def test_record_needs_a_login(client: TestClient, db: Session) -> None:
     _, aux = make_auxiliary(db, make_agency(db))
-    assert client.get(f"/api/auxiliaries/{aux.id}").status_code == 401
+    assert_problem(client.get(f"/api/auxiliaries/{aux.id}"), 401, "unauthenticated")
 
 
 # --- lists --------------------------------------------------------------------------------------------
@@ -137,7 +136,7 @@ def test_list_pages_with_a_cursor_without_repeats(client: TestClient, db: Sessio
 def test_officers_and_auxiliaries_cannot_list_staff(client: TestClient, db: Session, role: Role) -> None:
     headers = login(client, make_user(db, role=role, agency=make_agency(db)))
     r = client.get("/api/auxiliaries", headers=headers)
-    assert r.status_code == 403 and r.json()["code"] == "role_not_allowed"
+    assert_problem(r, 403, "role_not_allowed")
 
 
 # --- suspension and reinstatement --------------------------------------------------------------------
@@ -161,8 +160,7 @@ def test_reinstate_only_from_suspended(client: TestClient, db: Session) -> None:
     _, aux = make_auxiliary(db, agency)
     headers = _admin(client, db, agency)
     r = client.post(f"/api/auxiliaries/{aux.id}/reinstate", json={"reason": "x"}, headers=headers)
-    assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
-    assert r.headers["content-type"].startswith(PROBLEM)
+    assert_problem(r, 409, "invalid_transition")
 
 
 def test_pending_auxiliary_cannot_be_suspended(client: TestClient, db: Session) -> None:
@@ -170,7 +168,7 @@ def test_pending_auxiliary_cannot_be_suspended(client: TestClient, db: Session) 
     _, aux = make_auxiliary(db, agency, status=AuxiliaryStatus.PENDING_TRAINING)
     headers = _admin(client, db, agency)
     r = client.post(f"/api/auxiliaries/{aux.id}/suspend", json={"reason": "x"}, headers=headers)
-    assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
+    assert_problem(r, 409, "invalid_transition")
 
 
 def test_suspension_needs_a_reason(client: TestClient, db: Session) -> None:
@@ -178,7 +176,7 @@ def test_suspension_needs_a_reason(client: TestClient, db: Session) -> None:
     _, aux = make_auxiliary(db, agency)
     headers = _admin(client, db, agency)
     r = client.post(f"/api/auxiliaries/{aux.id}/suspend", json={"reason": "  "}, headers=headers)
-    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["reason"]
+    assert [e["field"] for e in assert_problem(r, 422, "validation_error")["errors"]] == ["reason"]
 
 
 @pytest.mark.parametrize(
@@ -191,7 +189,7 @@ def test_a_reason_with_a_nul_character_is_422_and_changes_nothing(
     agency = make_agency(db)
     _, aux = make_auxiliary(db, agency)
     r = client.post(f"/api/auxiliaries/{aux.id}/{action}", json=body, headers=_admin(client, db, agency))
-    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["reason"]
+    assert [e["field"] for e in assert_problem(r, 422, "validation_error")["errors"]] == ["reason"]
     assert _credential_status(db, aux) == "valid"
 
 
@@ -212,7 +210,7 @@ def test_departure_revokes_records_items_blocks_login_and_frees_the_place(
     assert body["credential"]["status"] == "revoked" and _credential_status(db, aux) == "revoked"
     assert _used(db, agency) == 0
     denied = client.post("/api/auth/token", data={"username": aux_user.username, "password": PASSWORD})
-    assert denied.status_code == 401
+    assert_problem(denied, 401, "invalid_credentials")
     # The freed place can be taken again.
     assert client.post("/api/auxiliaries", json=hire_body(agency), headers=headers).status_code == 201
     assert verify_log(db).ok
@@ -223,7 +221,7 @@ def test_departed_auxiliarys_open_session_stops_working(client: TestClient, db: 
     aux_user, aux = make_auxiliary(db, agency)
     own = login(client, aux_user)
     client.post(f"/api/auxiliaries/{aux.id}/departure", json=LEAVING, headers=_admin(client, db, agency))
-    assert client.get("/api/me", headers=own).status_code == 401
+    assert_problem(client.get("/api/me", headers=own), 401, "invalid_token")
 
 
 def test_departing_twice_is_409_and_frees_one_place_only(client: TestClient, db: Session) -> None:
@@ -234,8 +232,7 @@ def test_departing_twice_is_409_and_frees_one_place_only(client: TestClient, db:
     first = client.post(f"/api/auxiliaries/{aux.id}/departure", json=LEAVING, headers=headers)
     assert first.status_code == 200
     again = client.post(f"/api/auxiliaries/{aux.id}/departure", json=LEAVING, headers=headers)
-    assert again.status_code == 409 and again.json()["code"] == "auxiliary_departed"
-    assert again.json()["article"] == "第二十七条"
+    assert_problem(again, 409, "auxiliary_departed", "第二十七条")
     assert _used(db, agency) == 1
 
 
@@ -245,10 +242,10 @@ def test_departure_before_hiring_or_with_unknown_items_is_422(client: TestClient
     headers = _admin(client, db, agency)
     early = client.post(f"/api/auxiliaries/{aux.id}/departure", headers=headers,
                         json={**LEAVING, "left_on": str(date(2020, 1, 1))})
-    assert early.status_code == 422 and early.json()["code"] == "left_before_hired"
+    assert_problem(early, 422, "left_before_hired")
     odd = client.post(f"/api/auxiliaries/{aux.id}/departure", headers=headers,
                       json={**LEAVING, "items_recovered": ["gun"]})
-    assert odd.status_code == 422 and odd.json()["errors"][0]["field"].startswith("items_recovered")
+    assert assert_problem(odd, 422, "validation_error")["errors"][0]["field"].startswith("items_recovered")
     db.expire_all()
     assert db.get(Auxiliary, aux.id).status == AuxiliaryStatus.ACTIVE  # type: ignore[union-attr]
 
@@ -260,11 +257,10 @@ def test_only_the_employer_records_a_departure(client: TestClient, db: Session) 
     for user in (make_user(db, role=Role.AGENCY_ADMIN, agency=street),
                  make_user(db, role=Role.JUSTICE_ADMIN, agency=None), aux_user):
         r = client.post(f"/api/auxiliaries/{aux.id}/departure", json=LEAVING, headers=login(client, user))
-        assert r.status_code == 403 and r.json()["code"] == "not_your_agency"
-        assert r.json()["article"] == "第五条"
+        assert_problem(r, 403, "not_your_agency", "第五条")
     outsider = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db)))
     r = client.post(f"/api/auxiliaries/{aux.id}/departure", json=LEAVING, headers=outsider)
-    assert r.status_code == 404
+    assert_problem(r, 404, "not_found")
     db.expire_all()
     assert db.get(User, aux_user.id).active is True  # type: ignore[union-attr]
 
@@ -276,7 +272,7 @@ def test_secondment_to_a_street_below_gives_it_read_access(client: TestClient, d
     street = make_agency(db, level="street", parent=district)
     _, aux = make_auxiliary(db, district)
     street_admin = _admin(client, db, street)
-    assert client.get(f"/api/auxiliaries/{aux.id}", headers=street_admin).status_code == 404
+    assert_problem(client.get(f"/api/auxiliaries/{aux.id}", headers=street_admin), 404, "not_found")
     r = client.post(f"/api/auxiliaries/{aux.id}/secondment", json={"command_agency_id": str(street.id)},
                     headers=_admin(client, db, district))
     assert r.status_code == 200 and r.json()["command_agency_id"] == str(street.id)
@@ -291,7 +287,7 @@ def test_ending_a_secondment_takes_the_access_back(client: TestClient, db: Sessi
     r = client.post(f"/api/auxiliaries/{aux.id}/secondment", json={"command_agency_id": None},
                     headers=_admin(client, db, district))
     assert r.status_code == 200 and r.json()["command_agency_id"] is None
-    assert client.get(f"/api/auxiliaries/{aux.id}", headers=_admin(client, db, street)).status_code == 404
+    assert_problem(client.get(f"/api/auxiliaries/{aux.id}", headers=_admin(client, db, street)), 404, "not_found")
 
 
 def test_secondment_only_to_a_street_below_the_employer_cites_article_22(
@@ -307,8 +303,7 @@ def test_secondment_only_to_a_street_below_the_employer_cites_article_22(
     for target in targets:
         r = client.post(f"/api/auxiliaries/{aux.id}/secondment", json={"command_agency_id": str(target)},
                         headers=headers)
-        assert r.status_code == 422 and r.json()["code"] == "invalid_secondment", target
-        assert r.json()["article"] == "第二十二条"
+        assert_problem(r, 422, "invalid_secondment", "第二十二条")
     db.expire_all()
     assert db.get(Auxiliary, aux.id).command_agency_id is None  # type: ignore[union-attr]
 
@@ -317,4 +312,4 @@ def test_secondment_body_must_name_the_agency_or_null(client: TestClient, db: Se
     district = make_agency(db)
     _, aux = make_auxiliary(db, district)
     r = client.post(f"/api/auxiliaries/{aux.id}/secondment", json={}, headers=_admin(client, db, district))
-    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["command_agency_id"]
+    assert [e["field"] for e in assert_problem(r, 422, "validation_error")["errors"]] == ["command_agency_id"]

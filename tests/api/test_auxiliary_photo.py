@@ -17,8 +17,8 @@ from api.domain.models import Agency, Auxiliary, Role
 from api.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_user
+from tests.problems import assert_problem
 
-PROBLEM = "application/problem+json"
 MAX_BYTES = 60_000
 
 
@@ -83,30 +83,28 @@ def test_stored_type_is_what_the_bytes_are_not_what_the_client_says(client: Test
 def test_other_media_types_are_415(client: TestClient, db: Session, data: bytes, ctype: str) -> None:
     _, aux, headers = _setup(client, db)
     r = client.put(f"/api/auxiliaries/{aux.id}/photo", files={"file": ("p", data, ctype)}, headers=headers)
-    assert r.status_code == 415 and r.headers["content-type"].startswith(PROBLEM)
-    assert r.json()["code"] == "unsupported_media_type"
+    assert_problem(r, 415, "unsupported_media_type")
 
 
 def test_a_real_gif_sent_as_png_is_415(client: TestClient, db: Session) -> None:
     _, aux, headers = _setup(client, db)
     r = client.put(f"/api/auxiliaries/{aux.id}/photo", files={"file": ("p", _image("GIF"), "image/png")},
                    headers=headers)
-    assert r.status_code == 415 and r.json()["code"] == "unsupported_media_type"
+    assert_problem(r, 415, "unsupported_media_type")
 
 
 @pytest.mark.parametrize("data", [b"not an image at all", _image("PNG")[:60]], ids=["text", "truncated"])
 def test_bytes_that_are_no_image_are_422(client: TestClient, db: Session, data: bytes) -> None:
     _, aux, headers = _setup(client, db)
     r = _put(client, aux, headers, data, "image/png")
-    assert r.status_code == 422 and r.json()["code"] == "invalid_image"
+    assert_problem(r, 422, "invalid_image")
 
 
 def test_too_big_upload_is_413(client: TestClient, db: Session) -> None:
     _, aux, headers = _setup(client, db)
     data = _image("PNG") + b"\0" * (MAX_BYTES + 100)
     r = _put(client, aux, headers, data, "image/png")
-    assert r.status_code == 413 and r.headers["content-type"].startswith(PROBLEM)
-    assert r.json()["code"] == "photo_too_large"
+    assert_problem(r, 413, "photo_too_large")
 
 
 def test_oversized_body_is_refused_by_content_length_or_while_streaming(
@@ -116,7 +114,7 @@ def test_oversized_body_is_refused_by_content_length_or_while_streaming(
     big = b"x" * (MAX_BYTES + 128 * 1024)
     declared = client.put(f"/api/auxiliaries/{aux.id}/photo", content=big,
                           headers={**headers, "content-type": "multipart/form-data; boundary=b"})
-    assert declared.status_code == 413 and declared.json()["code"] == "photo_too_large"
+    assert_problem(declared, 413, "photo_too_large")
 
     def chunks() -> Iterator[bytes]:
         for _ in range(64):
@@ -124,7 +122,7 @@ def test_oversized_body_is_refused_by_content_length_or_while_streaming(
 
     streamed = client.put(f"/api/auxiliaries/{aux.id}/photo", content=chunks(),
                           headers={**headers, "content-type": "multipart/form-data; boundary=b"})
-    assert streamed.status_code == 413 and streamed.json()["code"] == "photo_too_large"
+    assert_problem(streamed, 413, "photo_too_large")
 
 
 @pytest.mark.parametrize("side", [8_000, 40_000])
@@ -133,7 +131,7 @@ def test_huge_dimension_png_is_refused_before_decoding(client: TestClient, db: S
     bomb = _png_header_only(side, side)
     assert len(bomb) < 2_000
     r = _put(client, aux, headers, bomb, "image/png")
-    assert r.status_code == 422 and r.json()["code"] == "image_too_large"
+    assert_problem(r, 422, "image_too_large")
     assert client.get(f"/api/auxiliaries/{aux.id}", headers=headers).json()["has_photo"] is False
 
 
@@ -141,7 +139,7 @@ def test_missing_file_field_is_listed(client: TestClient, db: Session) -> None:
     _, aux, headers = _setup(client, db)
     r = client.put(f"/api/auxiliaries/{aux.id}/photo", files={"other": ("p", _image("PNG"), "image/png")},
                    headers=headers)
-    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["file"]
+    assert [e["field"] for e in assert_problem(r, 422, "validation_error")["errors"]] == ["file"]
 
 
 def test_only_the_employer_sets_the_photo_and_strangers_cannot_see_it(
@@ -151,10 +149,10 @@ def test_only_the_employer_sets_the_photo_and_strangers_cannot_see_it(
     outsider = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db)))
     r = client.put(f"/api/auxiliaries/{aux.id}/photo", files={"file": ("p", _image("JPEG"), "image/jpeg")},
                    headers=outsider)
-    assert r.status_code == 404
-    assert client.get(f"/api/auxiliaries/{aux.id}/photo", headers=headers).status_code == 404  # none yet
+    assert_problem(r, 404, "not_found")
+    assert_problem(client.get(f"/api/auxiliaries/{aux.id}/photo", headers=headers), 404, "not_found")  # none yet
     client.put(f"/api/auxiliaries/{aux.id}/photo", files={"file": ("p", _image("JPEG"), "image/jpeg")},
                headers=headers)
-    assert client.get(f"/api/auxiliaries/{aux.id}/photo", headers=outsider).status_code == 404
+    assert_problem(client.get(f"/api/auxiliaries/{aux.id}/photo", headers=outsider), 404, "not_found")
     justice = login(client, make_user(db, role=Role.JUSTICE_ADMIN, agency=None))
     assert client.get(f"/api/auxiliaries/{aux.id}/photo", headers=justice).status_code == 200

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.models import AuxiliaryStatus, Role
 from tests.factories import login, make_agency, make_auxiliary, make_user
+from tests.problems import assert_problem
 from verification.qr_zbar import ZBAR_MISSING_REASON, scan_qr, zbar_available
 
 
@@ -34,6 +35,7 @@ def test_badge_card_is_for_the_employer_only_and_needs_a_valid_credential(client
     _, aux = make_auxiliary(db, agency, status=AuxiliaryStatus.SUSPENDED)
     admin = make_user(db, role=Role.AGENCY_ADMIN, agency=agency)
     r = client.get(f"/api/auxiliaries/{aux.id}/badge.png", headers=login(client, admin))
-    assert r.status_code == 409 and r.json()["code"] == "credential_not_valid" and r.json()["article"] == "第二十三条"
+    assert_problem(r, 409, "credential_not_valid", "第二十三条")
     stranger = make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db))
-    assert client.get(f"/api/auxiliaries/{aux.id}/badge.png", headers=login(client, stranger)).status_code == 404
+    r = client.get(f"/api/auxiliaries/{aux.id}/badge.png", headers=login(client, stranger))
+    assert_problem(r, 404, "not_found")

@@ -11,6 +11,7 @@ from api.capacity import DatabaseSlots, ServiceBusy
 from api.db import make_engine
 from api.main import create_app
 from tests.conftest import Backends, make_settings
+from tests.problems import assert_problem
 
 
 def test_a_request_that_finds_no_slot_in_time_is_told_to_retry() -> None:
@@ -54,9 +55,7 @@ def test_an_exhausted_pool_answers_503_problem_with_retry_after(backends: Backen
     try:
         with TestClient(app) as client, engine.connect():  # the test holds the pool's only connection
             r = client.get("/api/me", headers={"Authorization": "Bearer x"})
-        assert r.status_code == 503
-        assert r.headers["content-type"].startswith("application/problem+json")
+        assert_problem(r, 503, "database_unavailable")
         assert r.headers["retry-after"] == "2"
-        assert r.json()["code"] == "database_unavailable"
     finally:
         engine.dispose()

@@ -16,6 +16,7 @@ from api.domain.complaints.intake import file_complaint
 from api.domain.errors import DomainError
 from api.domain.models import Agency, Auxiliary, Complaint, ComplaintEvent, Credential, Role
 from tests.factories import login, make_agency, make_auxiliary, make_user
+from tests.problems import assert_problem
 
 PHONE = "13912345678"
 
@@ -142,8 +143,7 @@ def test_bad_complaint_fields_answer_422_naming_the_field(
     if value == "in an hour":
         value = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     r = client.post("/api/public/complaints", json=_body(**{field: value}))
-    assert r.status_code == 422, r.text
-    assert field in {e["field"] for e in r.json()["errors"]}
+    assert field in {e["field"] for e in assert_problem(r, 422, "validation_error")["errors"]}
 
 
 def test_file_complaint_refuses_a_future_incident_without_the_http_layer(
@@ -197,9 +197,9 @@ def test_wrong_code_missing_code_and_unknown_number_answer_identically(
         client.get("/api/public/complaints/TS20200101ABCDEF", headers=right),
         client.get("/api/public/complaints/nonsense", headers=right),
     ]
-    assert {r.status_code for r in answers} == {404}
+    for r in answers:
+        assert_problem(r, 404, "complaint_not_found")
     assert {r.text for r in answers} == {answers[0].text}
-    assert answers[0].json()["code"] == "complaint_not_found"
 
 
 def test_contact_phone_never_appears_publicly(client: TestClient, db: Session) -> None:
@@ -274,7 +274,7 @@ def test_steps_outside_the_state_machine_answer_409(
         extra = {"finding": "属实", "action": "correction"} if step == "resolved" else {}
         assert _move(client, case["admin"], case["id"], to=step, **extra).status_code == 200
     r = _move(client, case["admin"], case["id"], to=to, finding="属实", action="correction")
-    assert r.status_code == 409 and r.json()["code"] == "invalid_transition"
+    assert_problem(r, 409, "invalid_transition")
 
 
 @pytest.mark.parametrize(
@@ -289,10 +289,8 @@ def test_resolving_needs_a_finding_and_an_article_28_action(
 ) -> None:
     _move(client, case["admin"], case["id"], to="investigating")
     r = _move(client, case["admin"], case["id"], to="resolved", **body)
-    assert r.status_code == 422 and r.json()["code"] == code
+    assert_problem(r, 422, code, "第二十八条" if code == "action_required" else None)
     assert db.scalar(select(Complaint.status).where(Complaint.id == case["id"])) == "investigating"
-    if code == "action_required":
-        assert r.json()["article"] == "第二十八条"
 
 
 @pytest.mark.parametrize(
@@ -304,18 +302,18 @@ def test_action_and_notice_go_only_with_resolving(
     client: TestClient, db: Session, case: dict[str, Any], body: dict[str, str], code: str
 ) -> None:
     r = _move(client, case["admin"], case["id"], **body)
-    assert r.status_code == 422 and r.json()["code"] == code
+    assert_problem(r, 422, code)
 
 
 def test_another_agencys_admin_can_neither_see_nor_move_it(
     client: TestClient, db: Session, case: dict[str, Any]
 ) -> None:
     other = _admin(client, db, make_agency(db))
-    assert client.get(f"/api/complaints/{case['id']}", headers=other).status_code == 404
-    assert _move(client, other, case["id"], to="investigating").status_code == 404
+    assert_problem(client.get(f"/api/complaints/{case['id']}", headers=other), 404, "not_found")
+    assert_problem(_move(client, other, case["id"], to="investigating"), 404, "not_found")
     assert client.get("/api/complaints", headers=other).json()["items"] == []
     officer = login(client, make_user(db, role=Role.OFFICER, agency=case["agency"]))
-    assert client.get("/api/complaints", headers=officer).status_code == 403
+    assert_problem(client.get("/api/complaints", headers=officer), 403, "role_not_allowed")
 
 
 def test_justice_bureau_reads_every_complaint_but_decides_only_unassigned_ones(
@@ -324,7 +322,7 @@ def test_justice_bureau_reads_every_complaint_but_decides_only_unassigned_ones(
     justice = _admin(client, db, None)
     assert client.get(f"/api/complaints/{case['id']}", headers=justice).status_code == 200
     r = _move(client, justice, case["id"], to="investigating")
-    assert r.status_code == 403 and r.json()["code"] == "not_handling_agency"
+    assert_problem(r, 403, "not_handling_agency")
     orphan = _stored(db, _file(client, badge_no="UNKNOWN999")["tracking_no"])
     assert _move(client, justice, orphan.id, to="dismissed", finding="无法核实").status_code == 200
 
@@ -339,12 +337,12 @@ def test_list_filters_by_status_and_pages(client: TestClient, db: Session, case:
     assert len(first["items"]) == 2 and first["next_cursor"]
     rest = client.get(f"/api/complaints?limit=2&cursor={first['next_cursor']}", headers=case["admin"]).json()
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
-    assert client.get("/api/complaints?status=lost", headers=case["admin"]).status_code == 422
+    assert_problem(client.get("/api/complaints?status=lost", headers=case["admin"]), 422, "validation_error")
 
 
 def test_malformed_complaint_id_is_422_not_500(client: TestClient, db: Session, case: dict[str, Any]) -> None:
-    assert client.get("/api/complaints/not-a-uuid", headers=case["admin"]).status_code == 422
-    assert _move(client, case["admin"], "123", to="investigating").status_code == 422
+    assert_problem(client.get("/api/complaints/not-a-uuid", headers=case["admin"]), 422, "validation_error")
+    assert_problem(_move(client, case["admin"], "123", to="investigating"), 422, "validation_error")
 
 
 # --- notices ----------------------------------------------------------------------------------------
@@ -383,7 +381,7 @@ def test_notice_that_is_not_anonymised_is_refused(
     _move(client, case["admin"], case["id"], to="investigating")
     r = _move(client, case["admin"], case["id"], to="resolved", finding="属实", action="criticism",
               notice=f"经查，辅助人员（{leak}）推搡当事人，给予通报批评。")
-    assert r.status_code == 422 and r.json()["code"] == "notice_not_anonymised"
+    assert_problem(r, 422, "notice_not_anonymised")
     assert found in r.json()["found"]
     assert db.scalar(select(Complaint.status).where(Complaint.id == case["id"])) == "investigating"
 

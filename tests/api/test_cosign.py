@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.domain.audit.log import verify_log
 from api.domain.models import Agency, Cosignature, Officer, Task, User
 from tests.factories import login, make_agency, make_auxiliary, make_officer, task_payload
+from tests.problems import assert_problem
 
 
 def _assisted(client: TestClient, db: Session) -> tuple[Agency, dict[str, str], User, Officer, dict[str, Any]]:
@@ -51,16 +52,15 @@ def test_another_officer_cannot_cosign_article_8(client: TestClient, db: Session
     colleague_user, _ = make_officer(db, agency)
     r = client.post(f"/api/tasks/{task['id']}/cosign", json={"decision": "approve"},
                     headers=login(client, colleague_user))
-    assert r.status_code == 403
-    assert (r.json()["code"], r.json()["article"]) == ("not_named_officer", "第八条")
+    assert_problem(r, 403, "not_named_officer", "第八条")
     assert _cosignatures(db, task["id"]) == 0
     assert client.get(f"/api/tasks/{task['id']}", headers=aux_h).json()["status"] == "pending_cosign"
 
 
 def test_the_auxiliary_cannot_cosign_their_own_record(client: TestClient, db: Session) -> None:
     _, aux_h, _, _, task = _assisted(client, db)
-    assert client.post(f"/api/tasks/{task['id']}/cosign", json={"decision": "approve"},
-                       headers=aux_h).status_code == 403
+    r = client.post(f"/api/tasks/{task['id']}/cosign", json={"decision": "approve"}, headers=aux_h)
+    assert_problem(r, 403, "role_not_allowed")
     assert _cosignatures(db, task["id"]) == 0
 
 
@@ -70,7 +70,7 @@ def test_a_decided_record_cannot_be_cosigned_again(client: TestClient, db: Sessi
     assert client.post(f"/api/tasks/{task['id']}/cosign", json={"decision": "approve"},
                        headers=headers).status_code == 200
     r = client.post(f"/api/tasks/{task['id']}/cosign", json={"decision": "reject"}, headers=headers)
-    assert r.status_code == 409 and r.json()["code"] == "not_pending_cosign"
+    assert_problem(r, 409, "not_pending_cosign")
     assert _cosignatures(db, task["id"]) == 1
     assert db.get(Task, uuid.UUID(task["id"])).status == "cosigned"  # type: ignore[union-attr]
 
@@ -85,7 +85,7 @@ def test_an_independent_record_is_not_pending_cosign(client: TestClient, db: Ses
     assert task["status"] == "recorded"
     r = client.post(f"/api/tasks/{task['id']}/cosign", json={"decision": "approve"},
                     headers=login(client, officer_user))
-    assert r.status_code == 409 and r.json()["code"] == "not_pending_cosign"
+    assert_problem(r, 409, "not_pending_cosign")
 
 
 def test_an_officer_made_inactive_cannot_cosign(client: TestClient, db: Session) -> None:
@@ -94,7 +94,7 @@ def test_an_officer_made_inactive_cannot_cosign(client: TestClient, db: Session)
     officer.active = False
     db.flush()
     r = client.post(f"/api/tasks/{task['id']}/cosign", json={"decision": "approve"}, headers=headers)
-    assert r.status_code == 403 and r.json()["article"] == "第八条"
+    assert_problem(r, 403, "officer_not_available", "第八条")
     assert _cosignatures(db, task["id"]) == 0
 
 
@@ -102,15 +102,15 @@ def test_an_officer_made_inactive_cannot_cosign(client: TestClient, db: Session)
                                   {"decision": "approve", "extra": 1}, {}])
 def test_malformed_cosign_is_422(client: TestClient, db: Session, body: dict[str, Any]) -> None:
     _, _, officer_user, _, task = _assisted(client, db)
-    assert client.post(f"/api/tasks/{task['id']}/cosign", json=body,
-                       headers=login(client, officer_user)).status_code == 422
+    r = client.post(f"/api/tasks/{task['id']}/cosign", json=body, headers=login(client, officer_user))
+    assert_problem(r, 422, "validation_error")
 
 
 def test_cosign_of_an_unknown_task_is_404(client: TestClient, db: Session) -> None:
     officer_user, _ = make_officer(db, make_agency(db))
     r = client.post(f"/api/tasks/{uuid.uuid4()}/cosign", json={"decision": "approve"},
                     headers=login(client, officer_user))
-    assert r.status_code == 404
+    assert_problem(r, 404, "not_found")
 
 
 # Corrections
@@ -132,7 +132,7 @@ def test_a_correction_is_a_new_version_and_the_original_stays(client: TestClient
         k: v for k, v in original.items() if k not in ("status", "superseded_by")
     }
     again = client.post(f"/api/tasks/{original['id']}/corrections", json=task_payload(), headers=headers)
-    assert again.status_code == 409 and again.json()["code"] == "already_superseded"
+    assert_problem(again, 409, "already_superseded")
     third = client.post(f"/api/tasks/{fix['id']}/corrections", json=task_payload(), headers=headers)
     assert third.status_code == 201 and third.json()["version"] == 3
     assert verify_log(db).ok
@@ -148,9 +148,9 @@ def test_a_correction_sent_again_is_the_same_version(client: TestClient, db: Ses
     again = client.post(url, json=fix, headers=headers)
     assert (first.status_code, again.status_code) == (201, 200)
     assert again.json()["id"] == first.json()["id"]
-    assert client.post(url, json={**fix, "description": "别的"}, headers=headers).json()["code"] == "id_conflict"
+    assert_problem(client.post(url, json={**fix, "description": "别的"}, headers=headers), 409, "id_conflict")
     # The same id posted as a fresh task is other content: it was a correction.
-    assert client.post("/api/tasks", json=fix, headers=headers).json()["code"] == "id_conflict"
+    assert_problem(client.post("/api/tasks", json=fix, headers=headers), 409, "id_conflict")
 
 
 def test_an_assisted_correction_goes_back_to_its_officer(client: TestClient, db: Session) -> None:
@@ -162,8 +162,8 @@ def test_an_assisted_correction_goes_back_to_its_officer(client: TestClient, db:
     assert new["status"] == "pending_cosign" and new["cosignature"] is None
     old = client.get(f"/api/tasks/{task['id']}", headers=aux_h).json()
     assert old["status"] == "superseded" and old["cosignature"]["decision"] == "approve"
-    assert client.post(f"/api/tasks/{task['id']}/cosign", json={"decision": "approve"},
-                       headers=officer_h).status_code == 409
+    again = client.post(f"/api/tasks/{task['id']}/cosign", json={"decision": "approve"}, headers=officer_h)
+    assert_problem(again, 409, "not_pending_cosign")
     assert client.post(f"/api/tasks/{fix['id']}/cosign", json={"decision": "approve"},
                        headers=officer_h).json()["status"] == "cosigned"
 
@@ -174,7 +174,7 @@ def test_a_correction_passes_every_check_again(client: TestClient, db: Session) 
     original = client.post("/api/tasks", json=task_payload(), headers=headers).json()
     fix = task_payload(category="technical")
     r = client.post(f"/api/tasks/{original['id']}/corrections", json=fix, headers=headers)
-    assert r.status_code == 422 and r.json()["code"] == "category_not_granted"
+    assert_problem(r, 422, "category_not_granted")
     assert db.get(Task, uuid.UUID(fix["id"])) is None
     assert client.get(f"/api/tasks/{original['id']}", headers=headers).json()["status"] == "recorded"
 
@@ -183,6 +183,6 @@ def test_only_the_recording_auxiliary_corrects(client: TestClient, db: Session) 
     _, aux_h, officer_user, _, task = _assisted(client, db)
     other_user, _ = make_auxiliary(db, make_agency(db))
     url = f"/api/tasks/{task['id']}/corrections"
-    assert client.post(url, json=task_payload(), headers=login(client, other_user)).status_code == 404
-    assert client.post(url, json=task_payload(), headers=login(client, officer_user)).status_code == 403
+    assert_problem(client.post(url, json=task_payload(), headers=login(client, other_user)), 404, "not_found")
+    assert_problem(client.post(url, json=task_payload(), headers=login(client, officer_user)), 403, "role_not_allowed")
     assert client.get(f"/api/tasks/{task['id']}", headers=aux_h).json()["status"] == "pending_cosign"

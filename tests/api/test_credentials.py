@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from api.domain.audit.log import verify_log
 from api.domain.models import Agency, AuxiliaryStatus, Credential, CredentialStatus, Role
 from tests.factories import hire_body, login, make_agency, make_auxiliary, make_user
+from tests.problems import assert_problem
 
-PROBLEM = "application/problem+json"
 PRE_JOB = {"kind": "pre_job", "hours": 40, "completed_on": "2026-03-20", "passed": True}
 
 
@@ -60,22 +60,20 @@ def test_training_is_recorded_and_summarised(client: TestClient, db: Session) ->
 def test_bad_training_fields_are_listed(client: TestClient, db: Session, field: str, value: Any) -> None:
     _, headers, aux_id = _hired(client, db)
     r = client.post(f"/api/auxiliaries/{aux_id}/trainings", json={**PRE_JOB, field: value}, headers=headers)
-    assert r.status_code == 422 and r.headers["content-type"].startswith(PROBLEM)
-    assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert [e["field"] for e in assert_problem(r, 422, "validation_error")["errors"]] == [field]
 
 
 def test_training_completed_in_the_future_is_refused(client: TestClient, db: Session) -> None:
     _, headers, aux_id = _hired(client, db)
     r = client.post(f"/api/auxiliaries/{aux_id}/trainings", json={**PRE_JOB, "completed_on": "2999-01-01"},
                     headers=headers)
-    assert r.status_code == 422 and r.json()["code"] == "completed_in_future"
+    assert_problem(r, 422, "completed_in_future")
 
 
 def test_credential_without_training_cites_article_23(client: TestClient, db: Session) -> None:
     _, headers, aux_id = _hired(client, db)
     r = client.post(f"/api/auxiliaries/{aux_id}/credential", headers=headers)
-    assert r.status_code == 409 and r.headers["content-type"].startswith(PROBLEM)
-    assert r.json()["code"] == "training_required" and r.json()["article"] == "第二十三条"
+    assert_problem(r, 409, "training_required", "第二十三条")
     assert _statuses(db, aux_id) == []
 
 
@@ -88,7 +86,7 @@ def test_only_a_passed_pre_job_training_unlocks_the_credential(
     recorded = client.post(f"/api/auxiliaries/{aux_id}/trainings", json=training, headers=headers)
     assert recorded.status_code == 201
     r = client.post(f"/api/auxiliaries/{aux_id}/credential", headers=headers)
-    assert r.status_code == 409 and r.json()["code"] == "training_required"
+    assert_problem(r, 409, "training_required")
 
 
 def test_training_then_credential_activates_with_a_signed_badge(client: TestClient, db: Session) -> None:
@@ -128,7 +126,7 @@ def test_suspended_auxiliary_gets_no_credential(client: TestClient, db: Session)
     _, aux = make_auxiliary(db, agency, status=AuxiliaryStatus.SUSPENDED)
     client.post(f"/api/auxiliaries/{aux.id}/trainings", json=PRE_JOB, headers=headers)
     r = client.post(f"/api/auxiliaries/{aux.id}/credential", headers=headers)
-    assert r.status_code == 409 and r.json()["code"] == "auxiliary_suspended"
+    assert_problem(r, 409, "auxiliary_suspended")
 
 
 def test_departed_auxiliary_gets_no_credential_nor_training(client: TestClient, db: Session) -> None:
@@ -136,10 +134,9 @@ def test_departed_auxiliary_gets_no_credential_nor_training(client: TestClient, 
     headers = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=agency))
     _, aux = make_auxiliary(db, agency, status=AuxiliaryStatus.DEPARTED)
     t = client.post(f"/api/auxiliaries/{aux.id}/trainings", json=PRE_JOB, headers=headers)
-    assert t.status_code == 409 and t.json()["code"] == "auxiliary_departed"
-    assert t.json()["article"] == "第二十七条"
+    assert_problem(t, 409, "auxiliary_departed", "第二十七条")
     r = client.post(f"/api/auxiliaries/{aux.id}/credential", headers=headers)
-    assert r.status_code == 409 and r.json()["code"] == "auxiliary_departed"
+    assert_problem(r, 409, "auxiliary_departed")
 
 
 def test_only_the_employing_agency_trains_and_issues(client: TestClient, db: Session) -> None:
@@ -148,11 +145,11 @@ def test_only_the_employing_agency_trains_and_issues(client: TestClient, db: Ses
     outsider = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db)))
     base = f"/api/auxiliaries/{aux_id}"
     for path, body in ((f"{base}/trainings", PRE_JOB), (f"{base}/credential", None)):
-        assert client.post(path, json=body, headers=outsider).status_code == 404
+        assert_problem(client.post(path, json=body, headers=outsider), 404, "not_found")
     # Seconded: the street commands day to day, but training and credentials stay with the employer.
     employer = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=agency))
     client.post(f"{base}/secondment", json={"command_agency_id": str(street.id)}, headers=employer)
     street_admin = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=street))
     r = client.post(f"/api/auxiliaries/{aux_id}/trainings", json=PRE_JOB, headers=street_admin)
-    assert r.status_code == 403 and r.json()["code"] == "not_your_agency" and r.json()["article"] == "第五条"
+    assert_problem(r, 403, "not_your_agency", "第五条")
     assert client.get(f"/api/auxiliaries/{aux_id}", headers=employer).json()["trainings"]["items"] == []

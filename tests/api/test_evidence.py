@@ -19,6 +19,7 @@ from api.domain.models import Evidence, Role
 from api.main import create_app
 from tests.conftest import make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_officer, make_user, task_payload
+from tests.problems import assert_problem
 
 
 def _blob(size: int = 300_000) -> bytes:
@@ -101,7 +102,7 @@ def test_a_file_over_the_limit_is_413_and_nothing_is_kept(
     aux_h, _, task_id = _task(client, db)
     big = os.urandom(1025)
     r = client.post(f"/api/tasks/{task_id}/evidence", files={"file": ("big", big)}, headers=aux_h)
-    assert r.status_code == 413 and r.json()["code"] == "evidence_too_large"
+    assert_problem(r, 413, "evidence_too_large")
     assert _evidence_rows(db, task_id) == 0
     assert not evidence_path(data_dir, hashlib.sha256(big).hexdigest()).exists()
     ok = client.post(f"/api/tasks/{task_id}/evidence", files={"file": ("ok", os.urandom(1024))}, headers=aux_h)
@@ -113,26 +114,26 @@ def test_who_may_upload_and_read(client: TestClient, db: Session) -> None:
     data = _blob(500)
     # The officer is not named on this independent record.
     r = client.post(f"/api/tasks/{task_id}/evidence", files={"file": ("x", data)}, headers=officer_h)
-    assert r.status_code == 404
+    assert_problem(r, 404, "not_found")
     stranger, _ = make_auxiliary(db, make_agency(db))
     r = client.post(f"/api/tasks/{task_id}/evidence", files={"file": ("x", data)}, headers=login(client, stranger))
-    assert r.status_code == 404
+    assert_problem(r, 404, "not_found")
     outsider_h = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db)))
     justice_h = login(client, make_user(db, role=Role.JUSTICE_ADMIN, agency=None))
     r = client.post(f"/api/tasks/{task_id}/evidence", files={"file": ("x", data)}, headers=justice_h)
-    assert r.status_code == 403 and r.json()["code"] == "not_task_party"
+    assert_problem(r, 403, "not_task_party")
     ev = client.post(f"/api/tasks/{task_id}/evidence", files={"file": ("x", data)}, headers=aux_h).json()
     assert client.get(f"/api/tasks/{task_id}/evidence/{ev['id']}", headers=justice_h).content == data
-    assert client.get(f"/api/tasks/{task_id}/evidence/{ev['id']}", headers=outsider_h).status_code == 404
+    assert_problem(client.get(f"/api/tasks/{task_id}/evidence/{ev['id']}", headers=outsider_h), 404, "not_found")
 
 
 def test_unknown_evidence_or_wrong_task_is_404(client: TestClient, db: Session) -> None:
     aux_h, _, task_id = _task(client, db)
     other_task = client.post("/api/tasks", json=task_payload(), headers=aux_h).json()["id"]
     ev = client.post(f"/api/tasks/{task_id}/evidence", files={"file": ("x", b"abc")}, headers=aux_h).json()
-    assert client.get(f"/api/tasks/{other_task}/evidence/{ev['id']}", headers=aux_h).status_code == 404
-    assert client.get(f"/api/tasks/{task_id}/evidence/{uuid.uuid4()}", headers=aux_h).status_code == 404
-    assert client.get(f"/api/tasks/{task_id}/evidence/nope", headers=aux_h).status_code == 422
+    assert_problem(client.get(f"/api/tasks/{other_task}/evidence/{ev['id']}", headers=aux_h), 404, "not_found")
+    assert_problem(client.get(f"/api/tasks/{task_id}/evidence/{uuid.uuid4()}", headers=aux_h), 404, "not_found")
+    assert_problem(client.get(f"/api/tasks/{task_id}/evidence/nope", headers=aux_h), 422, "validation_error")
 
 
 def test_hostile_names_and_types_are_neutralised(client: TestClient, db: Session) -> None:
@@ -154,4 +155,5 @@ def test_a_media_type_wider_than_its_column_is_kept_as_octet_stream(client: Test
 
 def test_upload_without_a_file_is_422(client: TestClient, db: Session) -> None:
     aux_h, _, task_id = _task(client, db)
-    assert client.post(f"/api/tasks/{task_id}/evidence", data={"x": "1"}, headers=aux_h).status_code == 422
+    r = client.post(f"/api/tasks/{task_id}/evidence", data={"x": "1"}, headers=aux_h)
+    assert_problem(r, 422, "validation_error")

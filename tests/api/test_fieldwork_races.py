@@ -25,6 +25,7 @@ from api.domain.models import Article19Case, Cosignature, Task
 from api.main import create_app
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, make_agency, make_auxiliary, make_officer, task_payload
+from tests.problems import assert_problem
 
 THREADS = 8
 
@@ -115,7 +116,9 @@ def test_same_id_other_content_at_the_same_moment_one_wins(pg_engine: Engine, ba
     answers = _at_once(base_url, calls)
     codes = sorted(r.status_code for r in answers)
     assert codes == [201] + [409] * (THREADS - 1), [r.text for r in answers]
-    assert all(r.json()["code"] == "id_conflict" for r in answers if r.status_code == 409)
+    for r in answers:
+        if r.status_code != 201:
+            assert_problem(r, 409, "id_conflict")
 
 
 def test_parallel_sync_batches_overlapping_store_each_id_once(
@@ -145,6 +148,9 @@ def test_approve_and_reject_at_once_give_one_decision(pg_engine: Engine, base_ur
     answers = _at_once(base_url, calls)
     codes = sorted(r.status_code for r in answers)
     assert codes == [200] + [409] * (THREADS - 1), [r.text for r in answers]
+    for r in answers:
+        if r.status_code != 200:
+            assert_problem(r, 409, "not_pending_cosign")
     [winner] = [r.json() for r in answers if r.status_code == 200]
     stmt = select(Cosignature).where(Cosignature.task_id == uuid.UUID(task["id"]))
     with Session(pg_engine) as s:
@@ -160,6 +166,9 @@ def test_two_corrections_of_one_record_at_once_one_wins(pg_engine: Engine, base_
     answers = _at_once(base_url, [_post(url, task_payload(description=f"更正{i}"), cast.aux) for i in range(4)])
     codes = sorted(r.status_code for r in answers)
     assert codes == [201, 409, 409, 409], [r.text for r in answers]
+    for r in answers:
+        if r.status_code != 201:
+            assert_problem(r, 409, "already_superseded")
     stmt = select(func.count()).select_from(Task).where(Task.corrects_id == uuid.UUID(task["id"]))
     assert _count(pg_engine, stmt) == 1
 
@@ -167,7 +176,8 @@ def test_two_corrections_of_one_record_at_once_one_wins(pg_engine: Engine, base_
 def test_a_forbidden_attempt_retried_at_once_is_one_case(pg_engine: Engine, base_url: str, cast: Cast) -> None:
     body = task_payload(flags={"in_officer_name": True})
     answers = _at_once(base_url, [_post("/api/tasks", body, cast.aux)] * 4)
-    assert {r.json()["code"] for r in answers} == {"forbidden_work"}
+    for r in answers:
+        assert_problem(r, 422, "forbidden_work", "第十九条")
     stmt = select(func.count()).select_from(Article19Case).where(Article19Case.attempt_id == uuid.UUID(body["id"]))
     assert _count(pg_engine, stmt) == 1
 

@@ -6,31 +6,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from httpx2 import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.domain.audit.log import verify_log
 from api.domain.models import Agency, Auxiliary, Role, User
 from tests.factories import PASSWORD, hire_body, login, make_agency, make_user
+from tests.problems import assert_problem
 
-PROBLEM = "application/problem+json"
 HIRE = "/api/auxiliaries"
 
 
 def _admin(client: TestClient, db: Session, quota: int = 5) -> tuple[Agency, dict[str, str]]:
     agency = make_agency(db, quota=quota)
     return agency, login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=agency))
-
-
-def _problem(r: Response, status: int, code: str, article: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith(PROBLEM)
-    body: dict[str, Any] = r.json()
-    assert body["code"] == code
-    if article is not None:
-        assert body["article"] == article
-    return body
 
 
 def _stored(db: Session, agency: Agency) -> tuple[int, int]:
@@ -66,7 +55,8 @@ def test_text_with_a_nul_character_is_422_and_takes_no_place(
     client: TestClient, db: Session, override: dict[str, str]
 ) -> None:
     agency, headers = _admin(client, db)
-    body = _problem(client.post(HIRE, json=hire_body(agency, **override), headers=headers), 422, "validation_error")
+    r = client.post(HIRE, json=hire_body(agency, **override), headers=headers)
+    body = assert_problem(r, 422, "validation_error")
     assert [e["field"] for e in body["errors"]] == [next(iter(reversed(override)))]
     assert _stored(db, agency) == (0, 0)
 
@@ -84,7 +74,7 @@ def test_seventeen_the_day_before_the_eighteenth_birthday_is_refused_citing_arti
     agency, headers = _admin(client, db)
     r = client.post(HIRE, json=hire_body(agency, birth_date="2008-03-02", hired_on="2026-03-01"),
                     headers=headers)
-    body = _problem(r, 422, "ineligible", "第十三条")
+    body = assert_problem(r, 422, "ineligible", "第十三条")
     assert body["reasons"] == [{"code": "under_18", "article": "第十三条", "item": "（三）"}]
     assert _stored(db, agency) == (0, 0)
 
@@ -100,7 +90,7 @@ def test_born_on_29_february_comes_of_age_on_1_march(client: TestClient, db: Ses
     agency, headers = _admin(client, db)
     early = client.post("/api/auxiliaries", headers=headers,
                         json=hire_body(agency, birth_date="2008-02-29", hired_on="2026-02-28"))
-    _problem(early, 422, "ineligible", "第十三条")
+    assert_problem(early, 422, "ineligible", "第十三条")
     on_time = client.post("/api/auxiliaries", headers=headers,
                           json=hire_body(agency, birth_date="2008-02-29", hired_on="2026-03-01"))
     assert on_time.status_code == 201, on_time.text
@@ -109,7 +99,7 @@ def test_born_on_29_february_comes_of_age_on_1_march(client: TestClient, db: Ses
 def test_junior_high_education_is_refused_citing_article_13(client: TestClient, db: Session) -> None:
     agency, headers = _admin(client, db)
     r = client.post("/api/auxiliaries", json=hire_body(agency, education="junior_high"), headers=headers)
-    body = _problem(r, 422, "ineligible", "第十三条")
+    body = assert_problem(r, 422, "ineligible", "第十三条")
     assert [x["code"] for x in body["reasons"]] == ["education_below_high_school"]
 
 
@@ -132,7 +122,7 @@ def test_each_disqualification_refuses_citing_article_14(
     record = {"criminal_record": False, "pending_criminal_case": False,
               "dismissed_for_violation": False, "serious_dishonesty": False, flag: True}
     r = client.post("/api/auxiliaries", json=hire_body(agency, record=record), headers=headers)
-    body = _problem(r, 422, "ineligible", "第十四条")
+    body = assert_problem(r, 422, "ineligible", "第十四条")
     assert body["reasons"] == [{"code": flag, "article": "第十四条", "item": item}]
     assert _stored(db, agency) == (0, 0)
 
@@ -142,7 +132,7 @@ def test_every_failed_rule_is_listed_at_once(client: TestClient, db: Session) ->
     record = {"criminal_record": True, "serious_dishonesty": True}
     r = client.post("/api/auxiliaries", headers=headers,
                     json=hire_body(agency, education="junior_high", birth_date="2010-01-01", record=record))
-    body = _problem(r, 422, "ineligible")
+    body = assert_problem(r, 422, "ineligible")
     assert body["article"] == "第十三条、第十四条"
     assert [x["code"] for x in body["reasons"]] == [
         "under_18", "education_below_high_school", "criminal_record", "serious_dishonesty"]
@@ -151,14 +141,14 @@ def test_every_failed_rule_is_listed_at_once(client: TestClient, db: Session) ->
 def test_misspelt_disqualification_flag_is_a_validation_error(client: TestClient, db: Session) -> None:
     agency, headers = _admin(client, db)
     r = client.post(HIRE, json=hire_body(agency, record={"criminal_records": True}), headers=headers)
-    body = _problem(r, 422, "validation_error")
+    body = assert_problem(r, 422, "validation_error")
     assert any(e["field"] == "record.criminal_records" for e in body["errors"])
 
 
 def test_dispatch_hire_without_company_cites_article_15(client: TestClient, db: Session) -> None:
     agency, headers = _admin(client, db)
     r = client.post("/api/auxiliaries", json=hire_body(agency, hire_method="dispatch"), headers=headers)
-    _problem(r, 422, "dispatch_company_required", "第十五条")
+    assert_problem(r, 422, "dispatch_company_required", "第十五条")
     company = "南京某人力资源有限公司"
     body = hire_body(agency, hire_method="dispatch", dispatch_company=company)
     ok = client.post(HIRE, json=body, headers=headers)
@@ -168,7 +158,7 @@ def test_dispatch_hire_without_company_cites_article_15(client: TestClient, db: 
 def test_direct_hire_with_a_dispatch_company_cites_article_15(client: TestClient, db: Session) -> None:
     agency, headers = _admin(client, db)
     r = client.post(HIRE, json=hire_body(agency, dispatch_company="某派遣公司"), headers=headers)
-    _problem(r, 422, "dispatch_company_not_allowed", "第十五条")
+    assert_problem(r, 422, "dispatch_company_not_allowed", "第十五条")
     assert _stored(db, agency) == (0, 0)
 
 
@@ -176,7 +166,7 @@ def test_assisted_duty_cannot_be_granted_citing_article_7(client: TestClient, db
     agency, headers = _admin(client, db)
     r = client.post("/api/auxiliaries", json=hire_body(agency, categories=["patrol", "inspection"]),
                     headers=headers)
-    body = _problem(r, 422, "not_an_independent_duty", "第七条")
+    body = assert_problem(r, 422, "not_an_independent_duty", "第七条")
     assert body["categories"] == ["inspection"]
     assert _stored(db, agency) == (0, 0)
 
@@ -184,7 +174,7 @@ def test_assisted_duty_cannot_be_granted_citing_article_7(client: TestClient, db
 def test_unknown_duty_is_a_validation_error(client: TestClient, db: Session) -> None:
     agency, headers = _admin(client, db)
     r = client.post("/api/auxiliaries", json=hire_body(agency, categories=["fining"]), headers=headers)
-    body = _problem(r, 422, "validation_error")
+    body = assert_problem(r, 422, "validation_error")
     assert body["errors"][0]["field"].startswith("categories")
 
 
@@ -205,7 +195,7 @@ def test_bad_zone_shapes_are_validation_errors(
 ) -> None:
     agency, headers = _admin(client, db)
     r = client.post("/api/auxiliaries", json=hire_body(agency, zones=zones), headers=headers)
-    body = _problem(r, 422, "validation_error")
+    body = assert_problem(r, 422, "validation_error")
     assert all(e["field"].startswith("zones") for e in body["errors"])
     assert _stored(db, agency) == (0, 0)
 
@@ -223,7 +213,7 @@ def test_full_headcount_refuses_citing_article_12_and_stores_nothing(client: Tes
     assert client.post("/api/auxiliaries", json=hire_body(agency), headers=headers).status_code == 201
     late = hire_body(agency)
     r = client.post("/api/auxiliaries", json=late, headers=headers)
-    _problem(r, 409, "headcount_quota_full", "第十二条")
+    assert_problem(r, 409, "headcount_quota_full", "第十二条")
     assert _stored(db, agency) == (1, 1)
     assert db.scalar(select(User).where(User.username == late["username"])) is None
 
@@ -232,7 +222,7 @@ def test_another_agencys_admin_cannot_hire_for_it(client: TestClient, db: Sessio
     agency, _ = _admin(client, db)
     _, other_headers = _admin(client, db)
     r = client.post("/api/auxiliaries", json=hire_body(agency), headers=other_headers)
-    _problem(r, 403, "not_your_agency", "第五条")
+    assert_problem(r, 403, "not_your_agency", "第五条")
     assert _stored(db, agency) == (0, 0)
 
 
@@ -241,14 +231,14 @@ def test_only_the_agencys_admin_hires(client: TestClient, db: Session, role: Rol
     agency = make_agency(db)
     headers = login(client, make_user(db, role=role, agency=None if role == Role.JUSTICE_ADMIN else agency))
     r = client.post("/api/auxiliaries", json=hire_body(agency), headers=headers)
-    _problem(r, 403, "not_your_agency", "第五条")
+    assert_problem(r, 403, "not_your_agency", "第五条")
     assert _stored(db, agency) == (0, 0)
 
 
 def test_unknown_agency_is_404(client: TestClient, db: Session) -> None:
     agency, headers = _admin(client, db)
     r = client.post(HIRE, json=hire_body(agency, agency_id=str(uuid.uuid4())), headers=headers)
-    _problem(r, 404, "not_found")
+    assert_problem(r, 404, "not_found")
 
 
 def test_taken_username_is_409_and_takes_no_place(client: TestClient, db: Session) -> None:
@@ -256,13 +246,13 @@ def test_taken_username_is_409_and_takes_no_place(client: TestClient, db: Sessio
     first = hire_body(agency)
     assert client.post("/api/auxiliaries", json=first, headers=headers).status_code == 201
     r = client.post("/api/auxiliaries", json=hire_body(agency, username=first["username"]), headers=headers)
-    _problem(r, 409, "username_taken")
+    assert_problem(r, 409, "username_taken")
     assert _stored(db, agency) == (1, 1)
 
 
 def test_hiring_needs_a_login(client: TestClient, db: Session) -> None:
     agency = make_agency(db)
-    _problem(client.post("/api/auxiliaries", json=hire_body(agency)), 401, "unauthenticated")
+    assert_problem(client.post("/api/auxiliaries", json=hire_body(agency)), 401, "unauthenticated")
 
 
 @pytest.mark.parametrize(
@@ -276,7 +266,7 @@ def test_malformed_fields_are_listed_in_a_422(
 ) -> None:
     agency, headers = _admin(client, db)
     r = client.post("/api/auxiliaries", json=hire_body(agency, **{field: value}), headers=headers)
-    body = _problem(r, 422, "validation_error")
+    body = assert_problem(r, 422, "validation_error")
     assert [e["field"] for e in body["errors"]] == [field]
 
 
@@ -285,7 +275,7 @@ def test_missing_record_is_a_validation_error(client: TestClient, db: Session) -
     body = hire_body(agency)
     del body["record"]
     r = client.post("/api/auxiliaries", json=body, headers=headers)
-    assert "record" in [e["field"] for e in _problem(r, 422, "validation_error")["errors"]]
+    assert "record" in [e["field"] for e in assert_problem(r, 422, "validation_error")["errors"]]
 
 
 def test_hired_auxiliary_can_log_in_with_the_given_password(client: TestClient, db: Session) -> None:

@@ -13,6 +13,7 @@ from api.domain.models import (
     DeadBadgeScan,
 )
 from tests.factories import login, make_agency, make_auxiliary
+from tests.problems import assert_problem
 from verification.tokens import KeyRing
 
 
@@ -103,7 +104,7 @@ def test_tampered_foreign_or_login_tokens_are_invalid_and_reveal_no_one(client: 
 def test_badge_token_never_works_as_login(client: TestClient, db: Session) -> None:
     _, aux = make_auxiliary(db, make_agency(db))
     r = client.get("/api/me", headers={"Authorization": f"Bearer {_badge(client, db, aux)}"})
-    assert r.status_code == 401
+    assert_problem(r, 401, "invalid_token")
 
 
 def test_rotated_keys_keep_old_badges_verifying_offline(client: TestClient, db: Session) -> None:
@@ -130,8 +131,8 @@ def test_lookup_by_badge_number(client: TestClient, db: Session) -> None:
     _, aux = make_auxiliary(db, make_agency(db))
     assert client.get(f"/api/public/badges/{aux.badge_no.lower()}").json()["status"] == "valid"
     missing = client.get("/api/public/badges/NOSUCH0000")
-    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
-    assert client.get("/api/public/badges/bad-chars!").status_code == 422
+    assert_problem(missing, 404, "not_found")
+    assert_problem(client.get("/api/public/badges/bad-chars!"), 422, "validation_error")
 
 
 def test_verify_page_is_chinese_html_with_the_status(client: TestClient, db: Session) -> None:

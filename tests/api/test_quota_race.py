@@ -22,6 +22,7 @@ from api.domain.models import Agency, AuditEntry, Auxiliary, Role
 from api.main import create_app
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, hire_body, make_agency, make_auxiliary, make_user
+from tests.problems import assert_problem
 
 CONTENDERS = 8
 
@@ -86,8 +87,7 @@ def test_concurrent_hires_for_the_last_places_fill_exactly_the_quota(
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] * quota + [409] * (CONTENDERS - quota), [r.text for r in responses]
     for refused in (r for r in responses if r.status_code == 409):
-        assert refused.headers["content-type"].startswith("application/problem+json")
-        assert refused.json()["code"] == "headcount_quota_full" and refused.json()["article"] == "第十二条"
+        assert_problem(refused, 409, "headcount_quota_full", "第十二条")
     hired = {r.json()["id"] for r in responses if r.status_code == 201}
     with Session(pg_engine) as s:
         stored = set(map(str, s.scalars(select(Auxiliary.id).where(Auxiliary.agency_id == agency.id))))
@@ -111,6 +111,8 @@ def test_a_departure_recorded_twice_at_once_frees_one_place(pg_engine: Engine, d
         responses = _all_at_once(base_url, [(f"/api/auxiliaries/{aux.id}/departure", leaving)] * 4,
                                  _token(base_url, admin.username))
     assert sorted(r.status_code for r in responses) == [200, 409, 409, 409], [r.text for r in responses]
+    for refused in (r for r in responses if r.status_code != 200):
+        assert_problem(refused, 409, "auxiliary_departed", "第二十七条")
     with Session(pg_engine) as s:
         assert s.scalar(select(Agency.headcount_used).where(Agency.id == agency.id)) == 1
         departed = s.get(Auxiliary, aux.id)

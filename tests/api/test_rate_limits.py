@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 from api.main import create_app
 from api.ratelimit import Limiter, RateLimited, RedisStore, Rule
 from tests.conftest import IN_CI, make_settings
+from tests.problems import assert_problem
 
 REDIS_URL = os.environ.get("AUXDUTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -30,8 +31,7 @@ def test_public_verification_answers_429_with_retry_after_past_the_limit(tight_c
     answers = [tight_client.get("/api/public/verify/not-a-token") for _ in range(8)]  # limit 120 * 0.05 = 6
     assert [r.status_code for r in answers[:6]] == [200] * 6
     limited = answers[6]
-    assert limited.status_code == 429 and limited.json()["code"] == "rate_limited"
-    assert limited.headers["content-type"].startswith("application/problem+json")
+    assert_problem(limited, 429, "rate_limited")
     assert 1 <= int(limited.headers["retry-after"]) <= 60
 
 
@@ -40,7 +40,7 @@ def test_clients_are_counted_apart(tight_client: TestClient) -> None:
         tight_client.get("/api/public/verify/x")
     other = tight_client.get("/api/public/verify/x", headers={"X-Forwarded-For": "203.0.113.9"})
     # X-Forwarded-For is not trusted by default: it is still the same client.
-    assert other.status_code == 429
+    assert_problem(other, 429, "rate_limited")
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from api.domain.models import (
     User,
 )
 from tests.factories import login, make_agency, make_auxiliary, make_officer, make_user
+from tests.problems import assert_problem
 
 BEIJING = timezone(timedelta(hours=8))
 YEAR = 2025
@@ -171,9 +172,9 @@ def test_another_agencys_admin_gets_403_citing_article_5(
     stranger = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db)))
     for path in ("/api/reports/roster", "/api/reports/metrics"):
         r = client.get(path, params={"agency_id": str(filing["agency"].id)}, headers=stranger)
-        assert r.status_code == 403 and r.json()["article"] == "第五条"
+        assert_problem(r, 403, "not_your_agency", "第五条")
     officer, _ = make_officer(db, filing["agency"])
-    assert _roster(client, login(client, officer)).status_code == 403
+    assert_problem(_roster(client, login(client, officer)), 403, "role_not_allowed")
 
 
 def test_justice_bureau_reads_any_agency_but_must_name_one_for_the_roster(
@@ -182,8 +183,8 @@ def test_justice_bureau_reads_any_agency_but_must_name_one_for_the_roster(
     justice = login(client, make_user(db, role=Role.JUSTICE_ADMIN, agency=None))
     r = _roster(client, justice, agency_id=str(filing["agency"].id))
     assert r.status_code == 200 and len(r.json()["auxiliaries"]) == 3
-    assert _roster(client, justice).status_code == 422
-    assert _roster(client, justice, agency_id=str(uuid.uuid4())).status_code == 404
+    assert_problem(_roster(client, justice), 422, "agency_required")
+    assert_problem(_roster(client, justice, agency_id=str(uuid.uuid4())), 404, "not_found")
 
 
 @pytest.mark.parametrize(
@@ -194,7 +195,7 @@ def test_bad_report_parameters_answer_422(
     client: TestClient, db: Session, filing: dict[str, Any], params: dict[str, Any]
 ) -> None:
     r = client.get("/api/reports/roster", params=params, headers=login(client, filing["admin"]))
-    assert r.status_code == 422 and r.json()["code"] == "validation_error"
+    assert_problem(r, 422, "validation_error")
 
 
 # --- metrics -------------------------------------------------------------------------------------------

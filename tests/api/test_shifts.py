@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.domain.audit.log import verify_log
 from api.domain.models import ShiftEvent
 from tests.factories import OUT_OF_ZONE, login, make_agency, make_auxiliary, make_officer, shift_payload
+from tests.problems import assert_problem
 
 
 def _events(db: Session, event_id: str) -> int:
@@ -65,22 +66,23 @@ def test_same_id_other_content_is_409(client: TestClient, db: Session, change: A
         r = client.post("/api/shifts/check-out", json=body, headers=headers)
     else:
         r = client.post("/api/shifts/check-in", json={**body, **change}, headers=headers)
-    assert r.status_code == 409 and r.json()["code"] == "id_conflict"
+    assert_problem(r, 409, "id_conflict")
     assert _events(db, body["id"]) == 1
 
 
 def test_another_auxiliarys_event_id_is_409(client: TestClient, db: Session) -> None:
     body = shift_payload()
     assert client.post("/api/shifts/check-in", json=body, headers=_headers(client, db)).status_code == 201
-    assert client.post("/api/shifts/check-in", json=body, headers=_headers(client, db)).status_code == 409
+    assert_problem(client.post("/api/shifts/check-in", json=body, headers=_headers(client, db)), 409, "id_conflict")
 
 
 def test_only_auxiliaries_check_in(client: TestClient, db: Session) -> None:
     officer_user, _ = make_officer(db, make_agency(db))
     body = shift_payload()
-    assert client.post("/api/shifts/check-in", json=body, headers=login(client, officer_user)).status_code == 403
+    r = client.post("/api/shifts/check-in", json=body, headers=login(client, officer_user))
+    assert_problem(r, 403, "role_not_allowed")
     assert _events(db, body["id"]) == 0
-    assert client.post("/api/shifts/check-in", json=body).status_code == 401
+    assert_problem(client.post("/api/shifts/check-in", json=body), 401, "unauthenticated")
 
 
 @pytest.mark.parametrize(
@@ -90,4 +92,4 @@ def test_only_auxiliaries_check_in(client: TestClient, db: Session) -> None:
 )
 def test_malformed_shift_event_is_422(client: TestClient, db: Session, override: dict[str, Any]) -> None:
     r = client.post("/api/shifts/check-in", json=shift_payload(**override), headers=_headers(client, db))
-    assert r.status_code == 422, r.text
+    assert_problem(r, 422, "validation_error")

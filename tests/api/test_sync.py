@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from api.domain.audit.log import verify_log
 from api.domain.models import Article19Case, AuxiliaryStatus, ShiftEvent, Task
 from tests.factories import login, make_agency, make_auxiliary, make_officer, shift_payload, task_payload
+from tests.problems import assert_problem
 
 
 def _count(db: Session, model: type[Task] | type[ShiftEvent], ids: list[str]) -> int:
@@ -140,13 +141,14 @@ def test_problems_speak_english_on_request(client: TestClient, db: Session) -> N
 def test_more_than_500_records_is_422(client: TestClient, db: Session) -> None:
     headers = _headers(client, db)
     r = client.post("/api/sync", json={"tasks": [task_payload() for _ in range(501)]}, headers=headers)
-    assert r.status_code == 422
-    assert client.post("/api/sync", json={"tasks": [], "other": 1}, headers=headers).status_code == 422
+    assert_problem(r, 422, "validation_error")
+    assert_problem(client.post("/api/sync", json={"tasks": [], "other": 1}, headers=headers), 422, "validation_error")
 
 
 def test_only_auxiliaries_sync(client: TestClient, db: Session) -> None:
     officer_user, _ = make_officer(db, make_agency(db))
-    assert client.post("/api/sync", json={"tasks": []}, headers=login(client, officer_user)).status_code == 403
+    r = client.post("/api/sync", json={"tasks": []}, headers=login(client, officer_user))
+    assert_problem(r, 403, "role_not_allowed")
 
 
 def test_a_full_batch_of_500_tasks(client: TestClient, db: Session) -> None:

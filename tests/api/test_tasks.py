@@ -25,6 +25,7 @@ from tests.factories import (
     make_user,
     task_payload,
 )
+from tests.problems import assert_problem
 
 
 def _tasks(db: Session, task_id: str | uuid.UUID) -> int:
@@ -34,13 +35,6 @@ def _tasks(db: Session, task_id: str | uuid.UUID) -> int:
 def _aux(client: TestClient, db: Session, agency: Agency | None = None, **kw: Any) -> dict[str, str]:
     user, _ = make_auxiliary(db, agency or make_agency(db), **kw)
     return login(client, user)
-
-
-def _refused(r: Any, status: int, code: str, article: str | None) -> None:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.json()["code"] == code
-    assert r.json().get("article") == article
 
 
 def test_granted_independent_task_is_recorded_in_zone(client: TestClient, db: Session) -> None:
@@ -86,7 +80,7 @@ def test_only_auxiliaries_record_tasks(client: TestClient, db: Session) -> None:
     officer_user, _ = make_officer(db, agency)
     body = task_payload()
     r = client.post("/api/tasks", json=body, headers=login(client, officer_user))
-    assert r.status_code == 403
+    assert_problem(r, 403, "role_not_allowed")
     assert _tasks(db, body["id"]) == 0
 
 
@@ -97,14 +91,14 @@ def test_auxiliary_without_active_credential_records_nothing_article_23(
 ) -> None:
     headers = _aux(client, db, status=status)
     body = task_payload()
-    _refused(client.post("/api/tasks", json=body, headers=headers), 403, "credential_not_active", "第二十三条")
+    assert_problem(client.post("/api/tasks", json=body, headers=headers), 403, "credential_not_active", "第二十三条")
     assert _tasks(db, body["id"]) == 0
 
 
 def test_unknown_category_is_a_validation_error(client: TestClient, db: Session) -> None:
     headers = _aux(client, db)
     r = client.post("/api/tasks", json=task_payload(category="fine_collection"), headers=headers)
-    assert r.status_code == 422 and r.json()["code"] == "validation_error"
+    assert_problem(r, 422, "validation_error")
     assert any(e["field"] == "category" for e in r.json()["errors"])
 
 
@@ -120,7 +114,7 @@ def test_assigned_work_without_written_assignment_cites_article_7(
 ) -> None:
     headers = _aux(client, db, categories=["assigned"])
     body = task_payload(category="assigned", assignment_ref=ref)
-    _refused(client.post("/api/tasks", json=body, headers=headers), 422, "assignment_required", "第七条")
+    assert_problem(client.post("/api/tasks", json=body, headers=headers), 422, "assignment_required", "第七条")
     assert _tasks(db, body["id"]) == 0
     ok = task_payload(category="assigned", assignment_ref="玄城管交〔2026〕12号")
     assert client.post("/api/tasks", json=ok, headers=headers).status_code == 201
@@ -131,21 +125,21 @@ def test_statutory_other_without_legal_basis_cites_article_8(client: TestClient,
     _, officer = make_officer(db, agency)
     headers = _aux(client, db, agency)
     body = task_payload(category="statutory_other", officer_id=str(officer.id))
-    _refused(client.post("/api/tasks", json=body, headers=headers), 422, "legal_basis_required", "第八条")
+    assert_problem(client.post("/api/tasks", json=body, headers=headers), 422, "legal_basis_required", "第八条")
     assert _tasks(db, body["id"]) == 0
 
 
 def test_independent_category_not_granted_cites_article_7(client: TestClient, db: Session) -> None:
     headers = _aux(client, db, categories=["patrol"])
     body = task_payload(category="technical")
-    _refused(client.post("/api/tasks", json=body, headers=headers), 422, "category_not_granted", "第七条")
+    assert_problem(client.post("/api/tasks", json=body, headers=headers), 422, "category_not_granted", "第七条")
     assert _tasks(db, body["id"]) == 0
 
 
 def test_assisted_task_without_officer_cites_article_8(client: TestClient, db: Session) -> None:
     headers = _aux(client, db)
     body = task_payload(category="scene_order")
-    _refused(client.post("/api/tasks", json=body, headers=headers), 422, "officer_required", "第八条")
+    assert_problem(client.post("/api/tasks", json=body, headers=headers), 422, "officer_required", "第八条")
     assert _tasks(db, body["id"]) == 0
 
 
@@ -162,7 +156,7 @@ def test_officer_unknown_inactive_or_elsewhere_is_not_available_article_8(
     officer_id = uuid.uuid4() if which == "unknown" else officer.id
     headers = _aux(client, db, agency)
     body = task_payload(category="inspection", officer_id=str(officer_id))
-    _refused(client.post("/api/tasks", json=body, headers=headers), 422, "officer_not_available", "第八条")
+    assert_problem(client.post("/api/tasks", json=body, headers=headers), 422, "officer_not_available", "第八条")
     assert _tasks(db, body["id"]) == 0
 
 
@@ -176,7 +170,7 @@ def test_seconded_auxiliary_is_directed_by_officers_of_the_commanding_street(
     headers = _aux(client, db, district, command_agency=street)
     refused = client.post("/api/tasks", json=task_payload(category="inspection",
                                                           officer_id=str(district_officer.id)), headers=headers)
-    _refused(refused, 422, "officer_not_available", "第八条")
+    assert_problem(refused, 422, "officer_not_available", "第八条")
     r = client.post("/api/tasks", json=task_payload(category="inspection", officer_id=str(street_officer.id)),
                     headers=headers)
     assert r.status_code == 201
@@ -190,7 +184,7 @@ def test_no_field_can_carry_a_fine_amount_article_19(
     headers = _aux(client, db)
     body = task_payload(**extra)
     r = client.post("/api/tasks", json=body, headers=headers)
-    assert r.status_code == 422 and r.json()["code"] == "validation_error"
+    assert_problem(r, 422, "validation_error")
     assert _tasks(db, body["id"]) == 0
     assert not any("fine" in column.name for column in Task.__table__.columns)
 
@@ -219,14 +213,14 @@ def test_malformed_task_is_422_never_500(client: TestClient, db: Session, overri
     # Sent as ASCII JSON text, so a lone surrogate travels as an escape, as a hostile client would send it.
     content = json.dumps(task_payload(**override)).encode()
     r = client.post("/api/tasks", content=content, headers={**headers, "content-type": "application/json"})
-    assert r.status_code == 422, r.text
+    assert_problem(r, 422, "validation_error")
 
 
 def test_malformed_json_and_path_ids_are_422(client: TestClient, db: Session) -> None:
     headers = _aux(client, db)
     bad = client.post("/api/tasks", content=b'{"id": ', headers={**headers, "content-type": "application/json"})
-    assert bad.status_code == 422
-    assert client.get("/api/tasks/not-a-uuid", headers=headers).status_code == 422
+    assert_problem(bad, 422, "validation_error")
+    assert_problem(client.get("/api/tasks/not-a-uuid", headers=headers), 422, "validation_error")
 
 
 # Idempotency of phone-made ids (Offline sync)
@@ -256,7 +250,7 @@ def test_same_id_with_other_content_is_409_id_conflict(client: TestClient, db: S
     body = task_payload()
     assert client.post("/api/tasks", json=body, headers=headers).status_code == 201
     r = client.post("/api/tasks", json={**body, "description": "另一条"}, headers=headers)
-    _refused(r, 409, "id_conflict", None)
+    assert "article" not in assert_problem(r, 409, "id_conflict")
     assert db.get(Task, uuid.UUID(body["id"])).description == "新街口商圈巡查"  # type: ignore[union-attr]
 
 
@@ -265,7 +259,7 @@ def test_an_id_of_another_auxiliary_is_409_and_leaks_nothing(client: TestClient,
     body = task_payload()
     assert client.post("/api/tasks", json=body, headers=_aux(client, db, agency)).status_code == 201
     r = client.post("/api/tasks", json=body, headers=_aux(client, db, agency))
-    _refused(r, 409, "id_conflict", None)
+    assert "article" not in assert_problem(r, 409, "id_conflict")
     assert "description" not in r.json()
 
 
@@ -301,8 +295,8 @@ def test_task_list_visibility_per_role(client: TestClient, db: Session) -> None:
     assert {own, assisted, foreign} <= ids(justice)
     assert ids(aux_h, "?category=inspection") == {assisted}
     assert ids(aux_h, "?since=2999-01-01T00:00:00Z") == set()
-    assert client.get(f"/api/tasks/{foreign}", headers=aux_h).status_code == 404
-    assert client.get(f"/api/tasks/{own}", headers=login(client, officer_user)).status_code == 404
+    assert_problem(client.get(f"/api/tasks/{foreign}", headers=aux_h), 404, "not_found")
+    assert_problem(client.get(f"/api/tasks/{own}", headers=login(client, officer_user)), 404, "not_found")
     assert client.get(f"/api/tasks/{own}", headers=aux_h).json()["id"] == own
 
 
@@ -320,7 +314,7 @@ def test_task_list_pages_with_a_cursor(client: TestClient, db: Session) -> None:
         if cursor is None:
             break
     assert len(seen) == 5 and set(seen) == made
-    assert client.get("/api/tasks?cursor=garbage", headers=headers).status_code == 422
+    assert_problem(client.get("/api/tasks?cursor=garbage", headers=headers), 422, "invalid_cursor")
     assert len(client.get("/api/tasks?limit=100000", headers=headers).json()["items"]) == 5
 
 
@@ -334,13 +328,13 @@ def test_database_refuses_deleting_a_task(client: TestClient, db: Session) -> No
 
 def test_naive_since_is_refused(client: TestClient, db: Session) -> None:
     headers = _aux(client, db)
-    assert client.get("/api/tasks?since=2026-01-01T00:00:00", headers=headers).status_code == 422
+    assert_problem(client.get("/api/tasks?since=2026-01-01T00:00:00", headers=headers), 422, "validation_error")
 
 
 @pytest.mark.parametrize("since", ["0001-01-01T00:00:00%2B14:00", "9999-12-31T23:59:59-14:00"])
 def test_since_outside_the_utc_years_is_refused(client: TestClient, db: Session, since: str) -> None:
     r = client.get(f"/api/tasks?since={since}", headers=_aux(client, db))
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "since"
+    assert assert_problem(r, 422, "validation_error")["errors"][0]["field"] == "since"
 
 
 @pytest.mark.parametrize(
@@ -356,7 +350,7 @@ def test_since_outside_the_utc_years_is_refused(client: TestClient, db: Session,
 def test_a_forged_cursor_is_invalid_cursor(client: TestClient, db: Session, raw: object) -> None:
     cursor = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode().rstrip("=")
     r = client.get(f"/api/tasks?cursor={cursor}", headers=_aux(client, db))
-    assert r.status_code == 422 and r.json()["code"] == "invalid_cursor"
+    assert_problem(r, 422, "invalid_cursor")
 
 
 def test_fieldwork_is_documented_with_examples(client: TestClient) -> None:

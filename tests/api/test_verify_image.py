@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.models import Credential
 from tests.factories import make_agency, make_auxiliary
+from tests.problems import assert_problem
 from verification.card import render_badge_card
 from verification.qr_zbar import ZBAR_MISSING_REASON, zbar_available
 
@@ -52,15 +53,13 @@ def test_foreign_qr_names_the_host(client: TestClient) -> None:
     buf = io.BytesIO()
     qr.save(buf, kind="png", scale=8, border=4)
     r = client.post("/api/public/verify-image", files={"image": ("x.png", buf.getvalue(), "image/png")})
-    assert r.status_code == 422
-    assert r.json()["code"] == "foreign_qr" and r.json()["decoded_host"] == "fake-chengguan.example.com"
+    assert assert_problem(r, 422, "foreign_qr")["decoded_host"] == "fake-chengguan.example.com"
 
 
 def test_photo_without_qr_is_no_qr_found(client: TestClient) -> None:
     r = client.post("/api/public/verify-image",
                     files={"image": ("x.jpg", _jpeg(Image.new("RGB", (800, 600), (200, 180, 160))), "image/jpeg")})
-    assert r.status_code == 422 and r.json()["code"] == "no_qr_found"
-    assert r.headers["content-type"].startswith("application/problem+json")
+    assert_problem(r, 422, "no_qr_found")
 
 
 @pytest.mark.parametrize(
@@ -75,18 +74,18 @@ def test_hostile_uploads_are_refused_with_a_problem(
     client: TestClient, payload: bytes, status: int, code: str
 ) -> None:
     r = client.post("/api/public/verify-image", files={"image": ("x", payload, "application/octet-stream")})
-    assert r.status_code == status and r.json()["code"] == code
+    assert_problem(r, status, code)
 
 
 def test_oversized_upload_is_413(client: TestClient) -> None:
     huge = b"\xff\xd8" + b"\0" * (16 << 20)
     r = client.post("/api/public/verify-image", files={"image": ("x.jpg", huge, "image/jpeg")})
-    assert r.status_code == 413 and r.json()["code"] == "image_too_large"
+    assert_problem(r, 413, "image_too_large")
 
 
 def test_missing_image_field_is_422(client: TestClient) -> None:
     r = client.post("/api/public/verify-image", files={"other": ("x.jpg", b"abc", "image/jpeg")})
-    assert r.status_code == 422 and r.json()["code"] == "validation_error"
+    assert_problem(r, 422, "validation_error")
 
 
 def test_chunked_upload_is_refused_while_it_arrives(client: TestClient) -> None:
@@ -101,7 +100,7 @@ def test_chunked_upload_is_refused_while_it_arrives(client: TestClient) -> None:
 
     r = client.post("/api/public/verify-image", content=body(),
                     headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    assert r.status_code == 413 and r.json()["code"] == "image_too_large"
+    assert_problem(r, 413, "image_too_large")
 
 
 def test_a_qr_text_that_is_no_url_at_all_is_foreign() -> None:

@@ -11,6 +11,7 @@ from api.demo import load_demo
 from api.domain.models import Role
 from tests.browser import require_chromium, screenshot
 from tests.factories import login, make_agency, make_auxiliary, make_user
+from tests.problems import assert_problem
 
 SVG = "{http://www.w3.org/2000/svg}"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -35,8 +36,8 @@ def test_agency_admin_sees_only_their_own_row(client: TestClient, db: Session) -
     admin = make_user(db, role=Role.AGENCY_ADMIN, agency=mine)
     text = client.get("/api/reports/metrics.svg", headers=login(client, admin)).text
     assert "本机关" in text and "别的机关" not in text
-    assert client.get(f"/api/reports/metrics.svg?agency_id={other.id}",
-                      headers=login(client, admin)).status_code == 403
+    r = client.get(f"/api/reports/metrics.svg?agency_id={other.id}", headers=login(client, admin))
+    assert_problem(r, 403, "not_your_agency", "第五条")
 
 
 def test_metrics_chart_renders_in_chromium(client: TestClient, db: Session, backend: str) -> None:
