@@ -70,20 +70,20 @@ def _apply_move(session: Session, aux: Auxiliary, move: StatusMove, *, actor: Us
     return aux
 
 
-def suspend_auxiliary(session: Session, aux: Auxiliary, *, actor: User, reason: str) -> Auxiliary:
-    move = STATUS_MOVES["suspend"]
+def _move(session: Session, aux: Auxiliary, name: str, *, actor: User, reason: str, logged_as: str) -> Auxiliary:
+    move = STATUS_MOVES[name]
     _check_move(aux, move)
     _apply_move(session, aux, move, actor=actor, reason=reason)
-    audit.record(session, aux, "auxiliary.suspended", actor_id=actor.id)
+    audit.record(session, aux, logged_as, actor_id=actor.id)
     return aux
+
+
+def suspend_auxiliary(session: Session, aux: Auxiliary, *, actor: User, reason: str) -> Auxiliary:
+    return _move(session, aux, "suspend", actor=actor, reason=reason, logged_as="auxiliary.suspended")
 
 
 def reinstate_auxiliary(session: Session, aux: Auxiliary, *, actor: User, reason: str) -> Auxiliary:
-    move = STATUS_MOVES["reinstate"]
-    _check_move(aux, move)
-    _apply_move(session, aux, move, actor=actor, reason=reason)
-    audit.record(session, aux, "auxiliary.reinstated", actor_id=actor.id)
-    return aux
+    return _move(session, aux, "reinstate", actor=actor, reason=reason, logged_as="auxiliary.reinstated")
 
 
 def record_departure(
