@@ -17,6 +17,7 @@ from api.domain.complaints.handling import transition_complaint
 from api.domain.complaints.intake import file_complaint
 from api.domain.errors import ForbiddenWork
 from api.domain.fieldwork.context import FieldContext, load_field_context
+from api.domain.fieldwork.records import ShiftDraft, ShiftKind
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.tasks import correct_task, cosign_task, record_task
 from api.domain.models import Agency, AgencyLevel, Auxiliary, ComplaintStatus, Officer, Role, Task, User
@@ -163,7 +164,7 @@ def _task(fc: FieldContext, session: Session, n: int, category: str, description
     payload = TaskCreate(id=uuid.uuid5(DEMO_NS, f"task-{n}"), category=category, description=description,
                          started_at=start, ended_at=start + timedelta(minutes=40), lat=lat, lon=lon, **extra)
     try:
-        task, _ = record_task(session, fc, payload)
+        task, _ = record_task(session, fc, payload.to_draft())
     except ForbiddenWork:
         return None  # refused, and kept as an Article 19 case: that is what the demo shows
     return task
@@ -176,10 +177,11 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
     wang_user = session.get(User, demo.officer_wang.user_id)
     assert wang_user is not None
     for fc, n in ((zhang, 1), (chen, 2)):
-        for kind, hour in (("check_in", 8), ("check_out", 17)):
-            record_shift_event(session, fc, kind=kind, payload={  # type: ignore[arg-type]
-                "id": uuid.uuid5(DEMO_NS, f"shift-{n}-{kind}"), "at": _at(25, hour), "lat": 32.0410,
-                "lon": 118.7815, "accuracy_m": 9.0})
+        day: tuple[tuple[ShiftKind, int], ...] = (("check_in", 8), ("check_out", 17))
+        for kind, hour in day:
+            record_shift_event(session, fc, ShiftDraft(
+                id=uuid.uuid5(DEMO_NS, f"shift-{n}-{kind}"), kind=kind, at=_at(25, hour), lat=32.0410,
+                lon=118.7815, accuracy_m=9.0))
     wang = demo.officer_wang.id
     _task(zhang, session, 1, "patrol", "巡查中山路沿线，劝阻占道经营2起并上报", _at(25, 8, 30))
     _task(zhang, session, 2, "patrol", "巡查途经玄武湖公园北门（责任区外）", _at(25, 10), lat=32.0800, lon=118.7950)
@@ -210,7 +212,7 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
         correct_task(session, zhang, task_id=original.id, payload=TaskCreate(
             id=uuid.uuid5(DEMO_NS, "task-15-v2"), category="patrol",
             description="巡查汉中路，发现共享单车乱停5处，已通知运营方",
-            started_at=_at(26, 8), ended_at=_at(26, 8, 40), lat=32.0405, lon=118.7812))
+            started_at=_at(26, 8), ended_at=_at(26, 8, 40), lat=32.0405, lon=118.7812).to_draft())
     # 第十九条: a fine quota, passed on by the officer: refused, and kept against him.
     _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(26, 10), officer_id=wang,
           flags={"fine_quota": True})

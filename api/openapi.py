@@ -66,7 +66,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "reinstate_auxiliary": ("not_your_agency",),
     "record_departure": ("left_before_hired", "unknown_item", "not_your_agency"),
     "second_auxiliary": ("not_your_agency",),
-    "upload_photo": ("photo_too_large", "unsupported_media_type", "invalid_image", "422:image_too_large",
+    "upload_photo": ("413:image_too_large", "unsupported_image_type", "image_unreadable", "image_too_many_pixels",
                      "not_your_agency"),
     "read_badge_card": ("not_your_agency",),
     "check_in": ("id_conflict", "not_an_auxiliary", "credential_not_active"),

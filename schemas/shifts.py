@@ -2,10 +2,10 @@
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.domain.fieldwork.records import ShiftDraft, ShiftKind
 from schemas.common import Instant
 from schemas.tasks import Latitude, Longitude
 
@@ -24,6 +24,9 @@ class CheckIn(BaseModel):
     lon: Longitude
     accuracy_m: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False, description="GPS accuracy")
 
+    def to_draft(self, kind: ShiftKind) -> ShiftDraft:
+        return ShiftDraft(id=self.id, kind=kind, at=self.at, lat=self.lat, lon=self.lon, accuracy_m=self.accuracy_m)
+
 
 class CheckOut(CheckIn):
     model_config = ConfigDict(
@@ -33,9 +36,6 @@ class CheckOut(CheckIn):
                         "lat": 32.0415, "lon": 118.7850}
         },
     )
-
-
-ShiftKind = Literal["check_in", "check_out"]
 
 
 class ShiftEventRead(BaseModel):

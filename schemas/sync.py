@@ -5,14 +5,18 @@ sinks the batch.
 """
 
 import uuid
-from typing import Any, Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from schemas.shifts import CheckIn, ShiftEventRead, ShiftKind
-from schemas.tasks import TASK_EXAMPLE, TaskRead
+from api.domain.errors import DomainError
+from api.domain.fieldwork.records import Sent, ShiftDraft, ShiftKind, TaskDraft
+from schemas.shifts import CheckIn, ShiftEventRead
+from schemas.tasks import TASK_EXAMPLE, TaskCreate, TaskRead
 
 MAX_RECORDS = 500
+Draft = TypeVar("Draft", TaskDraft, ShiftDraft)
 
 
 class ShiftRecord(CheckIn):
@@ -20,6 +24,9 @@ class ShiftRecord(CheckIn):
 
     model_config = ConfigDict(extra="forbid")
     kind: ShiftKind
+
+    def to_shift_draft(self) -> ShiftDraft:
+        return self.to_draft(self.kind)
 
 
 class SyncRequest(BaseModel):
@@ -87,3 +94,40 @@ class SyncResponse(BaseModel):
     )
     tasks: list[TaskSyncResult]
     shifts: list[ShiftSyncResult]
+
+
+def _raw_id(raw: Mapping[str, Any]) -> str | None:
+    value = raw.get("id")
+    # Echoed back as sent, so only text that can be written out again (a lone surrogate cannot).
+    return value if isinstance(value, str) and len(value) <= 64 and value.isprintable() else None
+
+
+def malformed(exc: ValidationError) -> DomainError:
+    """A record that could not be read, answered as it would be on its own endpoint (422, each bad field)."""
+    errors = [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+    fields = ", ".join(e["field"] or "(record)" for e in errors)
+    return DomainError(
+        "validation_error", f"记录字段有误：{fields}", f"invalid fields: {fields}", errors=errors
+    )
+
+
+def _read(raws: Sequence[Mapping[str, Any]], read: Callable[[Mapping[str, Any]], Draft]) -> list[Sent[Draft]]:
+    """Each record of a batch read on its own, so one malformed record never sinks the others."""
+    sent: list[Sent[Draft]] = []
+    for raw in raws:
+        try:
+            sent.append(Sent(_raw_id(raw), read(raw)))
+        except ValidationError as exc:
+            sent.append(Sent(_raw_id(raw), malformed(exc)))
+    return sent
+
+
+def read_tasks(raws: Sequence[Mapping[str, Any]]) -> list[Sent[TaskDraft]]:
+    return _read(raws, lambda raw: TaskCreate.model_validate(raw).to_draft())
+
+
+def read_shifts(raws: Sequence[Mapping[str, Any]]) -> list[Sent[ShiftDraft]]:
+    return _read(raws, lambda raw: ShiftRecord.model_validate(raw).to_shift_draft())

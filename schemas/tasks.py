@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.domain.duties import DutyCode
+from api.domain.fieldwork import records
 from schemas.common import Instant, StorableText
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
@@ -36,6 +37,9 @@ class TaskFlags(BaseModel):
 
     def raised(self) -> list[str]:
         return [name for name, value in self.model_dump().items() if value]
+
+    def to_domain(self) -> records.TaskFlags:
+        return records.TaskFlags(**self.model_dump())
 
 
 TASK_EXAMPLE: dict[str, Any] = {
@@ -82,6 +86,9 @@ class TaskCreate(BaseModel):
         None, description="the legal provision, required for `statutory_other` (第八条(六))"
     )
     flags: TaskFlags = Field(default_factory=TaskFlags)
+
+    def to_draft(self) -> records.TaskDraft:
+        return records.TaskDraft(**{**dict(self), "flags": self.flags.to_domain()})
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "TaskCreate":

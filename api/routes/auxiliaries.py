@@ -26,7 +26,7 @@ from api.domain.staff.credentials import (
 from api.domain.staff.eligibility import Application
 from api.domain.staff.hiring import hire_auxiliary
 from api.domain.staff.lookup import auxiliaries_query, managed_auxiliary, visible_auxiliary
-from api.domain.staff.photo import check_photo, photo_too_large
+from api.domain.staff.photo import check_photo, image_too_large
 from api.domain.staff.status import (
     record_departure,
     reinstate_auxiliary,
@@ -51,7 +51,7 @@ from schemas.auxiliaries import (
 from schemas.common import Page
 
 router = APIRouter(prefix="/api", tags=["auxiliaries"])
-_uploads = APIRouter(route_class=limited_upload_route(lambda s: s.photo_max_bytes, "photo_too_large", "照片", "photo"))
+_uploads = APIRouter(route_class=limited_upload_route(lambda s: s.photo_max_bytes, "image_too_large", "照片", "photo"))
 
 AuxId = Annotated[uuid.UUID, Path(description="the auxiliary's id")]
 
@@ -267,7 +267,7 @@ def upload_photo_route(
     aux = managed_auxiliary(session, aux_id, user=user)
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise photo_too_large(limit)
+        raise image_too_large(limit)
     media_type = check_photo(data, declared_type=file.content_type, max_bytes=limit)
     return _read(session, set_photo(session, aux, actor=user, data=data, content_type=media_type))
 

@@ -14,6 +14,7 @@ from api.domain.errors import DomainError
 from api.domain.fieldwork.article19 import article19_cases_visible_to, case_parties
 from api.domain.fieldwork.context import load_field_context
 from api.domain.fieldwork.evidence import get_evidence, store_evidence
+from api.domain.fieldwork.records import ShiftKind
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.sync import sync_records
 from api.domain.fieldwork.tasks import (
@@ -30,8 +31,16 @@ from api.domain.pagination import paginate
 from api.errors import wants_english
 from api.uploads import limited_upload_route
 from schemas.common import Instant, Page
-from schemas.shifts import CheckIn, CheckOut, ShiftEventRead, ShiftKind
-from schemas.sync import ShiftSyncResult, SyncProblem, SyncRequest, SyncResponse, TaskSyncResult
+from schemas.shifts import CheckIn, CheckOut, ShiftEventRead
+from schemas.sync import (
+    ShiftSyncResult,
+    SyncProblem,
+    SyncRequest,
+    SyncResponse,
+    TaskSyncResult,
+    read_shifts,
+    read_tasks,
+)
 from schemas.tasks import (
     Article19CaseRead,
     AuxiliaryRef,
@@ -83,7 +92,7 @@ def _check(
     kind: ShiftKind, session: SessionDep, user: AuxiliaryUser, body: CheckIn, response: Response
 ) -> ShiftEvent:
     fc = load_field_context(session, user)
-    event, created = record_shift_event(session, fc, kind=kind, payload=body.model_dump())
+    event, created = record_shift_event(session, fc, body.to_draft(kind))
     _created(response, created)
     return event
 
@@ -107,7 +116,7 @@ def create_task(session: SessionDep, user: AuxiliaryUser, body: TaskCreate, resp
     assisted duties (第八条) name the directing officer and wait in `pending_cosign`. Work that 第十九条
     forbids is refused with `forbidden_work` and kept as an Article 19 case against whoever asked."""
     fc = load_field_context(session, user)
-    task, created = record_task(session, fc, body)
+    task, created = record_task(session, fc, body.to_draft())
     _created(response, created)
     return _one(session, task, created=created)
 
@@ -158,7 +167,7 @@ def correct_task_route(
     its status, `superseded` (第十条(三)); the new one has `version` + 1 and `corrects_id`, and passes every
     check again. A record can be corrected once; correct its newest version."""
     fc = load_field_context(session, user)
-    task, created = correct_task(session, fc, task_id=task_id, payload=body)
+    task, created = correct_task(session, fc, task_id=task_id, payload=body.to_draft())
     _created(response, created)
     return _one(session, task, created=created)
 
@@ -217,7 +226,7 @@ def sync_records_route(request: Request, session: SessionDep, user: AuxiliaryUse
     it would have had on its own endpoint. One bad record never loses the others."""
     english = wants_english(request)
     fc = load_field_context(session, user)
-    batch = sync_records(session, fc, tasks=body.tasks, shifts=body.shifts)
+    batch = sync_records(session, fc, tasks=read_tasks(body.tasks), shifts=read_shifts(body.shifts))
     bundles = {b.task.id: b for b in bundle_tasks(session, [i.record for i in batch.tasks if i.record])}
     return SyncResponse(
         tasks=[

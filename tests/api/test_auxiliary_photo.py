@@ -83,28 +83,28 @@ def test_stored_type_is_what_the_bytes_are_not_what_the_client_says(client: Test
 def test_other_media_types_are_415(client: TestClient, db: Session, data: bytes, ctype: str) -> None:
     _, aux, headers = _setup(client, db)
     r = client.put(f"/api/auxiliaries/{aux.id}/photo", files={"file": ("p", data, ctype)}, headers=headers)
-    assert_problem(r, 415, "unsupported_media_type")
+    assert_problem(r, 415, "unsupported_image_type")
 
 
 def test_a_real_gif_sent_as_png_is_415(client: TestClient, db: Session) -> None:
     _, aux, headers = _setup(client, db)
     r = client.put(f"/api/auxiliaries/{aux.id}/photo", files={"file": ("p", _image("GIF"), "image/png")},
                    headers=headers)
-    assert_problem(r, 415, "unsupported_media_type")
+    assert_problem(r, 415, "unsupported_image_type")
 
 
 @pytest.mark.parametrize("data", [b"not an image at all", _image("PNG")[:60]], ids=["text", "truncated"])
 def test_bytes_that_are_no_image_are_422(client: TestClient, db: Session, data: bytes) -> None:
     _, aux, headers = _setup(client, db)
     r = _put(client, aux, headers, data, "image/png")
-    assert_problem(r, 422, "invalid_image")
+    assert_problem(r, 422, "image_unreadable")
 
 
 def test_too_big_upload_is_413(client: TestClient, db: Session) -> None:
     _, aux, headers = _setup(client, db)
     data = _image("PNG") + b"\0" * (MAX_BYTES + 100)
     r = _put(client, aux, headers, data, "image/png")
-    assert_problem(r, 413, "photo_too_large")
+    assert_problem(r, 413, "image_too_large")
 
 
 def test_oversized_body_is_refused_by_content_length_or_while_streaming(
@@ -114,7 +114,7 @@ def test_oversized_body_is_refused_by_content_length_or_while_streaming(
     big = b"x" * (MAX_BYTES + 128 * 1024)
     declared = client.put(f"/api/auxiliaries/{aux.id}/photo", content=big,
                           headers={**headers, "content-type": "multipart/form-data; boundary=b"})
-    assert_problem(declared, 413, "photo_too_large")
+    assert_problem(declared, 413, "image_too_large")
 
     def chunks() -> Iterator[bytes]:
         for _ in range(64):
@@ -122,7 +122,7 @@ def test_oversized_body_is_refused_by_content_length_or_while_streaming(
 
     streamed = client.put(f"/api/auxiliaries/{aux.id}/photo", content=chunks(),
                           headers={**headers, "content-type": "multipart/form-data; boundary=b"})
-    assert_problem(streamed, 413, "photo_too_large")
+    assert_problem(streamed, 413, "image_too_large")
 
 
 @pytest.mark.parametrize("side", [8_000, 40_000])
@@ -131,7 +131,7 @@ def test_huge_dimension_png_is_refused_before_decoding(client: TestClient, db: S
     bomb = _png_header_only(side, side)
     assert len(bomb) < 2_000
     r = _put(client, aux, headers, bomb, "image/png")
-    assert_problem(r, 422, "image_too_large")
+    assert_problem(r, 422, "image_too_many_pixels")
     assert client.get(f"/api/auxiliaries/{aux.id}", headers=headers).json()["has_photo"] is False
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api.domain.duties import ASSISTED_CODES, FORBIDDEN_FLAGS, INDEPENDENT_CODES
 from api.domain.errors import ForbiddenWork
 from api.domain.fieldwork.context import FieldContext, load_field_context
+from api.domain.fieldwork.records import TaskDraft
 from api.domain.fieldwork.tasks import check_task_scope, record_task
 from api.domain.models import Agency, Article19Case, AuxiliaryStatus, Officer, Task, TaskStatus, User
 from schemas.tasks import TaskCreate
@@ -24,8 +25,8 @@ def _field(db: Session, agency: Agency | None = None, **kw: Any) -> FieldContext
     return load_field_context(db, user)
 
 
-def _task(**overrides: Any) -> TaskCreate:
-    return TaskCreate.model_validate(task_payload(**overrides))
+def _task(**overrides: Any) -> TaskDraft:
+    return TaskCreate.model_validate(task_payload(**overrides)).to_draft()
 
 
 def _officer(db: Session, agency: Agency, *, active: bool = True) -> tuple[User, Officer]:

@@ -9,11 +9,10 @@ batch, not once per record.
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,15 +21,14 @@ from api.domain.audit import log as audit
 from api.domain.errors import DomainError
 from api.domain.fieldwork.context import FieldContext, load_officers
 from api.domain.fieldwork.phone_ids import serialize_writes
+from api.domain.fieldwork.records import Sent, ShiftDraft, TaskDraft
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.tasks import check_task_scope, new_task, record_task, task_digest
 from api.domain.models import ShiftEvent, Task
-from schemas.sync import ShiftRecord
-from schemas.tasks import TaskCreate
 
 Outcome = Literal["created", "duplicate", "error"]
 Row = TypeVar("Row", Task, ShiftEvent)
-Model = TypeVar("Model", bound=BaseModel)
+Draft = TypeVar("Draft", TaskDraft, ShiftDraft)
 
 
 @dataclass(frozen=True)
@@ -42,52 +40,21 @@ class SyncItem(Generic[Row]):
     problem: DomainError | None = None
 
 
-def _raw_id(raw: Mapping[str, Any]) -> str | None:
-    value = raw.get("id")
-    # Echoed back as sent, so only text that can be written out again (a lone surrogate cannot).
-    return value if isinstance(value, str) and len(value) <= 64 and value.isprintable() else None
-
-
-def malformed(exc: ValidationError) -> DomainError:
-    errors = [
-        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
-    fields = ", ".join(e["field"] or "(record)" for e in errors)
-    return DomainError(
-        "validation_error", f"记录字段有误：{fields}", f"invalid fields: {fields}", errors=errors
-    )
-
-
-def _parse(model: type[Model], raws: Sequence[Mapping[str, Any]]) -> list[Model | DomainError]:
-    parsed: list[Model | DomainError] = []
-    for raw in raws:
-        try:
-            parsed.append(model.model_validate(raw))
-        except ValidationError as exc:
-            parsed.append(malformed(exc))
-    return parsed
-
-
 def _run(
-    session: Session,
-    index: int,
-    raw: Mapping[str, Any],
-    item: Model | DomainError,
-    store: Callable[[Model], tuple[Row, bool]],
+    session: Session, index: int, sent: Sent[Draft], store: Callable[[Draft], tuple[Row, bool]]
 ) -> SyncItem[Row]:
-    if isinstance(item, DomainError):
-        return SyncItem(index, _raw_id(raw), "error", problem=item)
+    if isinstance(sent.record, DomainError):
+        return SyncItem(index, sent.raw_id, "error", problem=sent.record)
     savepoint = session.begin_nested()
     try:
-        row, created = store(item)
+        row, created = store(sent.record)
     except DomainError as exc:
         # A refusal that is itself the record (an Article 19 case) keeps its writes, as outside a batch.
         if exc.keep_writes:
             savepoint.commit()
         else:
             savepoint.rollback()
-        return SyncItem(index, _raw_id(raw), "error", problem=exc)
+        return SyncItem(index, sent.raw_id, "error", problem=exc)
     savepoint.commit()
     return SyncItem(index, str(row.id), "created" if created else "duplicate", record=row)
 
@@ -102,38 +69,29 @@ def sync_records(
     session: Session,
     fc: FieldContext,
     *,
-    tasks: Sequence[Mapping[str, Any]],
-    shifts: Sequence[Mapping[str, Any]],
+    tasks: Sequence[Sent[TaskDraft]],
+    shifts: Sequence[Sent[ShiftDraft]],
 ) -> SyncBatch:
     """Store a phone's queued records in the order sent: shifts first (a check-in usually precedes the
     work), then tasks."""
-    parsed_tasks = _parse(TaskCreate, tasks)
-    parsed_shifts = _parse(ShiftRecord, shifts)
     serialize_writes(session)
-    good_tasks = [t for t in parsed_tasks if isinstance(t, TaskCreate)]
-    good_shifts = [s for s in parsed_shifts if isinstance(s, ShiftRecord)]
+    good_tasks = [t.record for t in tasks if isinstance(t.record, TaskDraft)]
+    good_shifts = [s.record for s in shifts if isinstance(s.record, ShiftDraft)]
     # Warm the identity map (which holds rows only while referenced): a record already stored is then
     # found without a query of its own.
     stored = [*_preload(session, Task, {t.id for t in good_tasks}),
               *_preload(session, ShiftEvent, {s.id for s in good_shifts})]
     load_officers(session, fc, {t.officer_id for t in good_tasks if t.officer_id is not None})
 
-    def store_shift(record: ShiftRecord) -> tuple[ShiftEvent, bool]:
-        return record_shift_event(session, fc, kind=record.kind, payload=record.model_dump(exclude={"kind"}))
+    def store_shift(record: ShiftDraft) -> tuple[ShiftEvent, bool]:
+        return record_shift_event(session, fc, record)
 
-    def store_task(record: TaskCreate) -> tuple[Task, bool]:
+    def store_task(record: TaskDraft) -> tuple[Task, bool]:
         return record_task(session, fc, record)
 
-    fast = _store_new_tasks_at_once(session, fc, tasks, parsed_tasks)
-
-    shift_items = [
-        _run(session, i, raw, p, store_shift)
-        for i, (raw, p) in enumerate(zip(shifts, parsed_shifts, strict=True))
-    ]
-    task_items = [
-        fast[i] if i in fast else _run(session, i, raw, p, store_task)
-        for i, (raw, p) in enumerate(zip(tasks, parsed_tasks, strict=True))
-    ]
+    fast = _store_new_tasks_at_once(session, fc, tasks)
+    shift_items = [_run(session, i, sent, store_shift) for i, sent in enumerate(shifts)]
+    task_items = [fast[i] if i in fast else _run(session, i, sent, store_task) for i, sent in enumerate(tasks)]
     del stored
     return SyncBatch(tasks=task_items, shifts=shift_items)
 
@@ -145,15 +103,16 @@ def _preload(session: Session, model: type[Task] | type[ShiftEvent], ids: set[uu
 
 
 def _store_new_tasks_at_once(
-    session: Session, fc: FieldContext, raws: Sequence[Mapping[str, Any]], parsed: Sequence[Any]
+    session: Session, fc: FieldContext, sent: Sequence[Sent[TaskDraft]]
 ) -> dict[int, SyncItem[Task]]:
     """The common case of a sync: records never seen before, within the rules. They are checked one by one
     but stored with one INSERT and one audit append. Everything else (a retry, an id sent twice, forbidden
     work, a record another request is storing right now) is left to the record-by-record path."""
-    counts = Counter(p.id for p in parsed if isinstance(p, TaskCreate))
+    drafts = [(i, s.record) for i, s in enumerate(sent) if isinstance(s.record, TaskDraft)]
+    counts = Counter(p.id for _, p in drafts)
     candidates = [
-        (i, p) for i, p in enumerate(parsed)
-        if isinstance(p, TaskCreate) and counts[p.id] == 1 and not p.flags.raised()
+        (i, p) for i, p in drafts
+        if counts[p.id] == 1 and not p.flags.raised()
         and session.get(Task, p.id) is None  # the batch preloaded the stored ones: no query
     ]
     if not candidates or not fc.may_record:
@@ -164,7 +123,7 @@ def _store_new_tasks_at_once(
         try:
             scope = check_task_scope(session, fc, payload)
         except DomainError as exc:
-            items[i] = SyncItem(i, _raw_id(raws[i]), "error", problem=exc)
+            items[i] = SyncItem(i, sent[i].raw_id, "error", problem=exc)
             continue
         rows.append((i, new_task(fc, payload, scope, task_digest(payload, None))))
     if not rows:

@@ -24,8 +24,8 @@ from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
 from api.domain.fieldwork.context import FieldContext, available_officer, current_officer
 from api.domain.fieldwork.geo import point_in_zones
 from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict, serialize_writes
+from api.domain.fieldwork.records import TaskDraft
 from api.domain.models import Auxiliary, Cosignature, Evidence, Officer, Role, Task, TaskStatus, User
-from schemas.tasks import TaskCreate
 
 # A duty whose record must cite a document (Duty.requires): the refusal when the citation is missing.
 CITATION_REQUIRED: dict[str, tuple[str, str, str, str]] = {
@@ -47,13 +47,13 @@ class Scope:
     officer: Officer | None
 
 
-def check_task_scope(session: Session, fc: FieldContext, payload: TaskCreate) -> Scope:
+def check_task_scope(session: Session, fc: FieldContext, payload: TaskDraft) -> Scope:
     """Whether this auxiliary may record this task at all, and with whom. Forbidden work first: its
     refusal is kept as an Article 19 case (the caller commits it although the request fails)."""
     flags = payload.flags.raised()
     if flags:
         case = open_article19_case(
-            session, fc, attempt_id=payload.id, flags=flags, request=payload.model_dump(),
+            session, fc, attempt_id=payload.id, flags=flags, request=payload.content(),
             officer_id=payload.officer_id,
         )
         raise forbidden_work(flags, case)
@@ -84,11 +84,11 @@ def check_task_scope(session: Session, fc: FieldContext, payload: TaskCreate) ->
     return Scope(duty, officer)
 
 
-def task_digest(payload: TaskCreate, corrects_id: uuid.UUID | None) -> str:
-    return content_hash({**payload.model_dump(), "corrects_id": corrects_id})
+def task_digest(payload: TaskDraft, corrects_id: uuid.UUID | None) -> str:
+    return content_hash({**payload.content(), "corrects_id": corrects_id})
 
 
-def new_task(fc: FieldContext, payload: TaskCreate, scope: Scope, digest: str, *, version: int = 1,
+def new_task(fc: FieldContext, payload: TaskDraft, scope: Scope, digest: str, *, version: int = 1,
               corrects_id: uuid.UUID | None = None) -> Task:
     assisted = scope.duty.mode == TaskMode.ASSISTED
     return Task(
@@ -117,7 +117,7 @@ def new_task(fc: FieldContext, payload: TaskCreate, scope: Scope, digest: str, *
 
 
 def _stored_or_checked(
-    session: Session, fc: FieldContext, payload: TaskCreate, digest: str
+    session: Session, fc: FieldContext, payload: TaskDraft, digest: str
 ) -> tuple[Task | None, Scope]:
     """The stored record if this is a retry (before any rule runs); else the record's scope, all rules passed."""
     existing = session.get(Task, payload.id)
@@ -129,7 +129,7 @@ def _stored_or_checked(
     return None, check_task_scope(session, fc, payload)
 
 
-def record_task(session: Session, fc: FieldContext, payload: TaskCreate) -> tuple[Task, bool]:
+def record_task(session: Session, fc: FieldContext, payload: TaskDraft) -> tuple[Task, bool]:
     """Record a task made on the phone; (task, created). A retry of a stored record is answered with it
     before any rule runs, so a phone that lost the first answer always gets its record back."""
     digest = task_digest(payload, None)
@@ -152,7 +152,7 @@ def _already_superseded() -> Conflict:
 
 
 def correct_task(
-    session: Session, fc: FieldContext, *, task_id: uuid.UUID, payload: TaskCreate
+    session: Session, fc: FieldContext, *, task_id: uuid.UUID, payload: TaskDraft
 ) -> tuple[Task, bool]:
     """A new version of a record; the old one stays as it was, marked superseded (第十条(三)).
 

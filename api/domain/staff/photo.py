@@ -1,5 +1,8 @@
 """The ID photo printed on the badge and shown to citizens who verify it: a real JPEG or PNG, of sane size.
 
+Refusals use the same codes as a citizen's badge photo (``verification.photo``): ``image_too_large`` (413,
+bytes), ``unsupported_image_type`` (415), ``image_too_many_pixels`` (422), ``image_unreadable`` (422).
+
 What the upload claims to be is not trusted: Pillow reads the header and checks the file's structure, and
 the pixel count is bounded before anything is decoded, so a small file cannot unpack into gigabytes.
 """
@@ -21,23 +24,23 @@ class PhotoRefused(DomainError):
         self.extra = extra
 
 
-def photo_too_large(limit: int) -> PhotoRefused:
-    return PhotoRefused(413, "photo_too_large", f"照片不能超过 {limit} 字节",
+def image_too_large(limit: int) -> PhotoRefused:
+    return PhotoRefused(413, "image_too_large", f"照片不能超过 {limit} 字节",
                         f"the photo exceeds {limit} bytes", max_bytes=limit)
 
 
 def unsupported_type(declared: str | None) -> PhotoRefused:
-    return PhotoRefused(415, "unsupported_media_type", "照片只能是 JPEG 或 PNG 格式",
+    return PhotoRefused(415, "unsupported_image_type", "照片只能是 JPEG 或 PNG 格式",
                         "the photo must be a JPEG or PNG", content_type=declared or "")
 
 
 def check_photo(data: bytes, *, declared_type: str | None, max_bytes: int) -> str:
     """Return the photo's real media type, or refuse it (413 too big, 415 not JPEG/PNG, 422 not an image)."""
     if len(data) > max_bytes:
-        raise photo_too_large(max_bytes)
+        raise image_too_large(max_bytes)
     if declared_type not in (*ALLOWED_TYPES.values(), "image/jpg", "application/octet-stream", None):
         raise unsupported_type(declared_type)
-    invalid = PhotoRefused(422, "invalid_image", "文件不是有效的图片", "the file is not a valid image")
+    invalid = PhotoRefused(422, "image_unreadable", "文件不是有效的图片", "the file is not a valid image")
     try:
         with Image.open(io.BytesIO(data)) as img:
             fmt, (width, height) = img.format, img.size
@@ -56,5 +59,5 @@ def check_photo(data: bytes, *, declared_type: str | None, max_bytes: int) -> st
 
 
 def _too_many_pixels(width: int, height: int) -> PhotoRefused:
-    return PhotoRefused(422, "image_too_large", f"图片像素过多（上限 {MAX_PIXELS} 像素）",
+    return PhotoRefused(422, "image_too_many_pixels", f"图片像素过多（上限 {MAX_PIXELS} 像素）",
                         f"the image has too many pixels (limit {MAX_PIXELS})", width=width, height=height)
