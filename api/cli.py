@@ -1,4 +1,4 @@
-"""The ``auxduty`` console script: serve, migrate, create-admin, demo, keys rotate."""
+"""The ``auxduty`` console script: serve, migrate, create-admin, demo, keys, log, audit verify."""
 
 import argparse
 import sys
@@ -85,6 +85,50 @@ def _cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_log(args: argparse.Namespace) -> int:
+    if args.action == "witness":
+        from verification.witness import run
+
+        return run(args.rest)
+    from api.context import AppContext
+    from api.log_keeper import checkpoint_now
+    from api.migrations import upgrade_to_head
+
+    ctx = AppContext.build(get_settings())
+    if args.action == "rotate-key":
+        from api.domain.audit.checkpoints import LogKeyError
+
+        try:
+            print(f"new checkpoint key: {ctx.log.keys.rotate()} (older keys sign too until retired)")
+        except LogKeyError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    if args.action == "keys":
+        print("\n".join(ctx.log.keys.verifier_keys()))
+        return 0
+    upgrade_to_head(ctx.engine)
+    checkpoint = checkpoint_now(ctx)
+    print(checkpoint.note, end="")
+    return 0
+
+
+def _cmd_audit(_: argparse.Namespace) -> int:
+    import json
+
+    from api.context import AppContext
+    from api.db import session_scope
+    from api.domain.audit.check import verify_log
+    from api.domain.fieldwork.evidence import evidence_root
+
+    ctx = AppContext.build(get_settings())
+    with session_scope(ctx.sessions) as session:
+        report = verify_log(session, ctx.log, evidence_dir=evidence_root(ctx.settings.data_dir))
+    print(json.dumps({"ok": report.ok, "size": report.size, "root": report.root, "checks": report.checks,
+                      "first_bad": report.first_bad}, ensure_ascii=False))
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="auxduty", description="auxduty: field duty and badge verification")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="badge signing keys")
     keys.add_argument("action", choices=["rotate", "list"])
     keys.set_defaults(func=_cmd_keys)
+    log = sub.add_parser("log", help="the transparency log: checkpoint now, its keys, or witness a service",
+                         description="checkpoint: integrate and sign now; rotate-key / keys: checkpoint keys; "
+                                     "witness --url BASE --state FILE [--key KEY]: check a service from outside")
+    log.add_argument("action", choices=["checkpoint", "rotate-key", "keys", "witness"])
+    log.add_argument("rest", nargs=argparse.REMAINDER, help="for witness: --url BASE --state FILE [--key KEY]")
+    log.set_defaults(func=_cmd_log)
+    audit = sub.add_parser("audit", help="check that no record was altered, removed or slipped in")
+    audit.add_argument("action", choices=["verify"])
+    audit.set_defaults(func=_cmd_audit)
     return parser
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.badge_cache import BadgeCache, generation_for
 from api.capacity import DatabaseSlots
 from api.db import make_engine, make_sessionmaker
+from api.domain.audit.checkpoints import CheckpointStore, LogKeys, TransparencyLog
 from api.domain.organisation.accounts import HashCost
 from api.ratelimit import Limiter, make_limiter
 from api.security import load_or_create_secret
@@ -28,6 +29,7 @@ class AppContext:
     limiter: Limiter
     badge_cache: BadgeCache[Any]
     db_slots: DatabaseSlots
+    log: TransparencyLog
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> "AppContext":
@@ -43,6 +45,11 @@ class AppContext:
             limiter=make_limiter(settings.redis_url, settings.rate_limit_scale),
             badge_cache=BadgeCache(generation_for(settings.data_dir)),
             db_slots=DatabaseSlots(settings.db_slots, settings.db_queue_seconds),
+            log=TransparencyLog(
+                origin=settings.resolved_log_origin,
+                keys=LogKeys(settings.data_dir / "log-keys", settings.resolved_log_origin, fixed_seed=settings.log_key),
+                store=CheckpointStore(settings.log_dir or settings.data_dir / "log"),
+            ),
         )
 
     @cached_property

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.domain.base import RULES_VERSION
 from api.domain.errors import DomainError
 from api.uploads import UploadTooLarge
 
@@ -52,7 +53,9 @@ def problem(
         "code": code,
     }
     if article:
+        # A refusal under a rule names the rule set it was judged by (第十条(三): records say by what rule).
         body["article"] = article
+        body["rules_version"] = RULES_VERSION
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 

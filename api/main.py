@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from api import docs, errors, openapi
 from api.capacity import SPARE_THREADS
 from api.context import AppContext
+from api.log_keeper import LogKeeper
 from api.migrations import upgrade_to_head
 from api.routes import (
     agencies,
@@ -59,7 +60,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             from api.demo import load_demo
 
             load_demo(ctx, quiet=True)
+        keeper = LogKeeper(ctx) if LogKeeper.wanted(ctx) and engine is None else None
+        if keeper:
+            keeper.start()
         yield
+        if keeper:
+            keeper.stop()
         shutdown_decoder_pool()
         if engine is None:
             ctx.engine.dispose()
@@ -83,6 +89,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             {"name": "complaints", "description": "Complaints from anyone, their handling by the agency, and "
                                                   "published case notices (第二十四条、第二十八条)"},
             {"name": "reports", "description": "The December roster filing (第十二条) and usage figures (第三十条)"},
+            {"name": "log", "description": "The transparency log: signed checkpoints, its key, inclusion and "
+                                           "consistency proofs, for anyone (第十条(三))"},
         ],
     )
     app.state.ctx = ctx
@@ -98,6 +106,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(fieldwork.router)
     app.include_router(complaint_pages.router)
     app.include_router(audit.router)
+    app.include_router(audit.public)
     app.include_router(complaints.router)
     app.include_router(reports.router)
     return app

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,16 @@ class Settings(BaseSettings):
     rate_limit_scale: float = Field(default=1.0, gt=0)
     # Behind a reverse proxy, the client is the first X-Forwarded-For address.
     trust_forwarded_for: bool = False
+    # The transparency log: a checkpoint at least this often while there are new leaves (0: only on demand).
+    checkpoint_seconds: float = Field(default=10.0, ge=0)
+    # How often waiting leaves are given their place in the tree (0: only on demand).
+    integrate_seconds: float = Field(default=1.0, ge=0)
+    # Line 1 of every checkpoint, and the name of its key; default: the public host + "/log".
+    log_origin: str | None = None
+    # Where published checkpoints are kept outside the database; default: log/ under the data dir.
+    log_dir: Path | None = None
+    # The checkpoint signing key from a secret store (base64 of a 32-byte Ed25519 seed), shared by all hosts.
+    log_key: str | None = Field(default=None, repr=False)
     demo: bool = False
     # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them.
     decoder_prewarm: bool = False
@@ -45,6 +56,13 @@ class Settings(BaseSettings):
     @property
     def db_slots(self) -> int:
         return self.db_pool_size + self.db_pool_overflow
+
+    @property
+    def resolved_log_origin(self) -> str:
+        if self.log_origin:
+            return self.log_origin
+        host = urlsplit(self.public_base_url).netloc or "auxduty"
+        return f"{host}/log"
 
     @property
     def resolved_database_url(self) -> str:

@@ -73,14 +73,24 @@ class ComplaintCreate(BaseModel):
         return self
 
 
+class ComplaintInclusion(BaseModel):
+    index: int
+    size: int
+    hashes: list[str] = Field(description="RFC 9162 §2.1.3 audit path, hex")
+    checkpoint: str = Field(description="the signed checkpoint (C2SP signed note) the proof leads to")
+
+
 class ComplaintReceipt(BaseModel):
     """Shown once: the access code is kept only as a hash and cannot be recovered."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"tracking_no": "TS20261126K7M2QX", "access_code": "H4XK9P2MRT"}]}
+        json_schema_extra={"examples": [{"tracking_no": "TS20261126K7M2QX", "access_code": "H4XK9P2MRT",
+                                         "leaf_hash": "7d1a0c…", "log_index": None}]}
     )
     tracking_no: str
     access_code: str
+    leaf_hash: str = Field(description="hex SHA-256 of the complaint's leaf in the transparency log (第十条(三))")
+    log_index: int | None = Field(description="its place in the log; null until the log has given it one")
 
 
 class ComplaintOutcome(BaseModel):
@@ -110,6 +120,11 @@ class ComplaintStatusRead(BaseModel):
     category: ComplaintCategoryCode
     received_at: datetime
     outcome: ComplaintOutcome | None = None
+    rules_version: str = Field(description="the rule set the complaint is handled by")
+    leaf_hash: str | None = Field(None, description="hex hash of the complaint's leaf in the transparency log")
+    log_index: int | None = None
+    inclusion: ComplaintInclusion | None = Field(
+        None, description="once a checkpoint covers the leaf: the proof that it is in the signed log")
 
 
 class ComplaintItem(BaseModel):

@@ -159,6 +159,7 @@ class TaskRead(BaseModel):
                 "superseded_by": None,
                 "recorded_by": "1a2b3c4d-0000-4000-8000-0000000000a1",
                 "created_at": "2026-11-26T03:31:02Z",
+                "rules_version": "宁政发〔2021〕12号/2026.1",
                 "cosigned_at": None,
                 "cosignature": None,
                 "evidence": [],
@@ -186,6 +187,7 @@ class TaskRead(BaseModel):
     superseded_by: uuid.UUID | None = Field(None, description="the version that corrects this one")
     recorded_by: uuid.UUID
     created_at: datetime
+    rules_version: str = Field(description="the rule set the record was judged by")
     cosigned_at: datetime | None = None
     cosignature: CosignatureRead | None = None
     evidence: list[EvidenceRead] = Field(default_factory=list)
@@ -245,6 +247,7 @@ class Article19CaseRead(BaseModel):
                            "name": "以行政执法人员名义从事执法活动"}],
                 "request": {**ASSISTED_EXAMPLE, "flags": {"in_officer_name": True}},
                 "created_at": "2026-11-26T06:00:00Z",
+                "rules_version": "宁政发〔2021〕12号/2026.1",
             }
         }
     )
@@ -257,3 +260,4 @@ class Article19CaseRead(BaseModel):
     flags: list[ForbiddenFlagRead]
     request: dict[str, object]
     created_at: datetime
+    rules_version: str = Field(description="the rule set the refusal was judged by")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.demo import PASSWORD, load_demo
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.duties import DUTIES
 from api.domain.models import Article19Case, Auxiliary, Task, User
 

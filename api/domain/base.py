@@ -11,6 +11,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 # UTC+8 without daylight saving since 1991, so a fixed offset is exact and needs no tzdata on the host.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
 
+# The rule set every record of field work, refusal and complaint is judged by: the Measures' document number
+# and this service's reading of it. A new reading of any rule moves the part after the slash.
+RULES_VERSION = "宁政发〔2021〕12号/2026.1"
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",

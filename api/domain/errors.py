@@ -12,6 +12,9 @@
     ├── PhotoRefused             413/415/422: an ID photo too big, not JPEG/PNG, or not an image (staff/photo)
     ├── EvidenceTooLarge         413 (fieldwork/evidence)
     ├── EvidenceMissing          410: a stored evidence file is gone (fieldwork/evidence)
+    ├── EvidenceAltered          410: its bytes no longer match their SHA-256 (fieldwork/evidence)
+    ├── ProofOutOfRange          422: a proof of a tree or leaf the log does not have (audit/tree)
+    ├── NoCheckpoint             404: the log has signed no checkpoint yet (audit/checkpoints)
     │   at the service's edge, outside the domain:
     ├── RateLimited              429 + Retry-After (api/ratelimit)
     ├── ServiceBusy              503 + Retry-After: no database slot in time (api/capacity)

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.domain.base import Base, CreatedMixin, IdMixin, utcnow
+from api.domain.base import RULES_VERSION, Base, CreatedMixin, IdMixin, utcnow
 
 
 class AgencyLevel(StrEnum):
@@ -209,6 +209,7 @@ class Task(CreatedMixin, Base):
     version: Mapped[int] = mapped_column(default=1)
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     content_hash: Mapped[str] = mapped_column(String(64))
+    rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
 
 
 class Cosignature(IdMixin, CreatedMixin, Base):
@@ -245,21 +246,65 @@ class Article19Case(IdMixin, CreatedMixin, Base):
     reported_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     flags: Mapped[list[str]] = mapped_column(JSON)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
 
 
-class AuditEntry(Base):
-    __tablename__ = "audit_log"
+_SEQ = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit counter (SQLite's rowid alias must be INTEGER to count by itself)."""
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
-                                     autoincrement=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    actor_id: Mapped[uuid.UUID | None]
-    action: Mapped[str] = mapped_column(String(40))
+
+class _Leaf:
+    """A leaf's bytes and what they name: the record (table, id), the action, the row's hash, when."""
+
+    leaf: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     entity: Mapped[str] = mapped_column(String(40))
     entity_id: Mapped[str] = mapped_column(String(64))
-    row_hash: Mapped[str | None] = mapped_column(String(64))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    action: Mapped[str] = mapped_column(String(60))
+    row_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class LogPending(_Leaf, Base):
+    """A leaf of the transparency log written with its record, in the record's own transaction, waiting for
+    the integrator to give it its place in the tree (第十条(三)). Writers never lock anything shared: the
+    queue's order is the database's, and the integrator empties it in that order."""
+
+    __tablename__ = "log_pending"
+
+    seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=True)
+
+
+class LogLeaf(_Leaf, Base):
+    """A leaf at its place in the tree: ``idx`` is its index, ``leaf`` the exact bytes hashed (RFC 6962)."""
+
+    __tablename__ = "log_leaves"
+    __table_args__ = (Index("ix_log_leaves_entity", "entity", "entity_id", "idx"),
+                      Index("ix_log_leaves_leaf_hash", "leaf_hash"))
+
+    idx: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=False)
+
+
+class LogNode(Base):
+    """The hash of a perfect subtree: ``level`` L, ``idx`` i covers leaves [i·2^L, (i+1)·2^L). Derived from the
+    leaves and kept so a proof costs one query; the check recomputes the tree without trusting them."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogCheckpoint(Base):
+    """A signed checkpoint as published (a C2SP signed note); also kept outside the database."""
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    made_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ComplaintStatus(StrEnum):
@@ -297,6 +342,7 @@ class Complaint(IdMixin, Base):
     finding: Mapped[str | None] = mapped_column(Text)
     action: Mapped[str | None] = mapped_column(String(20))
     decided_at: Mapped[datetime | None]
+    rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
 
 
 class ComplaintEvent(IdMixin, CreatedMixin, Base):

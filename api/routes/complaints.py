@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from api import ratelimit
 from api.deps import Admin, ContextDep, SessionDep, rate_limited
+from api.domain.audit.receipts import filing_inclusion, filing_receipt
 from api.domain.base import utcnow
 from api.domain.complaints.catalogue import ACTION_BY_CODE, CATEGORY_BY_CODE, OPEN_STATUSES
 from api.domain.complaints.handling import (
@@ -24,6 +25,7 @@ from schemas.common import Page
 from schemas.complaints import (
     ComplaintCreate,
     ComplaintEventRead,
+    ComplaintInclusion,
     ComplaintItem,
     ComplaintOutcome,
     ComplaintRead,
@@ -80,7 +82,10 @@ def create_complaint(
         contact_phone=body.contact_phone,
     )
     response.headers["Cache-Control"] = NO_STORE
-    return ComplaintReceipt(tracking_no=complaint.tracking_no, access_code=code)
+    receipt = filing_receipt(session, complaint.id)
+    assert receipt is not None  # filed and logged in this very transaction
+    return ComplaintReceipt(tracking_no=complaint.tracking_no, access_code=code, leaf_hash=receipt.leaf_hash.hex(),
+                            log_index=receipt.log_index)
 
 
 @router.get(
@@ -109,11 +114,18 @@ def read_complaint_status(
             action_name=ACTION_BY_CODE[complaint.action].name_zh if complaint.action else None,
             decided_at=complaint.decided_at,
         )
+    receipt = filing_receipt(session, complaint.id)
+    proof = filing_inclusion(session, receipt)
     return ComplaintStatusRead(
         status=complaint.status,
         category=complaint.category,
         received_at=complaint.received_at,
         outcome=outcome,
+        rules_version=complaint.rules_version,
+        leaf_hash=receipt.leaf_hash.hex() if receipt else None,
+        log_index=receipt.log_index if receipt else None,
+        inclusion=ComplaintInclusion(index=proof.index, size=proof.size, hashes=[h.hex() for h in proof.hashes],
+                                     checkpoint=proof.checkpoint) if proof else None,
     )
 
 

@@ -285,6 +285,7 @@ def list_article19_cases(
                 ],
                 request=case.request,
                 created_at=case.created_at,
+                rules_version=case.rules_version,
             )
         )
     return Page(items=items, next_cursor=next_cursor)

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.duties import FORBIDDEN_FLAGS
 from api.domain.models import Article19Case, AuxiliaryStatus, Role, Task
 from tests.factories import login, make_agency, make_auxiliary, make_officer, make_user, task_payload

@@ -12,7 +12,7 @@ from httpx2 import Response
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.models import Agency, Auxiliary, Role
 from api.settings import Settings
 from tests.conftest import make_settings

@@ -3,6 +3,7 @@
 import hashlib
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,12 +12,16 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
+from api.domain.audit.checkpoints import CheckpointStore, make_checkpoint, publish
+from api.domain.audit.tree import integrate_all
 from api.domain.complaints.intake import file_complaint
 from api.domain.errors import DomainError
 from api.domain.models import Agency, Auxiliary, Complaint, ComplaintEvent, Credential, Role
 from tests.factories import login, make_agency, make_auxiliary, make_user
 from tests.problems import assert_problem
+from verification.note import open_checkpoint, parse_verifier_key
+from verification.tlog import verify_inclusion
 
 PHONE = "13912345678"
 
@@ -180,8 +185,32 @@ def test_tracking_lookup_with_the_right_code_shows_the_status(client: TestClient
     r = client.get(url, headers={"X-Access-Code": typed})
     assert r.status_code == 200
     assert r.json() == {"status": "received", "category": "rude_conduct",
-                        "received_at": r.json()["received_at"], "outcome": None}
+                        "received_at": r.json()["received_at"], "outcome": None,
+                        "rules_version": "宁政发〔2021〕12号/2026.1", "leaf_hash": receipt["leaf_hash"],
+                        "log_index": None, "inclusion": None}
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_a_receipt_proves_later_that_exactly_this_complaint_was_received(
+    client: TestClient, db: Session, tmp_path: Path
+) -> None:
+    receipt = _file(client)
+    assert len(receipt["leaf_hash"]) == 64 and receipt["log_index"] is None  # not yet given its place
+    log = client.app.state.ctx.log
+    log.store = CheckpointStore(tmp_path)  # this test's own: its database is rolled back
+    integrate_all(db)
+    publish(log, make_checkpoint(db, log))
+    status = client.get(f"/api/public/complaints/{receipt['tracking_no']}",
+                        headers={"X-Access-Code": receipt["access_code"]}).json()
+    proof = status["inclusion"]
+    key = parse_verifier_key(client.get("/api/public/log/key").text.strip())
+    checkpoint = open_checkpoint(proof["checkpoint"], [key])
+    assert status["log_index"] == proof["index"] and proof["size"] == checkpoint.size
+    hashes = [bytes.fromhex(h) for h in proof["hashes"]]
+    assert verify_inclusion(bytes.fromhex(receipt["leaf_hash"]), proof["index"], checkpoint.size, hashes,
+                            checkpoint.root)
+    other = _file(client)["leaf_hash"]
+    assert not verify_inclusion(bytes.fromhex(other), proof["index"], checkpoint.size, hashes, checkpoint.root)
 
 
 def test_wrong_code_missing_code_and_unknown_number_answer_identically(

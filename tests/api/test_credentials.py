@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.models import Agency, AuxiliaryStatus, Credential, CredentialStatus, Role
 from tests.factories import hire_body, login, make_agency, make_auxiliary, make_user
 from tests.problems import assert_problem

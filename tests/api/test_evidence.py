@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.fieldwork.evidence import evidence_path
 from api.domain.models import Evidence, Role
 from api.main import create_app

@@ -20,7 +20,7 @@ import uvicorn
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.models import Article19Case, Cosignature, Task
 from api.main import create_app
 from tests.conftest import make_settings

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.models import Agency, Auxiliary, Role, User
 from tests.factories import PASSWORD, hire_body, login, make_agency, make_user
 from tests.problems import assert_problem

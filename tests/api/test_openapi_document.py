@@ -27,7 +27,7 @@ from verification.photo import PhotoRejected
 ROOT = Path(__file__).resolve().parents[2]
 VERB_NOUN = re.compile(r"^[a-z]+(_[a-z0-9]+)+$")
 # Operations that never open a database session.
-NO_DATABASE = {"read_jwks", "read_complaint_form"}
+NO_DATABASE = {"read_jwks", "read_complaint_form", "read_log_key", "read_log_keys"}
 
 
 @pytest.fixture(scope="module")

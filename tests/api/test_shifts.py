@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.models import ShiftEvent
 from tests.factories import OUT_OF_ZONE, login, make_agency, make_auxiliary, make_officer, shift_payload
 from tests.problems import assert_problem

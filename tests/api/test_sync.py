@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.models import Article19Case, AuxiliaryStatus, ShiftEvent, Task
 from tests.factories import login, make_agency, make_auxiliary, make_officer, shift_payload, task_payload
 from tests.problems import assert_problem

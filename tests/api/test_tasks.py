@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import verify_log
+from api.domain.audit.check import verify_log
 from api.domain.duties import DUTY_BY_CODE, FORBIDDEN_FLAGS
 from api.domain.models import Agency, AuxiliaryStatus, Role, Task
 from schemas.tasks import TaskCreate, TaskFlags

@@ -28,6 +28,8 @@ from PIL import Image
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.domain.audit.checkpoints import make_checkpoint, publish
+from api.domain.audit.tree import integrate_all
 from api.domain.models import AuxiliaryStatus, Complaint, Role
 from api.main import create_app
 from api.security import encode_access
@@ -41,10 +43,11 @@ ROLES = ("justice_admin", "agency_admin", "officer", "auxiliary", "anonymous")
 PROBLEM = "application/problem+json"
 
 # Refusals that keep their writes on purpose (api/domain/errors.py: keep_writes), and what they may write.
-KEEPS_WRITES = {"forbidden_work": {"article19_cases", "audit_log"}, "refresh_token_reused": {"refresh_tokens"}}
+KEEPS_WRITES = {"forbidden_work": {"article19_cases", "log_pending"}, "refresh_token_reused": {"refresh_tokens"}}
 TABLES = (
     "agencies", "users", "refresh_tokens", "officers", "auxiliaries", "trainings", "credentials",
-    "dead_badge_scans", "shift_events", "tasks", "cosignatures", "evidence", "article19_cases", "audit_log",
+    "dead_badge_scans", "shift_events", "tasks", "cosignatures", "evidence", "article19_cases", "log_pending",
+    "log_leaves", "log_nodes", "log_checkpoints",
     "complaints", "complaint_events", "case_notices",
 )
 # Columns a refused request could change in place without adding a row.
@@ -204,10 +207,12 @@ def fuzz_connection(request: pytest.FixtureRequest, backends: Backends) -> Itera
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(fuzz_connection: Connection, data_dir: Path) -> Iterator[tuple[TestClient, list[str]]]:
+def fuzz_app(
+    fuzz_connection: Connection, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, list[str]]]:
     """The app on the module's connection, with rate limits out of the way and server errors observed as
     statuses (with their tracebacks kept for the report) instead of raised into the test."""
-    settings = make_settings(data_dir, rate_limit_scale=1e6)
+    settings = make_settings(data_dir, rate_limit_scale=1e6, log_dir=tmp_path_factory.mktemp("fuzz-log"))
     app: FastAPI = create_app(settings, engine=fuzz_connection.engine, migrate=False)
     app.state.ctx.sessions = sessionmaker(
         bind=fuzz_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -298,6 +303,9 @@ def build_world(client: TestClient, db: Session) -> World:
     ok(client.post(f"/api/complaints/{complaint.id}/transitions", json={"to": "investigating"},
                    headers=headers["agency_admin"]))
     login = ok(client.post("/api/auth/token", data={"username": aux_user.username, "password": PASSWORD}))
+    log = client.app.state.ctx.log  # type: ignore[attr-defined]
+    integrate_all(db)
+    publish(log, make_checkpoint(db, log))
     return World(
         ids={"municipal": str(municipal.id), "district": str(district.id), "street": str(street.id),
              "officer": str(officer.id),
@@ -323,12 +331,20 @@ def path_values(op: Operation, world: World) -> dict[str, str]:
         "token": values["token"],
         "badge_no": values["badge_no"],
         "tracking_no": values["tracking_no"],
+        "entity": "tasks",
+        "record_id": ids["recorded"],
     }
     return {p.name: by_name[p.name] for p in op.params_in("path")}
 
 
+BASE_QUERY = {"/api/public/log/proof/inclusion": "index=0&size=2",
+              "/api/public/log/proof/consistency": "first=1&second=2"}
+
+
 def base_query(op: Operation, world: World) -> str:
-    return f"agency_id={world.ids['district']}" if op.path == "/api/reports/roster" else ""
+    if op.path == "/api/reports/roster":
+        return f"agency_id={world.ids['district']}"
+    return BASE_QUERY.get(op.path, "")
 
 
 def base_headers(op: Operation, world: World) -> dict[str, str]:

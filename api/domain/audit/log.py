@@ -1,23 +1,51 @@
-"""The hash-chained audit log (第十条(三)): every write on a record of enforcement work is logged with a
-hash of the row as written, each entry chained to the one before. ``verify_log`` re-hashes the rows as
-they are now, so a row changed or removed behind the application's back, or a broken chain, shows.
+"""The writers' side of the transparency log (第十条(三)): every write of a record of enforcement work or of a
+person's standing appends one leaf, in the same transaction as the write.
+
+A leaf names the record (its table, its id), the action, who did it and when, the rule set it was judged by,
+and the SHA-256 of the row as stored (``row_hash``): the record's content is in its table, and the leaf proves
+what it was. Leaf bytes are canonical JSON (format ``v: 1``; keys sorted, UTF-8, no spaces), hashed as RFC 6962
+leaves. Writers only INSERT into ``log_pending``: nothing shared is locked, so writers never queue on each
+other; the integrator (``audit.tree``) gives each leaf its index.
 """
 
 import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
-from api.domain.base import Base, utcnow
-from api.domain.models import AuditEntry
+from api.domain.base import RULES_VERSION, Base, utcnow
+from api.domain.models import (
+    Agency,
+    Article19Case,
+    Auxiliary,
+    CaseNotice,
+    Complaint,
+    ComplaintEvent,
+    Cosignature,
+    Credential,
+    Evidence,
+    LogPending,
+    Officer,
+    ShiftEvent,
+    Task,
+    Training,
+    User,
+)
+from verification.tlog import leaf_hash
 
-GENESIS = "0" * 64
+LEAF_FORMAT = 1
+LOGGED: dict[str, type[Base]] = {
+    model.__tablename__: model
+    for model in (Agency, User, Officer, Auxiliary, Training, Credential, ShiftEvent, Task, Cosignature, Evidence,
+                  Article19Case, Complaint, ComplaintEvent, CaseNotice)
+}
+"""Every table whose rows are logged, by its plural resource name (the ``entity`` of a leaf). A row of one of
+these with no leaf was written behind the service's back."""
 
 
 def _plain(value: Any, column: Any = None) -> Any:
@@ -39,125 +67,55 @@ def _plain(value: Any, column: Any = None) -> Any:
     return value
 
 
+def canonical(content: dict[str, Any]) -> bytes:
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def row_hash(row: Base) -> str:
     """SHA-256 of the row's columns as stored, in a canonical JSON form."""
     mapper = inspect(type(row))
     skip = getattr(type(row), "__audit_exclude__", ())
     content = {attr.key: _plain(getattr(row, attr.key), attr.columns[0])
                for attr in mapper.column_attrs if attr.key not in skip}
-    blob = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(canonical(content)).hexdigest()
 
 
-def _entry_hash(prev: str, seq_free: dict[str, Any]) -> str:
-    blob = json.dumps(seq_free, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev + blob).encode()).hexdigest()
+def row_key(row: Base) -> str:
+    return str(inspect(row).identity[0])  # type: ignore[index]
 
 
-def _entry_content(e: AuditEntry) -> dict[str, Any]:
-    return {
-        "at": e.at.isoformat(),
-        "actor_id": str(e.actor_id) if e.actor_id else None,
-        "action": e.action,
-        "entity": e.entity,
-        "entity_id": e.entity_id,
-        "row_hash": e.row_hash,
-    }
+def leaf_content(*, entity: str, entity_id: str, action: str, row_sha256: str, at: datetime,
+                 actor_id: uuid.UUID | None, rules_version: str = RULES_VERSION) -> bytes:
+    return canonical({
+        "v": LEAF_FORMAT,
+        "entity": entity,
+        "id": entity_id,
+        "action": action,
+        "row_sha256": row_sha256,
+        "at": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "actor": str(actor_id) if actor_id else None,
+        "rules_version": rules_version,
+    })
 
 
-_LOCK_HELD = "auxduty_audit_lock"
-
-
-def hold_chain_lock(session: Session) -> None:
-    """Serialise appends to the chain, so two transactions never chain onto the same head.
-
-    On PostgreSQL an advisory lock held to the end of the transaction, taken once per transaction; writers
-    that also lock rows take it first, so every writer locks in the same order. SQLite's BEGIN IMMEDIATE
-    already serialises writers.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    transaction = session.get_transaction()
-    if transaction is not None and session.info.get(_LOCK_HELD) is transaction:
-        return
-    session.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-    session.info[_LOCK_HELD] = transaction
-
-
-def record(session: Session, row: Base, action: str, *, actor_id: uuid.UUID | None) -> AuditEntry:
-    """Append an entry for ``row`` as it is now. Flushes, so the row's defaults are hashed too."""
+def record(session: Session, row: Base, action: str, *, actor_id: uuid.UUID | None) -> LogPending:
+    """Append a leaf for ``row`` as it is now. Flushes, so the row's defaults are hashed too."""
     return record_many(session, [row], action, actor_id=actor_id)[0]
 
 
 def record_many(
     session: Session, rows: Sequence[Base], action: str, *, actor_id: uuid.UUID | None
-) -> list[AuditEntry]:
-    """Append one entry per row, chained in order, with one read of the head and one batched insert."""
+) -> list[LogPending]:
+    """Append one leaf per row, in order, with one batched insert."""
     session.flush()
-    hold_chain_lock(session)
-    head = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)) or GENESIS
+    at = utcnow()
     entries = []
     for row in rows:
-        entry = AuditEntry(
-            actor_id=actor_id,
-            action=action,
-            entity=type(row).__tablename__,
-            entity_id=str(inspect(row).identity[0]),  # type: ignore[index]
-            row_hash=row_hash(row),
-            prev_hash=head,
-        )
-        entry.at = utcnow()
-        entry.entry_hash = head = _entry_hash(entry.prev_hash, _entry_content(entry))
-        entries.append(entry)
+        entity, entity_id, digest = type(row).__tablename__, row_key(row), row_hash(row)
+        leaf = leaf_content(entity=entity, entity_id=entity_id, action=action, row_sha256=digest, at=at,
+                            actor_id=actor_id, rules_version=getattr(row, "rules_version", RULES_VERSION))
+        entries.append(LogPending(leaf=leaf, leaf_hash=leaf_hash(leaf), entity=entity, entity_id=entity_id,
+                                  action=action, row_hash=digest, at=at))
     session.add_all(entries)
     session.flush()
     return entries
-
-
-@dataclass(frozen=True)
-class AuditReport:
-    ok: bool
-    entries: int
-    head: str
-    first_bad: dict[str, Any] | None = None
-
-
-def _tables() -> dict[str, type[Base]]:
-    return {m.class_.__tablename__: m.class_ for m in Base.registry.mappers}
-
-
-def verify_log(session: Session) -> AuditReport:
-    """Walk the chain in order, then compare every logged row's newest hash with the row as stored now."""
-    prev = GENESIS
-    latest: dict[tuple[str, str], AuditEntry] = {}
-    count = 0
-    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).yield_per(1000):
-        count += 1
-        if entry.prev_hash != prev or _entry_hash(prev, _entry_content(entry)) != entry.entry_hash:
-            return AuditReport(False, count, prev, _bad(entry, "chain_broken"))
-        prev = entry.entry_hash
-        latest[(entry.entity, entry.entity_id)] = entry
-    expected = session.scalar(select(func.count()).select_from(AuditEntry))
-    if expected != count:
-        return AuditReport(False, count, prev, {"reason": "entries_missing"})
-    tables = _tables()
-    for (entity, entity_id), entry in latest.items():
-        model = tables[entity]
-        pk_col = inspect(model).primary_key[0]
-        key: Any = uuid.UUID(entity_id) if pk_col.type.python_type is uuid.UUID else entity_id
-        row = session.get(model, key, populate_existing=True)
-        if row is None:
-            return AuditReport(False, count, prev, _bad(entry, "row_removed"))
-        if row_hash(row) != entry.row_hash:
-            return AuditReport(False, count, prev, _bad(entry, "row_altered"))
-    return AuditReport(True, count, prev)
-
-
-def _bad(entry: AuditEntry, reason: str) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "entity": entry.entity,
-        "entity_id": entry.entity_id,
-        "action": entry.action,
-        "reason": reason,
-    }

@@ -15,7 +15,7 @@ from api.domain.audit import log as audit
 from api.domain.duties import FORBIDDEN_WORK, ForbiddenFlag
 from api.domain.errors import ForbiddenWork
 from api.domain.fieldwork.context import FieldContext, available_officer
-from api.domain.fieldwork.phone_ids import _canonical, serialize_writes
+from api.domain.fieldwork.phone_ids import _canonical
 from api.domain.models import (
     Article19Case,
     Auxiliary,
@@ -36,7 +36,6 @@ def open_article19_case(
 ) -> Article19Case:
     """Keep the attempt against whoever asked: the named officer when one is available to direct this
     auxiliary, else the auxiliary themself. A retried attempt finds the case already open."""
-    serialize_writes(session)
     existing = session.scalar(select(Article19Case).where(Article19Case.attempt_id == attempt_id))
     if existing is not None:
         return existing

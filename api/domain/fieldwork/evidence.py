@@ -49,6 +49,28 @@ class EvidenceMissing(DomainError):
         )
 
 
+class EvidenceAltered(DomainError):
+    """The stored bytes no longer hash to the recorded SHA-256 (第十条(三)): they are not served as evidence."""
+
+    status = 410
+
+    def __init__(self) -> None:
+        super().__init__(
+            "evidence_altered",
+            "证据文件在存储中已被改动，与登记的 SHA-256 不符，不予提供；请联系司法行政部门",
+            "the stored evidence file no longer matches its recorded SHA-256 and is not served",
+            article="第十条",
+        )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def evidence_root(data_dir: Path) -> Path:
     return data_dir / "evidence"
 
@@ -178,5 +200,8 @@ def get_evidence(
     path = evidence_path(data_dir, evidence.sha256)
     if not path.is_file():
         raise EvidenceMissing()
+    # Re-hashed on every download: bytes swapped on disk are refused, never served under the old ETag.
+    if file_sha256(path) != evidence.sha256:
+        raise EvidenceAltered()
     return evidence, path
 

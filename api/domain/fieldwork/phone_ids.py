@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.domain.audit import log as audit
 from api.domain.errors import Conflict
 from api.domain.models import (
     ShiftEvent,
@@ -75,12 +74,3 @@ def insert_once(
             raise
         return same_or_conflict(stored, auxiliary_id=auxiliary_id, digest=row.content_hash), False
     return row, True
-
-
-def serialize_writes(session: Session) -> None:
-    """Take the audit chain's lock first, before any row lock.
-
-    A transaction that inserted a phone-made id and then waited for the chain lock, while the holder waited
-    for that id, would deadlock; taking the lock up front orders every fieldwork writer the same way.
-    """
-    audit.hold_chain_lock(session)

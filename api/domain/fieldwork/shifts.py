@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from api.domain.audit import log as audit
 from api.domain.fieldwork.context import FieldContext
 from api.domain.fieldwork.geo import point_in_zones
-from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict, serialize_writes
+from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
 from api.domain.fieldwork.records import ShiftDraft
 from api.domain.models import (
     ShiftEvent,
@@ -22,7 +22,6 @@ def record_shift_event(session: Session, fc: FieldContext, draft: ShiftDraft) ->
     existing = session.get(ShiftEvent, draft.id)
     if existing is not None:
         return same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest), False
-    serialize_writes(session)
     event = ShiftEvent(
         id=draft.id,
         auxiliary_id=fc.aux.id,

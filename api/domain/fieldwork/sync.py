@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 from api.domain.audit import log as audit
 from api.domain.errors import DomainError
 from api.domain.fieldwork.context import FieldContext, load_officers
-from api.domain.fieldwork.phone_ids import serialize_writes
 from api.domain.fieldwork.records import Sent, ShiftDraft, TaskDraft
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.tasks import check_task_scope, new_task, record_task, task_digest
@@ -74,7 +73,6 @@ def sync_records(
 ) -> SyncBatch:
     """Store a phone's queued records in the order sent: shifts first (a check-in usually precedes the
     work), then tasks."""
-    serialize_writes(session)
     good_tasks = [t.record for t in tasks if isinstance(t.record, TaskDraft)]
     good_shifts = [s.record for s in shifts if isinstance(s.record, ShiftDraft)]
     # Warm the identity map (which holds rows only while referenced): a record already stored is then

@@ -23,7 +23,7 @@ from api.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
 from api.domain.fieldwork.context import FieldContext, available_officer, current_officer
 from api.domain.fieldwork.geo import point_in_zones
-from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict, serialize_writes
+from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
 from api.domain.fieldwork.records import TaskDraft
 from api.domain.models import Auxiliary, Cosignature, Evidence, Officer, Role, Task, TaskStatus, User
 
@@ -125,7 +125,6 @@ def _stored_or_checked(
         stored = same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest)
         return stored, Scope(DUTY_BY_CODE[stored.category], None)
     fc.require_active_credential()
-    serialize_writes(session)
     return None, check_task_scope(session, fc, payload)
 
 

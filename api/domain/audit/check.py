@@ -1,0 +1,199 @@
+"""The oversight check of the transparency log (第十条(三)): is every record as it was logged, and is the log
+the one that was published?
+
+In one pass, in bounded memory (rows stream in chunks; the tree is a compact range of O(log n) hashes):
+1. the tree is recomputed from the leaves, every leaf's hash from its bytes, and compared with every
+   checkpoint the service published, in the database and outside it (``log_truncated``: a checkpoint is
+   larger than the log; ``log_rewritten``: a root differs, a leaf's bytes do not hash to it, an index is
+   missing; ``bad_signature``: a checkpoint no key of the log signed);
+2. every row of every logged table is re-hashed as stored now and compared with its newest leaf
+   (``row_altered``), rows with no leaf at all are found (``row_unlogged``: written behind the service's
+   back), and leaves whose row is gone (``row_removed``);
+3. every evidence file is re-hashed from storage (``file_altered``, ``file_missing``).
+The answer names the first bad entry; ``checks`` counts what was checked.
+"""
+
+import heapq
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from api.domain.audit.checkpoints import TransparencyLog
+from api.domain.audit.log import LOGGED, row_hash
+from api.domain.audit.tree import compact_range
+from api.domain.base import Base
+from api.domain.fieldwork.evidence import file_sha256
+from api.domain.models import Evidence, LogCheckpoint, LogLeaf, LogPending
+from verification.note import NoteError, open_checkpoint
+from verification.tlog import CompactRange, leaf_hash
+
+CHUNK = 1000
+
+
+@dataclass
+class LogReport:
+    ok: bool
+    size: int
+    root: str
+    checks: dict[str, int] = field(default_factory=dict)
+    first_bad: dict[str, Any] | None = None
+
+
+class _Bad(Exception):
+    def __init__(self, reason: str, **where: Any) -> None:
+        super().__init__(reason)
+        self.detail = {**{k: v for k, v in where.items() if v is not None}, "reason": reason}
+
+
+def verify_log(session: Session, log: TransparencyLog | None = None, *, evidence_dir: Path | None = None) -> LogReport:
+    checks = {"leaves": 0, "checkpoints": 0, "rows": 0, "files": 0}
+    tree = CompactRange()
+    try:
+        tree = _check_tree(session, log, checks)
+        _check_rows(session, checks)
+        if evidence_dir is not None:
+            _check_files(session, evidence_dir, checks)
+    except _Bad as bad:
+        return LogReport(False, tree.size, tree.root().hex(), checks, bad.detail)
+    return LogReport(True, tree.size, tree.root().hex(), checks)
+
+
+def _published(session: Session, log: TransparencyLog | None) -> Iterator[tuple[int, str, bytes | None]]:
+    """Every published checkpoint, by size: (size, note, the root the database row claims, or None)."""
+    stored: Iterable[tuple[int, str, bytes | None]] = (
+        (int(size), note, bytes(root)) for size, note, root in session.execute(
+            select(LogCheckpoint.size, LogCheckpoint.note, LogCheckpoint.root).order_by(LogCheckpoint.size)
+        ).yield_per(CHUNK))
+    outside: Iterable[tuple[int, str, bytes | None]] = (
+        (size, note, None) for size, note in (log.store.notes() if log else ()))
+    return heapq.merge(stored, outside, key=lambda c: c[0])
+
+
+def _checkpoint_root(log: TransparencyLog | None, size: int, note: str, claimed: bytes | None) -> bytes:
+    if log is None:
+        if claimed is None:
+            raise _Bad("bad_signature", index=size)
+        return claimed
+    try:
+        checkpoint = open_checkpoint(note, log.keys.verifiers())
+    except NoteError as exc:
+        raise _Bad("bad_signature" if exc.reason != "malformed" else "log_rewritten", index=size) from None
+    if checkpoint.size != size or checkpoint.origin != log.origin:
+        raise _Bad("log_rewritten", index=size)
+    if claimed is not None and claimed != checkpoint.root:
+        raise _Bad("log_rewritten", index=size)
+    return checkpoint.root
+
+
+def _check_tree(session: Session, log: TransparencyLog | None, checks: dict[str, int]) -> CompactRange:
+    tree = CompactRange()
+    published = _published(session, log)
+    pending = next(published, None)
+
+    def settle(size: int) -> None:
+        nonlocal pending
+        while pending is not None and pending[0] == size:
+            if _checkpoint_root(log, *pending) != tree.root():
+                raise _Bad("log_rewritten", index=size)
+            checks["checkpoints"] += 1
+            pending = next(published, None)
+
+    settle(0)
+    rows = session.execute(select(LogLeaf.idx, LogLeaf.leaf, LogLeaf.leaf_hash, LogLeaf.entity, LogLeaf.entity_id,
+                                  LogLeaf.row_hash).order_by(LogLeaf.idx)).yield_per(CHUNK)
+    for idx, leaf, digest, entity, entity_id, stored_row_hash in rows:
+        if idx != tree.size:
+            raise _Bad("log_rewritten", index=tree.size)  # a leaf removed from the middle
+        if leaf_hash(bytes(leaf)) != bytes(digest) or not _names(bytes(leaf), entity, entity_id, stored_row_hash):
+            raise _Bad("log_rewritten", index=idx, entity=entity, entity_id=entity_id)
+        tree.append(bytes(digest))
+        checks["leaves"] += 1
+        settle(tree.size)
+    if pending is not None:
+        # Published checkpoints larger than the log: it was cut (or emptied).
+        _checkpoint_root(log, *pending)
+        raise _Bad("log_truncated", index=tree.size)
+    if tree.size and compact_range(session, tree.size).root() != tree.root():
+        raise _Bad("log_rewritten")  # the stored subtrees, from which proofs are served, disagree
+    return tree
+
+
+def _names(leaf: bytes, entity: str, entity_id: str, stored_row_hash: str) -> bool:
+    try:
+        content = json.loads(leaf)
+    except ValueError:
+        return False
+    return isinstance(content, dict) and (content.get("entity"), content.get("id"), content.get("row_sha256")) == (
+        entity, entity_id, stored_row_hash)
+
+
+def _newest(session: Session, entity: str, ids: Sequence[str]) -> dict[str, str]:
+    """The newest logged row hash of each id (leaves, then those still waiting for the integrator)."""
+    newest: dict[str, str] = {}
+    for model, order in ((LogLeaf, LogLeaf.idx), (LogPending, LogPending.seq)):
+        for entity_id, digest in session.execute(
+                select(model.entity_id, model.row_hash)
+                .where(model.entity == entity, model.entity_id.in_(ids)).order_by(order)):
+            newest[entity_id] = digest
+    return newest
+
+
+def _check_rows(session: Session, checks: dict[str, int]) -> None:
+    for entity, model in LOGGED.items():
+        key = inspect(model).primary_key[0]
+        chunk: list[Base] = []
+        for row in session.scalars(select(model).order_by(key).execution_options(populate_existing=True)).yield_per(
+                CHUNK):
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                _compare(session, entity, chunk, checks)
+                chunk = []
+        _compare(session, entity, chunk, checks)
+        _find_removed(session, entity, model, checks)
+
+
+def _compare(session: Session, entity: str, rows: list[Base], checks: dict[str, int]) -> None:
+    if not rows:
+        return
+    keys = [str(inspect(r).identity[0]) for r in rows]  # type: ignore[index]
+    newest = _newest(session, entity, keys)
+    for row, entity_id in zip(rows, keys, strict=True):
+        logged = newest.get(entity_id)
+        if logged is None:
+            raise _Bad("row_unlogged", entity=entity, entity_id=entity_id)
+        if logged != row_hash(row):
+            raise _Bad("row_altered", entity=entity, entity_id=entity_id)
+        checks["rows"] += 1
+
+
+def _find_removed(session: Session, entity: str, model: type[Base], checks: dict[str, int]) -> None:
+    key = inspect(model).primary_key[0]
+    as_key: Any = uuid.UUID if key.type.python_type is uuid.UUID else str
+    for model_log in (LogLeaf, LogPending):
+        ids = session.scalars(select(model_log.entity_id).where(model_log.entity == entity).distinct()
+                              .order_by(model_log.entity_id)).yield_per(CHUNK).partitions(CHUNK)
+        for part in ids:
+            wanted = {as_key(i): i for i in part}
+            found = set(session.scalars(select(key).where(key.in_(list(wanted)))))
+            for k, entity_id in wanted.items():
+                if k not in found:
+                    index = session.scalar(select(LogLeaf.idx).where(
+                        LogLeaf.entity == entity, LogLeaf.entity_id == entity_id).order_by(LogLeaf.idx.desc()))
+                    raise _Bad("row_removed", index=index, entity=entity, entity_id=entity_id)
+
+
+def _check_files(session: Session, evidence_dir: Path, checks: dict[str, int]) -> None:
+    for evidence_id, sha in session.execute(select(Evidence.id, Evidence.sha256).order_by(Evidence.id)).yield_per(
+            CHUNK):
+        path = evidence_dir / sha[:2] / sha
+        if not path.is_file():
+            raise _Bad("file_missing", entity="evidence", entity_id=str(evidence_id))
+        if file_sha256(path) != sha:
+            raise _Bad("file_altered", entity="evidence", entity_id=str(evidence_id))
+        checks["files"] += 1

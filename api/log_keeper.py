@@ -1,0 +1,64 @@
+"""Keeps the transparency log moving in every running service: waiting leaves get their place about every
+``AUXDUTY_INTEGRATE_SECONDS``, and a signed checkpoint is made at least every ``AUXDUTY_CHECKPOINT_SECONDS``
+while there are new leaves. Hosts of one service may all run it: one integrates at a time (the others skip
+their turn), and two hosts signing the same tree keep one checkpoint.
+"""
+
+import logging
+import threading
+import time
+
+from api.context import AppContext
+from api.domain.audit.checkpoints import make_checkpoint, publish
+from api.domain.audit.tree import integrate_all
+from api.domain.models import LogCheckpoint
+
+log = logging.getLogger("auxduty.log")
+
+
+def integrate_now(ctx: AppContext) -> int:
+    with ctx.sessions.begin() as session:
+        return integrate_all(session)
+
+
+def checkpoint_now(ctx: AppContext) -> LogCheckpoint:
+    """Integrate what waits, sign the tree, keep the checkpoint in the database, then outside it."""
+    integrate_now(ctx)
+    with ctx.sessions.begin() as session:
+        checkpoint = make_checkpoint(session, ctx.log)
+        session.expunge(checkpoint)
+    publish(ctx.log, checkpoint)
+    return checkpoint
+
+
+class LogKeeper:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="auxduty-log", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        settings = self.ctx.settings
+        every = min(s for s in (settings.integrate_seconds, settings.checkpoint_seconds) if s > 0)
+        next_checkpoint = 0.0
+        while not self.stopping.is_set():
+            try:
+                if settings.checkpoint_seconds and time.monotonic() >= next_checkpoint:
+                    checkpoint_now(self.ctx)
+                    next_checkpoint = time.monotonic() + settings.checkpoint_seconds
+                elif settings.integrate_seconds:
+                    integrate_now(self.ctx)
+            except Exception:  # the database may be down for a moment: try again next turn
+                log.exception("transparency log: integration or checkpoint failed")
+            self.stopping.wait(every)
+
+    @staticmethod
+    def wanted(ctx: AppContext) -> bool:
+        return bool(ctx.settings.integrate_seconds or ctx.settings.checkpoint_seconds)
