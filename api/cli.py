@@ -20,12 +20,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(_: argparse.Namespace) -> int:
-    from api.context import AppContext
-    from api.migrations import upgrade_to_head
+    from api.migrations import migrate
 
-    ctx = AppContext.build(get_settings())
-    upgrade_to_head(ctx.engine)
-    print(f"database at head: {ctx.engine.url.render_as_string(hide_password=True)}")
+    url = migrate(get_settings())
+    print(f"database at head: {url}")
+    return 0
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    from api.db import make_engine
+    from api.migrations import grant_service_role
+
+    settings = get_settings()
+    engine = make_engine(settings.migration_database_url or settings.resolved_database_url)
+    for statement in grant_service_role(engine, args.role):
+        print(statement)
     return 0
 
 
@@ -153,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("action", choices=["checkpoint", "rotate-key", "keys", "witness"])
     log.add_argument("rest", nargs=argparse.REMAINDER, help="for witness: --url BASE --state FILE [--key KEY]")
     log.set_defaults(func=_cmd_log)
+    db = sub.add_parser("db", help="give the service's database role its rights (PostgreSQL, as the owner)")
+    db.add_argument("action", choices=["grant"])
+    db.add_argument("--role", required=True, help="the role AUXDUTY_DATABASE_URL connects as")
+    db.set_defaults(func=_cmd_db)
     audit = sub.add_parser("audit", help="check that no record was altered, removed or slipped in")
     audit.add_argument("action", choices=["verify"])
     audit.set_defaults(func=_cmd_audit)

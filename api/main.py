@@ -11,6 +11,7 @@ from api import docs, errors, openapi
 from api.capacity import SPARE_THREADS
 from api.context import AppContext
 from api.log_keeper import LogKeeper
+from api.migrations import migrate as migrate_as_owner
 from api.migrations import upgrade_to_head
 from api.routes import (
     agencies,
@@ -52,7 +53,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # Every request holding a database slot must find a thread (api/capacity.py).
         threads = anyio.to_thread.current_default_thread_limiter()
         threads.total_tokens = max(threads.total_tokens, settings.db_slots + SPARE_THREADS)
-        if migrate:
+        if migrate and (settings.migration_database_url or settings.db_service_role):
+            migrate_as_owner(settings)
+        elif migrate:
             upgrade_to_head(ctx.engine)
         if settings.decoder_prewarm:
             start_decoder_pool()

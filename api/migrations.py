@@ -4,7 +4,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+
+from api.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT_LOCATION = ROOT / "alembic"
@@ -28,3 +30,55 @@ def upgrade_to_head(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+# What the service's own database role may do (第十条(三)): records of enforcement work and the log are only
+# ever added to; tables whose rows move (a task's status, a complaint's handling) may be updated, never
+# emptied. Nothing is deleted but the integrator's queue. No TRUNCATE anywhere, and not being the owner,
+# the role cannot drop or disable the triggers either.
+INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "case_notices", "log_leaves",
+               "log_nodes", "log_checkpoints")
+DELETABLE = ("log_pending",)
+READ_ONLY_TABLES = ("alembic_version",)
+
+
+def grant_service_role(engine: Engine, role: str) -> list[str]:
+    """Give ``role`` exactly the rights the service needs on every table (PostgreSQL; run as the owner).
+    Idempotent: revokes first. Returns the statements run."""
+    if engine.dialect.name != "postgresql":
+        raise RuntimeError("database roles are a PostgreSQL matter; SQLite refuses by trigger alone")
+    quoted = engine.dialect.identifier_preparer.quote(role)
+    with engine.begin() as conn:
+        tables = [row[0] for row in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))]
+        statements = [f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quoted}",
+                      f"GRANT USAGE ON SCHEMA public TO {quoted}"]
+        for table in sorted(tables):
+            if table in READ_ONLY_TABLES:
+                rights = "SELECT"
+            elif table in INSERT_ONLY:
+                rights = "SELECT, INSERT"
+            elif table in DELETABLE:
+                rights = "SELECT, INSERT, DELETE"
+            else:
+                rights = "SELECT, INSERT, UPDATE"
+            statements.append(f'GRANT {rights} ON "{table}" TO {quoted}')
+        statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}")
+        for statement in statements:
+            conn.execute(text(statement))
+    return statements
+
+
+def migrate(settings: Settings) -> str:
+    """Upgrade with the owner's URL (``AUXDUTY_MIGRATION_DATABASE_URL``, else the service's), then give the
+    service role its rights when ``AUXDUTY_DB_SERVICE_ROLE`` names one. The URL, password hidden."""
+    from api.db import make_engine
+
+    engine = make_engine(settings.migration_database_url or settings.resolved_database_url)
+    try:
+        upgrade_to_head(engine)
+        if settings.db_service_role:
+            grant_service_role(engine, settings.db_service_role)
+        return engine.url.render_as_string(hide_password=True)
+    finally:
+        engine.dispose()

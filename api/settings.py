@@ -15,6 +15,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
     )
+    # The owner role's URL, for migrations only (PostgreSQL): the service itself then connects as a role that
+    # may not update, delete or truncate records (``auxduty db grant``); default: the same URL.
+    migration_database_url: str | None = Field(default=None, repr=False)
+    # The service's own role, granted its rights after every migration when set.
+    db_service_role: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
     # HS256 secret for access tokens; made and kept in the data dir when not given.
     secret_key: str | None = None
