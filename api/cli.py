@@ -1,6 +1,7 @@
 """The ``auxduty`` console script: serve, migrate, create-admin, demo, keys, log, audit verify."""
 
 import argparse
+import base64
 import sys
 
 from api.settings import get_settings
@@ -77,6 +78,20 @@ def _cmd_demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def _log_key(entity: str, key_id: str, public_key: bytes, action: str) -> None:
+    """A key rotation is a write like any other: it appends a leaf to the transparency log."""
+    from api.context import AppContext
+    from api.db import session_scope
+    from api.domain.audit.log import record_key
+    from api.migrations import upgrade_to_head
+
+    ctx = AppContext.build(get_settings())
+    upgrade_to_head(ctx.engine)
+    with session_scope(ctx.sessions) as session:
+        record_key(session, entity=entity, key_id=key_id, public_key=public_key, action=action)
+    ctx.engine.dispose()
+
+
 def _cmd_keys(args: argparse.Namespace) -> int:
     from verification.tokens import KeyRing, KeyRingError
 
@@ -84,7 +99,11 @@ def _cmd_keys(args: argparse.Namespace) -> int:
     try:
         ring = KeyRing(settings.data_dir / "keys", fixed_keys=settings.badge_keys)
         if args.action == "rotate":
-            print(f"new signing key: {ring.rotate()} (older keys stay published for badges they signed)")
+            kid = ring.rotate()
+            public = ring.public_key(kid)
+            assert public is not None
+            _log_key("badge_keys", kid, public.public_bytes_raw(), "badge_key.rotated")
+            print(f"new signing key: {kid} (older keys stay published for badges they signed)")
             return 0
     except KeyRingError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -108,7 +127,10 @@ def _cmd_log(args: argparse.Namespace) -> int:
         from api.domain.audit.checkpoints import LogKeyError
 
         try:
-            print(f"new checkpoint key: {ctx.log.keys.rotate()} (older keys sign too until retired)")
+            verifier = ctx.log.keys.rotate()
+            _, key_hash, encoded = verifier.split("+", 2)
+            _log_key("log_keys", key_hash, base64.b64decode(encoded)[1:], "log_key.rotated")
+            print(f"new checkpoint key: {verifier} (older keys sign too until retired)")
         except LogKeyError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

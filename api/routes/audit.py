@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 from api.deps import ContextDep, JusticeAdmin, SessionDep
 from api.domain.audit.check import verify_log
 from api.domain.audit.checkpoints import published_checkpoint
-from api.domain.audit.log import LOGGED
+from api.domain.audit.log import KEY_ENTITIES, LOGGED
 from api.domain.audit.tree import consistency, entries_of, inclusion
 from api.domain.errors import NotFound
 from api.domain.fieldwork.evidence import evidence_root
@@ -71,7 +71,7 @@ def read_record_entries(
 ) -> LogEntries:
     """The log entries of one record, oldest first; `entity` is the plural resource name (`tasks`,
     `complaints`, `auxiliaries`, `credentials`, `evidence`, ...)."""
-    if entity not in LOGGED:
+    if entity not in LOGGED and entity not in KEY_ENTITIES:
         raise NotFound("entity", "记录类型")
     return LogEntries(items=[
         LogEntryRead(index=e.idx, leaf_hash=bytes(e.leaf_hash).hex(), leaf_b64=base64.b64encode(e.leaf).decode(),

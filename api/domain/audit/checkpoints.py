@@ -74,7 +74,7 @@ class LogKeys:
             f.rename(f.with_suffix(".retired"))
 
     def _key_name(self, key: Ed25519PrivateKey) -> str:
-        return verifier_key(self.name, key.public_key()).split("+")[1]
+        return verifier_key(self.name, key.public_key()).split("+", 2)[1]
 
     def verifier_keys(self) -> list[str]:
         return [verifier_key(self.name, k.public_key()) for k in self.private_keys()]

@@ -119,3 +119,21 @@ def record_many(
     session.add_all(entries)
     session.flush()
     return entries
+
+
+KEY_ENTITIES = ("badge_keys", "log_keys")
+"""Key rotations are logged too: the leaf names the key and hashes its public form (no table holds keys)."""
+
+
+def record_key(session: Session, *, entity: str, key_id: str, public_key: bytes, action: str,
+               actor_id: uuid.UUID | None = None) -> LogPending:
+    if entity not in KEY_ENTITIES:
+        raise ValueError(f"not a key entity: {entity}")
+    at, digest = utcnow(), hashlib.sha256(public_key).hexdigest()
+    leaf = leaf_content(entity=entity, entity_id=key_id, action=action, row_sha256=digest, at=at,
+                        actor_id=actor_id)
+    entry = LogPending(leaf=leaf, leaf_hash=leaf_hash(leaf), entity=entity, entity_id=key_id, action=action,
+                       row_hash=digest, at=at)
+    session.add(entry)
+    session.flush()
+    return entry
