@@ -144,7 +144,7 @@ def _cmd_log(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_audit(_: argparse.Namespace) -> int:
+def _cmd_audit(args: argparse.Namespace) -> int:
     import json
 
     from api.context import AppContext
@@ -154,9 +154,10 @@ def _cmd_audit(_: argparse.Namespace) -> int:
 
     ctx = AppContext.build(get_settings())
     with session_scope(ctx.sessions) as session:
-        report = verify_log(session, ctx.log, evidence_dir=evidence_root(ctx.settings.data_dir))
+        report = verify_log(session, ctx.log, evidence_dir=evidence_root(ctx.settings.data_dir), full=args.full)
     print(json.dumps({"ok": report.ok, "size": report.size, "root": report.root, "checks": report.checks,
-                      "first_bad": report.first_bad}, ensure_ascii=False))
+                      "first_bad": report.first_bad, "mode": report.mode, "verified_from": report.verified_from},
+                     ensure_ascii=False))
     return 0 if report.ok else 1
 
 
@@ -190,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     db.set_defaults(func=_cmd_db)
     audit = sub.add_parser("audit", help="check that no record was altered, removed or slipped in")
     audit.add_argument("action", choices=["verify"])
+    audit.add_argument("--full", action="store_true",
+                       help="re-read every leaf from the first, not only those added since the last passing check")
     audit.set_defaults(func=_cmd_audit)
     return parser
 

@@ -12,6 +12,7 @@ from api.badge_cache import BadgeCache, generation_for
 from api.capacity import DatabaseSlots
 from api.db import make_engine, make_sessionmaker
 from api.domain.audit.checkpoints import CheckpointStore, LogKeys, TransparencyLog
+from api.domain.audit.log import derive_leaf_key
 from api.domain.organisation.accounts import HashCost
 from api.ratelimit import Limiter, make_limiter
 from api.security import load_or_create_secret
@@ -26,6 +27,7 @@ class AppContext:
     sessions: sessionmaker[Session]
     keyring: KeyRing
     access_secret: str
+    leaf_key: bytes
     limiter: Limiter
     badge_cache: BadgeCache[Any]
     db_slots: DatabaseSlots
@@ -36,12 +38,15 @@ class AppContext:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = engine or make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size,
                                        max_overflow=settings.db_pool_overflow)
+        secret = load_or_create_secret(settings.data_dir, settings.secret_key)
+        leaf_key = derive_leaf_key(secret)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_sessionmaker(engine),
+            sessions=make_sessionmaker(engine, leaf_key),
             keyring=KeyRing(settings.data_dir / "keys", fixed_keys=settings.badge_keys),
-            access_secret=load_or_create_secret(settings.data_dir, settings.secret_key),
+            access_secret=secret,
+            leaf_key=leaf_key,
             limiter=make_limiter(settings.redis_url, settings.rate_limit_scale),
             badge_cache=BadgeCache(generation_for(settings.data_dir)),
             db_slots=DatabaseSlots(settings.db_slots, settings.db_queue_seconds),

@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.domain.audit.log import LEAF_KEY
+
 READ_ONLY = "auxduty_read_only"
 
 
@@ -50,8 +52,13 @@ def _serialize_sqlite_writers(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False, autoflush=True)
+def make_sessionmaker(engine: Engine, leaf_key: bytes) -> sessionmaker[Session]:
+    """Sessions of the service: they carry the key that MACs the log's leaves (``audit.log.LEAF_KEY``)."""
+    return sessionmaker(engine, expire_on_commit=False, autoflush=True, info=leaf_info(leaf_key))
+
+
+def leaf_info(leaf_key: bytes) -> dict[str, Any]:
+    return {LEAF_KEY: leaf_key}
 
 
 @contextmanager

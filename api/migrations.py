@@ -37,9 +37,9 @@ def upgrade_to_head(engine: Engine) -> None:
 # emptied. Nothing is deleted but the integrator's queue. No TRUNCATE anywhere, and not being the owner,
 # the role cannot drop or disable the triggers either.
 INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "case_notices", "log_leaves",
-               "log_nodes", "log_checkpoints")
+               "log_nodes", "log_checkpoints", "log_rejected")
 DELETABLE = ("log_pending",)
-READ_ONLY_TABLES = ("alembic_version",)
+READ_ONLY_TABLES = ("alembic_version", "log_legacy")
 
 
 def grant_service_role(engine: Engine, role: str) -> list[str]:

@@ -20,7 +20,8 @@ class AuditVerifyRead(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"example": {
             "ok": False, "size": 1832, "root": "5f3c0e…",
-            "checks": {"leaves": 1832, "checkpoints": 41, "rows": 1290, "files": 17},
+            "checks": {"leaves": 1832, "checkpoints": 41, "rows": 1290, "files": 17}, "mode": "full",
+            "verified_from": 0,
             "first_bad": {"entity": "tasks", "entity_id": "3f0c6a8e-5b1d-4c8e-9a57-2d1f0b6e7a10",
                           "reason": "row_altered"}}}
     )
@@ -29,6 +30,11 @@ class AuditVerifyRead(BaseModel):
     root: str = Field(description="its root hash, hex")
     checks: dict[str, int] = Field(description="what was checked: leaves, checkpoints, rows, files")
     first_bad: FirstBad | None = None
+    mode: Literal["full", "incremental"] = Field(
+        description="incremental: from the last passing check, reading only the leaves added since (every row, "
+        "checkpoint signature and file is still checked); full: every leaf from the first")
+    verified_from: int = Field(description="the tree size the last passing check left, where this one started "
+                               "(0 for a full check)")
 
 
 class InclusionProofRead(BaseModel):

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import make_engine
+from api.db import leaf_info, make_engine
+from api.domain.audit.log import derive_leaf_key
 from api.main import create_app
 from api.migrations import upgrade_to_head
 from api.settings import Settings
@@ -116,13 +117,18 @@ def connection(backends: Backends, backend: str) -> Iterator[Connection]:
         outer.rollback()
 
 
+TEST_SECRET = "test-secret-" + "x" * 40
+TEST_LEAF_KEY = derive_leaf_key(TEST_SECRET)
+"""The leaf MAC key of an app made with ``make_settings``: sessions of tests that write records carry it."""
+
+
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": data_dir,
         "public_base_url": "https://verify.example.gov.cn",
         "argon2_time_cost": 1,
         "argon2_memory_kib": 1024,
-        "secret_key": "test-secret-" + "x" * 40,
+        "secret_key": TEST_SECRET,
     }
     values.update(overrides)
     return Settings(**values)
@@ -131,7 +137,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 @pytest.fixture
 def db(connection: Connection) -> Iterator[Session]:
     """The test's own session, on the test's connection (for builders and for reading what the app wrote)."""
-    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
+    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+                 info=leaf_info(TEST_LEAF_KEY)) as s:
         yield s
 
 
@@ -145,7 +152,8 @@ def client(connection: Connection, app_settings: Settings) -> Iterator[TestClien
     app = create_app(app_settings, engine=connection.engine, migrate=False)
     # Every request's transaction becomes a savepoint inside the test's outer transaction.
     app.state.ctx.sessions = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+        info=leaf_info(app.state.ctx.leaf_key),
     )
     with TestClient(app, raise_server_exceptions=True) as c:
         yield c

@@ -263,6 +263,10 @@ class _Leaf:
     action: Mapped[str] = mapped_column(String(60))
     row_hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    """HMAC-SHA256 of ``leaf_hash`` under a key only the service's hosts hold (``audit.log.leaf_mac``): a leaf
+    slipped into the queue by whoever owns the database has none that checks. None only on leaves older than
+    the MAC (see ``LogLegacy``)."""
 
 
 class LogPending(_Leaf, Base):
@@ -294,6 +298,28 @@ class LogNode(Base):
     level: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     idx: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=False)
     hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogRejected(_Leaf, Base):
+    """A queued leaf the integrator refused (its MAC does not check, or its bytes do not hash to it): kept as
+    evidence of who wrote behind the service's back, never given a place in the tree."""
+
+    __tablename__ = "log_rejected"
+
+    seq: Mapped[int] = mapped_column(_SEQ, primary_key=True, autoincrement=False)
+    reason: Mapped[str] = mapped_column(String(40))
+    rejected_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LogLegacy(Base):
+    """Written once by the migration that brought leaf MACs: the leaves and queued leaves older than it, which
+    carry no MAC and are taken as that migration found them."""
+
+    __tablename__ = "log_legacy"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    leaves_below: Mapped[int] = mapped_column(_SEQ)
+    pending_through: Mapped[int] = mapped_column(_SEQ)
 
 
 class LogCheckpoint(Base):

@@ -81,9 +81,16 @@ def read_record_entries(
 
 
 @router.get("/audit/verify", response_model=AuditVerifyRead, response_model_exclude_none=True)
-def verify_audit(ctx: ContextDep, session: SessionDep, user: JusticeAdmin) -> AuditVerifyRead:
-    """Recompute the tree and check it against every published checkpoint, re-hash every logged row and
-    evidence file, and look for rows with no leaf. `ok: false` names the first bad entry and its reason."""
-    report = verify_log(session, ctx.log, evidence_dir=evidence_root(ctx.settings.data_dir))
+def verify_audit(
+    ctx: ContextDep, session: SessionDep, user: JusticeAdmin,
+    full: Annotated[bool, Query(description="re-read every leaf from the first, not only those added since the "
+                                "last passing check")] = False,
+) -> AuditVerifyRead:
+    """Check the tree against every published checkpoint, re-hash every logged row and evidence file, and look
+    for rows with no leaf. `ok: false` names the first bad entry and its reason. Incremental from the last
+    passing check unless `full=true`; whenever anything disagrees the full check runs and names the entry."""
+    report = verify_log(session, ctx.log, evidence_dir=evidence_root(ctx.settings.data_dir), full=full)
     return AuditVerifyRead(ok=report.ok, size=report.size, root=report.root, checks=report.checks,
-                           first_bad=FirstBad(**report.first_bad) if report.first_bad else None)
+                           first_bad=FirstBad(**report.first_bad) if report.first_bad else None,
+                           mode="incremental" if report.mode == "incremental" else "full",
+                           verified_from=report.verified_from)

@@ -2,7 +2,9 @@
 
 Each test builds a little history through the API (a task with evidence, a co-signed task), integrates it and
 publishes a checkpoint, then attacks the tables as a database owner could, dropping the guarding triggers
-first where the database would refuse, and asks `GET /api/audit/verify` (justice_admin) what it sees.
+first where the database would refuse, and asks `GET /api/audit/verify` (justice_admin) what it sees. Each attack
+runs twice: on a log never checked (the full check) and on one that passed a check before the attack (the check
+starts from what that one left outside the database, and must still see it).
 """
 
 import base64
@@ -37,6 +39,12 @@ def app_settings(data_dir: Path, tmp_path: Path) -> Settings:
     return make_settings(data_dir, log_dir=tmp_path / "log")
 
 
+@pytest.fixture(params=[False, True], ids=["first-check", "after-a-pass"])
+def prior(request: pytest.FixtureRequest) -> bool:
+    passed: bool = request.param
+    return passed
+
+
 @dataclass
 class History:
     admin: dict[str, str]
@@ -58,7 +66,7 @@ def _checkpoint(client: TestClient, db: Session) -> str:
     return checkpoint.note
 
 
-def _history(client: TestClient, db: Session) -> History:
+def _history(client: TestClient, db: Session, prior: bool = False) -> History:
     agency = make_agency(db)
     officer_user, officer = make_officer(db, agency)
     aux_user, _ = make_auxiliary(db, agency)
@@ -74,7 +82,11 @@ def _history(client: TestClient, db: Session) -> History:
     assert r.status_code == 200, r.text
     admin = login(client, make_user(db, role=Role.JUSTICE_ADMIN, agency=None))
     _checkpoint(client, db)
-    return History(admin, aux, task_id, assisted, evidence)
+    h = History(admin, aux, task_id, assisted, evidence)
+    if prior:
+        body = _verify(client, h)
+        assert (body["ok"], body["mode"], body["verified_from"]) == (True, "full", 0), body
+    return h
 
 
 def _verify(client: TestClient, h: History) -> dict[str, Any]:
@@ -124,29 +136,29 @@ def test_an_agency_admin_may_not_run_the_check(client: TestClient, db: Session) 
     assert_problem(client.get("/api/audit/verify", headers=login(client, admin)), 403, "role_not_allowed")
 
 
-def test_a_row_updated_behind_the_service_is_row_altered(client: TestClient, db: Session) -> None:
-    h = _history(client, db)
+def test_a_row_updated_behind_the_service_is_row_altered(client: TestClient, db: Session, prior: bool) -> None:
+    h = _history(client, db, prior)
     db.execute(text("UPDATE tasks SET description = '无' WHERE id = :id"), {"id": _key(db, h.task_id)})
     assert _bad(client, db, h) == {"entity": "tasks", "entity_id": h.task_id, "reason": "row_altered"}
 
 
-def test_a_row_deleted_in_the_middle_is_row_removed(client: TestClient, db: Session) -> None:
-    h = _history(client, db)
+def test_a_row_deleted_in_the_middle_is_row_removed(client: TestClient, db: Session, prior: bool) -> None:
+    h = _history(client, db, prior)
     _unguard(db, "cosignatures", "delete")
     db.execute(text("DELETE FROM cosignatures WHERE task_id = :id"), {"id": _key(db, h.assisted_id)})
     bad = _bad(client, db, h)
     assert (bad["entity"], bad["reason"]) == ("cosignatures", "row_removed") and isinstance(bad["index"], int)
 
 
-def test_a_leaf_deleted_in_the_middle_is_log_rewritten(client: TestClient, db: Session) -> None:
-    h = _history(client, db)
+def test_a_leaf_deleted_in_the_middle_is_log_rewritten(client: TestClient, db: Session, prior: bool) -> None:
+    h = _history(client, db, prior)
     _unguard(db, "log_leaves", "delete")
     db.execute(text("DELETE FROM log_leaves WHERE idx = 3"))
     assert _bad(client, db, h) == {"index": 3, "reason": "log_rewritten"}
 
 
-def test_a_truncated_log_is_log_truncated(client: TestClient, db: Session) -> None:
-    h = _history(client, db)
+def test_a_truncated_log_is_log_truncated(client: TestClient, db: Session, prior: bool) -> None:
+    h = _history(client, db, prior)
     if db.get_bind().dialect.name == "postgresql":
         with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
             db.execute(text("TRUNCATE log_leaves, log_nodes"))
@@ -161,16 +173,16 @@ def test_a_truncated_log_is_log_truncated(client: TestClient, db: Session) -> No
     assert _bad(client, db, h) == {"index": 0, "reason": "log_truncated"}
 
 
-def test_a_cut_tail_is_log_truncated(client: TestClient, db: Session) -> None:
-    h = _history(client, db)
+def test_a_cut_tail_is_log_truncated(client: TestClient, db: Session, prior: bool) -> None:
+    h = _history(client, db, prior)
     size = _verify(client, h)["size"]
     _unguard(db, "log_leaves", "delete")
     db.execute(text("DELETE FROM log_leaves WHERE idx >= :cut"), {"cut": size - 2})
     assert _bad(client, db, h) == {"index": size - 2, "reason": "log_truncated"}
 
 
-def test_a_row_inserted_behind_the_service_is_row_unlogged(client: TestClient, db: Session) -> None:
-    h = _history(client, db)
+def test_a_row_inserted_behind_the_service_is_row_unlogged(client: TestClient, db: Session, prior: bool) -> None:
+    h = _history(client, db, prior)
     original = db.get(Task, uuid.UUID(h.assisted_id))
     assert original is not None
     forged_id = uuid.uuid4()
@@ -212,8 +224,10 @@ def _rebuild(db: Session, h: History) -> None:
         level += 1
 
 
-def test_a_rebuilt_tree_is_log_rewritten_against_the_published_checkpoint(client: TestClient, db: Session) -> None:
-    h = _history(client, db)
+def test_a_rebuilt_tree_is_log_rewritten_against_the_published_checkpoint(
+    client: TestClient, db: Session, prior: bool
+) -> None:
+    h = _history(client, db, prior)
     _rebuild(db, h)
     # The checkpoints in the database go too; the ones published outside it remain.
     _unguard(db, "log_checkpoints", "delete")
@@ -222,9 +236,10 @@ def test_a_rebuilt_tree_is_log_rewritten_against_the_published_checkpoint(client
     assert bad["reason"] == "log_rewritten" and isinstance(bad["index"], int)
 
 
-def test_a_checkpoint_signed_by_another_key_is_bad_signature(client: TestClient, db: Session) -> None:
-    h = _history(client, db)
-    _rebuild(db, h)
+def test_a_checkpoint_signed_by_another_key_is_bad_signature(
+    client: TestClient, db: Session, prior: bool
+) -> None:
+    h = _history(client, db, prior)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from api.domain.audit.tree import root_at, tree_size
@@ -247,10 +262,59 @@ def test_a_leaf_edited_after_its_trigger_was_dropped_is_log_rewritten(client: Te
     assert (bad["index"], bad["reason"]) == (2, "log_rewritten")
 
 
+def test_after_a_pass_an_old_leaf_edited_in_place_takes_the_full_check(client: TestClient, db: Session) -> None:
+    """What the incremental check does not re-read: a leaf below the verified size whose row is untouched. Its
+    rows still match what was verified, so only ``full=true`` (which re-reads every leaf) sees the edit."""
+    h = _history(client, db, prior=True)
+    _unguard(db, "log_leaves", "update")
+    leaf = db.scalar(text("SELECT leaf FROM log_leaves WHERE idx = 2"))
+    forged = bytes(leaf).replace(b'"action":"', b'"action":"x')
+    db.execute(text("UPDATE log_leaves SET leaf = :l WHERE idx = 2"), {"l": forged})
+    db.expire_all()
+    body = _verify(client, h)
+    assert (body["ok"], body["mode"], body["checks"]["leaves"]) == (True, "incremental", 0), body
+    r = client.get("/api/audit/verify", params={"full": "true"}, headers=h.admin)
+    bad = r.json()["first_bad"]
+    assert (bad["index"], bad["reason"], r.json()["mode"]) == (2, "log_rewritten", "full")
+
+
+def test_a_second_check_reads_only_the_leaves_added_since_the_first(client: TestClient, db: Session) -> None:
+    h = _history(client, db, prior=True)
+    size = _verify(client, h)["size"]
+    for _ in range(3):
+        assert client.post("/api/tasks", json=task_payload(), headers=h.aux).status_code == 201
+    db.expire_all()
+    waiting = _verify(client, h)  # three leaves still pending: the rows are matched against them too
+    assert (waiting["ok"], waiting["mode"], waiting["size"], waiting["checks"]["leaves"]) == (
+        True, "incremental", size, 0), waiting
+    _checkpoint(client, db)
+    after = _verify(client, h)
+    assert (after["ok"], after["mode"], after["verified_from"], after["size"]) == (
+        True, "incremental", size, size + 3), after
+    assert after["checks"]["leaves"] == 3 and after["checks"]["rows"] == waiting["checks"]["rows"]
+    full = client.get("/api/audit/verify", params={"full": "true"}, headers=h.admin).json()
+    assert (full["ok"], full["mode"], full["root"], full["checks"]["leaves"]) == (True, "full", after["root"],
+                                                                                 size + 3)
+
+
+def test_a_verified_state_from_another_log_is_not_trusted(client: TestClient, db: Session, tmp_path: Path) -> None:
+    h = _history(client, db, prior=True)
+    state = tmp_path / "log" / "verified.json"
+    saved = state.read_text()
+    import json
+
+    forged = json.loads(saved)
+    forged["root"] = "00" * 32  # no longer the root of its own edge: the state is ignored, the check is full
+    state.write_text(json.dumps(forged))
+    body = _verify(client, h)
+    assert (body["ok"], body["mode"]) == (True, "full")
+    assert json.loads(state.read_text())["root"] == json.loads(saved)["root"]  # and a good state is kept again
+
+
 def test_swapped_evidence_bytes_are_file_altered_and_never_served(
-    client: TestClient, db: Session, data_dir: Path
+    client: TestClient, db: Session, data_dir: Path, prior: bool
 ) -> None:
-    h = _history(client, db)
+    h = _history(client, db, prior)
     path = evidence_path(data_dir, h.evidence["sha256"])
     path.chmod(0o644)
     path.write_bytes(b"forged" + os.urandom(100))
@@ -314,3 +378,93 @@ def test_an_unknown_entity_is_404(client: TestClient, db: Session) -> None:
     h = _history(client, db)
     assert_problem(client.get(f"/api/audit/records/refresh_tokens/{h.task_id}", headers=h.admin), 404,
                    "not_found")
+
+
+def _forge_task(db: Session, h: History) -> tuple[uuid.UUID, Any]:
+    """A co-signed task copied straight into the table, and the leaf a forger would queue for it."""
+    from api.domain.audit.log import leaf_content, row_hash
+    from api.domain.base import utcnow
+    from api.domain.models import LogPending
+
+    original = db.get(Task, uuid.UUID(h.assisted_id))
+    assert original is not None
+    forged = Task(**{**{c.key: getattr(original, c.key) for c in Task.__table__.columns}, "id": uuid.uuid4(),
+                     "corrects_id": None})
+    db.add(forged)
+    db.flush()
+    leaf = leaf_content(entity="tasks", entity_id=str(forged.id), action="task.recorded",
+                        row_sha256=row_hash(forged), at=utcnow(), actor_id=None)
+    entry = LogPending(leaf=leaf, leaf_hash=leaf_hash(leaf), entity="tasks", entity_id=str(forged.id),
+                       action="task.recorded", row_hash=row_hash(forged), at=utcnow())
+    return forged.id, entry
+
+
+@pytest.mark.parametrize("mac", ["none", "another-key"])
+def test_a_forged_row_with_a_forged_queued_leaf_is_refused_and_row_unlogged(
+    client: TestClient, db: Session, prior: bool, mac: str
+) -> None:
+    from api.domain.audit.log import derive_leaf_key, leaf_mac
+    from api.domain.models import LogLeaf, LogRejected
+
+    h = _history(client, db, prior)
+    forged_id, entry = _forge_task(db, h)
+    if mac == "another-key":  # the forger guessed at a secret
+        entry.mac = leaf_mac(derive_leaf_key("not-the-service-secret"), entry.leaf_hash)
+    db.add(entry)
+    db.flush()
+    # Waiting in the queue, it logs nothing.
+    bad = _bad(client, db, h)
+    assert bad == {"entity": "tasks", "entity_id": str(forged_id), "reason": "row_unlogged"}
+    size = db.scalar(text("SELECT count(*) FROM log_leaves"))
+    integrate_all(db)
+    # The integrator refused it: not in the tree, kept aside as evidence.
+    assert db.scalar(text("SELECT count(*) FROM log_leaves")) == size
+    assert db.query(LogLeaf).filter(LogLeaf.entity_id == str(forged_id)).count() == 0
+    rejected = db.query(LogRejected).filter(LogRejected.entity_id == str(forged_id)).one()
+    assert rejected.reason == ("no_mac" if mac == "none" else "bad_mac")
+    db.expire_all()
+    body = _verify(client, h)
+    assert body["first_bad"] == {"entity": "tasks", "entity_id": str(forged_id), "reason": "row_unlogged"}
+    assert body["checks"]["rejected"] == 1
+
+
+def test_a_leaf_slipped_into_the_tree_without_the_mac_is_log_rewritten(
+    client: TestClient, db: Session, prior: bool
+) -> None:
+    from api.domain.audit.tree import compact_range, tree_size
+
+    h = _history(client, db, prior)
+    forged_id, entry = _forge_task(db, h)
+    # The forger writes the leaf and the subtrees it completes, as the integrator would, but cannot MAC it.
+    size = tree_size(db)
+    edge = compact_range(db, size)
+    db.execute(text("INSERT INTO log_leaves (idx, leaf, leaf_hash, entity, entity_id, action, row_hash, at) "
+                    "VALUES (:i, :l, :h, 'tasks', :e, 'task.recorded', :r, :a)"),
+               {"i": size, "l": entry.leaf, "h": entry.leaf_hash, "e": str(forged_id), "r": entry.row_hash,
+                "a": entry.at})
+    for level, index, digest in edge.append(bytes(entry.leaf_hash)):
+        db.execute(text("INSERT INTO log_nodes (level, idx, hash) VALUES (:l, :i, :h)"),
+                   {"l": level, "i": index, "h": digest})
+    bad = _bad(client, db, h)
+    assert (bad["index"], bad["entity_id"], bad["reason"]) == (size, str(forged_id), "log_rewritten")
+
+
+def test_leaves_older_than_the_mac_are_taken_as_the_migration_found_them(
+    client: TestClient, db: Session
+) -> None:
+    from api.domain.models import LogLeaf
+
+    h = _history(client, db)
+    size = db.scalar(text("SELECT count(*) FROM log_leaves"))
+    # A log from before the MAC: the migration that brought it marked where the old leaves end.
+    _unguard(db, "log_leaves", "update")
+    _unguard(db, "log_legacy", "update")
+    db.execute(text("UPDATE log_leaves SET mac = NULL WHERE idx < 3"))
+    db.execute(text("UPDATE log_legacy SET leaves_below = 3"))
+    body = _verify(client, h)
+    assert body["ok"] is True and body["size"] == size, body
+    db.execute(text("UPDATE log_leaves SET mac = NULL WHERE idx = 3"))  # past the mark: not the service's
+    db.expire_all()
+    assert db.get(LogLeaf, 3) is not None
+    body = client.get("/api/audit/verify", params={"full": "true"}, headers=h.admin).json()
+    assert (body["first_bad"]["index"], body["first_bad"]["reason"]) == (3, "log_rewritten")

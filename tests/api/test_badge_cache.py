@@ -9,6 +9,7 @@ from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.badge_cache import BadgeCache, Generation
+from api.db import leaf_info
 from api.domain.models import Credential, Role
 from api.domain.staff.badge_status import BadgeCheck, BadgeStatus
 from api.main import create_app
@@ -30,7 +31,7 @@ def second_worker(connection: Connection, data_dir: Path) -> Iterator[TestClient
     """Another app (worker) on the same database and data dir, with its own memory."""
     app = create_app(make_settings(data_dir), engine=connection.engine, migrate=False)
     app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          expire_on_commit=False)
+                                          expire_on_commit=False, info=leaf_info(app.state.ctx.leaf_key))
     with TestClient(app) as c:
         yield c
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.db import leaf_info
 from api.domain.audit.check import verify_log
 from api.domain.fieldwork.evidence import evidence_path
 from api.domain.models import Evidence, Role
@@ -89,7 +90,8 @@ def test_the_same_bytes_on_another_task_share_the_file(client: TestClient, db: S
 def small_limit_client(connection: Connection, data_dir: Path) -> Iterator[TestClient]:
     app = create_app(make_settings(data_dir, evidence_max_bytes=1024), engine=connection.engine, migrate=False)
     app.state.ctx.sessions = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+        info=leaf_info(app.state.ctx.leaf_key),
     )
     with TestClient(app) as c:
         yield c

@@ -20,10 +20,11 @@ import uvicorn
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from api.db import leaf_info
 from api.domain.audit.check import verify_log
 from api.domain.models import Article19Case, Cosignature, Task
 from api.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import TEST_LEAF_KEY, make_settings
 from tests.factories import PASSWORD, make_agency, make_auxiliary, make_officer, task_payload
 from tests.problems import assert_problem
 
@@ -68,7 +69,7 @@ def _token(base_url: str, username: str) -> dict[str, str]:
 
 @pytest.fixture
 def cast(pg_engine: Engine, base_url: str) -> Cast:
-    with Session(pg_engine, expire_on_commit=False) as s:
+    with Session(pg_engine, expire_on_commit=False, info=leaf_info(TEST_LEAF_KEY)) as s:
         agency = make_agency(s)
         officer_user, officer = make_officer(s, agency)
         aux_user, _ = make_auxiliary(s, agency)
@@ -91,7 +92,7 @@ def _at_once(base_url: str, calls: list[Callable[[httpx2.Client], httpx2.Respons
 
 
 def _count(pg_engine: Engine, stmt: Any) -> int:
-    with Session(pg_engine) as s:
+    with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
         return s.scalar(stmt) or 0
 
 
@@ -153,7 +154,7 @@ def test_approve_and_reject_at_once_give_one_decision(pg_engine: Engine, base_ur
             assert_problem(r, 409, "not_pending_cosign")
     [winner] = [r.json() for r in answers if r.status_code == 200]
     stmt = select(Cosignature).where(Cosignature.task_id == uuid.UUID(task["id"]))
-    with Session(pg_engine) as s:
+    with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
         [cosignature] = s.scalars(stmt).all()
         stored = s.get(Task, uuid.UUID(task["id"]))
         assert stored is not None and stored.status == winner["status"]
@@ -185,5 +186,5 @@ def test_a_forbidden_attempt_retried_at_once_is_one_case(pg_engine: Engine, base
 def test_the_audit_chain_holds_after_the_races(pg_engine: Engine, base_url: str, cast: Cast) -> None:
     bodies = [task_payload() for _ in range(THREADS)]
     _at_once(base_url, [_post("/api/tasks", b, cast.aux) for b in bodies])
-    with Session(pg_engine) as s:
+    with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
         assert verify_log(s).ok

@@ -18,9 +18,10 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from api.db import leaf_info
 from api.domain.models import Agency, Auxiliary, LogLeaf, LogPending, Role
 from api.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import TEST_LEAF_KEY, make_settings
 from tests.factories import PASSWORD, hire_body, make_agency, make_auxiliary, make_user
 from tests.problems import assert_problem
 
@@ -73,7 +74,7 @@ def test_concurrent_hires_for_the_last_places_fill_exactly_the_quota(
     pg_engine: Engine, data_dir: Path
 ) -> None:
     quota = 2
-    with Session(pg_engine, expire_on_commit=False) as s:
+    with Session(pg_engine, expire_on_commit=False, info=leaf_info(TEST_LEAF_KEY)) as s:
         agency = make_agency(s, quota=quota)
         admin = make_user(s, role=Role.AGENCY_ADMIN, agency=agency)
         s.commit()
@@ -89,7 +90,7 @@ def test_concurrent_hires_for_the_last_places_fill_exactly_the_quota(
     for refused in (r for r in responses if r.status_code == 409):
         assert_problem(refused, 409, "headcount_quota_full", "第十二条")
     hired = {r.json()["id"] for r in responses if r.status_code == 201}
-    with Session(pg_engine) as s:
+    with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
         stored = set(map(str, s.scalars(select(Auxiliary.id).where(Auxiliary.agency_id == agency.id))))
         used = s.scalar(select(Agency.headcount_used).where(Agency.id == agency.id))
         logged = sum(s.scalar(select(func.count()).select_from(table).where(
@@ -98,7 +99,7 @@ def test_concurrent_hires_for_the_last_places_fill_exactly_the_quota(
 
 
 def test_a_departure_recorded_twice_at_once_frees_one_place(pg_engine: Engine, data_dir: Path) -> None:
-    with Session(pg_engine, expire_on_commit=False) as s:
+    with Session(pg_engine, expire_on_commit=False, info=leaf_info(TEST_LEAF_KEY)) as s:
         agency = make_agency(s, quota=3)
         make_auxiliary(s, agency)
         _, aux = make_auxiliary(s, agency)
@@ -113,7 +114,7 @@ def test_a_departure_recorded_twice_at_once_frees_one_place(pg_engine: Engine, d
     assert sorted(r.status_code for r in responses) == [200, 409, 409, 409], [r.text for r in responses]
     for refused in (r for r in responses if r.status_code != 200):
         assert_problem(refused, 409, "auxiliary_departed", "第二十七条")
-    with Session(pg_engine) as s:
+    with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
         assert s.scalar(select(Agency.headcount_used).where(Agency.id == agency.id)) == 1
         departed = s.get(Auxiliary, aux.id)
         assert departed is not None and departed.status == "departed"

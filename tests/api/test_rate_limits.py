@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlalchemy.orm import sessionmaker
 
+from api.db import leaf_info
 from api.main import create_app
 from api.ratelimit import Limiter, RateLimited, RedisStore, Rule
 from tests.conftest import IN_CI, make_settings
@@ -22,7 +23,8 @@ REDIS_URL = os.environ.get("AUXDUTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 @pytest.fixture
 def tight_client(connection: Connection, data_dir: Path) -> Iterator[TestClient]:
     app = create_app(make_settings(data_dir, rate_limit_scale=0.05), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                                          info=leaf_info(app.state.ctx.leaf_key))
     with TestClient(app) as c:
         yield c
 

@@ -28,6 +28,7 @@ from PIL import Image
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.db import leaf_info
 from api.domain.audit.checkpoints import make_checkpoint, publish
 from api.domain.audit.tree import integrate_all
 from api.domain.models import AuxiliaryStatus, Complaint, Role
@@ -215,7 +216,8 @@ def fuzz_app(
     settings = make_settings(data_dir, rate_limit_scale=1e6, log_dir=tmp_path_factory.mktemp("fuzz-log"))
     app: FastAPI = create_app(settings, engine=fuzz_connection.engine, migrate=False)
     app.state.ctx.sessions = sessionmaker(
-        bind=fuzz_connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        bind=fuzz_connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+        info=leaf_info(app.state.ctx.leaf_key),
     )
     tracebacks: list[str] = []
 
@@ -238,7 +240,8 @@ def fuzz_app(
 
 @pytest.fixture(scope="module")
 def fuzz_world(fuzz_app: tuple[TestClient, list[str]], fuzz_connection: Connection) -> tuple[World, Snapshot]:
-    with Session(bind=fuzz_connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as db:
+    with Session(bind=fuzz_connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
+                 info=leaf_info(fuzz_app[0].app.state.ctx.leaf_key)) as db:  # type: ignore[attr-defined]
         world = build_world(fuzz_app[0], db)
         db.commit()  # releases the session's savepoint: the world stays, inside the outer transaction
     return world, snapshot(fuzz_connection)

@@ -13,13 +13,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.orm import Session
 
-from api.db import make_engine
+from api.db import leaf_info, make_engine
 from api.domain.audit.check import verify_log
 from api.domain.models import Role
 from api.log_keeper import checkpoint_now
 from api.main import create_app
 from api.migrations import grant_service_role
-from tests.conftest import PG_URL, Backends, make_settings
+from tests.conftest import PG_URL, TEST_LEAF_KEY, Backends, make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_officer, make_user, task_payload
 
 pytestmark = pytest.mark.xdist_group("live")
@@ -54,7 +54,7 @@ def test_the_service_does_its_work_as_that_role(
 ) -> None:
     settings = make_settings(tmp_path_factory.mktemp("role"), log_dir=tmp_path_factory.mktemp("role-log"))
     app = create_app(settings, engine=service_engine, migrate=False)
-    with Session(service_engine, expire_on_commit=False) as s:
+    with Session(service_engine, expire_on_commit=False, info=leaf_info(TEST_LEAF_KEY)) as s:
         agency = make_agency(s)
         officer_user, officer = make_officer(s, agency)
         aux_user, _ = make_auxiliary(s, agency)
@@ -74,6 +74,6 @@ def test_the_service_does_its_work_as_that_role(
         checkpoint_now(app.state.ctx)  # the integrator empties its queue: the one DELETE the role may do
         verified = client.get("/api/audit/verify", headers=login(client, admin)).json()
         assert verified["ok"] is True, verified
-    with Session(service_engine) as s:
+    with Session(service_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
         assert s.scalar(text("SELECT count(*) FROM log_pending")) == 0
         assert verify_log(s).ok

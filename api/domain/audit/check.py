@@ -10,7 +10,18 @@ In one pass, in bounded memory (rows stream in chunks; the tree is a compact ran
    (``row_altered``), rows with no leaf at all are found (``row_unlogged``: written behind the service's
    back), and leaves whose row is gone (``row_removed``);
 3. every evidence file is re-hashed from storage (``file_altered``, ``file_missing``).
-The answer names the first bad entry; ``checks`` counts what was checked.
+The answer names the first bad entry; ``checks`` counts what was checked, and ``rejected`` the queued leaves
+the integrator refused because their MAC was not the service's (a leaf in the tree without it is
+``log_rewritten``; a row whose only leaf was refused is ``row_unlogged``).
+
+Incremental: a check that passes leaves what it established outside the database, beside the published
+checkpoints (``verified.json``: the tree's size, root and right edge, and a multiset hash of every record with its
+newest logged row hash). The next check starts from there: it reads only the leaves added since (old leaves are
+counted, so a removed one is seen), checks every checkpoint's signature and the new ones' roots, brings the
+multiset hash up to date with the new leaves, and compares it with the same hash over every row as stored now, so
+that a row changed, removed or slipped in anywhere is still seen without re-reading the old leaves. When
+anything disagrees, the full check runs and names the entry. What only the full check sees: the bytes of a leaf
+older than the last verified size edited in place (not its row; its row is always compared). ``full=True`` runs it.
 """
 
 import heapq
@@ -21,15 +32,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from api.domain.audit.checkpoints import TransparencyLog
-from api.domain.audit.log import LOGGED, row_hash
-from api.domain.audit.tree import compact_range
-from api.domain.base import Base
+from api.domain.audit.log import LOGGED, genuine, leaf_key, row_hash
+from api.domain.audit.tree import compact_range, legacy_marks
+from api.domain.audit.verified import RecordsHash, Verified, genuine_pending, load_verified, rows_digest, save_verified
+from api.domain.base import Base, utcnow
 from api.domain.fieldwork.evidence import file_sha256
-from api.domain.models import Evidence, LogCheckpoint, LogLeaf, LogPending
+from api.domain.models import Evidence, LogCheckpoint, LogLeaf, LogPending, LogRejected
 from verification.note import NoteError, open_checkpoint
 from verification.tlog import CompactRange, leaf_hash
 
@@ -43,6 +55,9 @@ class LogReport:
     root: str
     checks: dict[str, int] = field(default_factory=dict)
     first_bad: dict[str, Any] | None = None
+    mode: str = "full"
+    verified_from: int = 0
+    """The size of the tree the last passing check left, from which this one started (0: from the start)."""
 
 
 class _Bad(Exception):
@@ -51,17 +66,47 @@ class _Bad(Exception):
         self.detail = {**{k: v for k, v in where.items() if v is not None}, "reason": reason}
 
 
-def verify_log(session: Session, log: TransparencyLog | None = None, *, evidence_dir: Path | None = None) -> LogReport:
-    checks = {"leaves": 0, "checkpoints": 0, "rows": 0, "files": 0}
-    tree = CompactRange()
+def verify_log(session: Session, log: TransparencyLog | None = None, *, evidence_dir: Path | None = None,
+               full: bool = False) -> LogReport:
+    """Check the log and every logged row (and evidence file); incremental from the last passing check unless
+    ``full`` or there is none."""
+    state = None if full or log is None else load_verified(log)
+    if state is not None:
+        report = _verify(session, log, evidence_dir, state)
+        if report is not None:
+            return report
+    report = _verify(session, log, evidence_dir, None)
+    assert report is not None
+    return report
+
+
+def _verify(session: Session, log: TransparencyLog | None, evidence_dir: Path | None,
+            state: Verified | None) -> LogReport | None:
+    """One check; from ``state`` it answers only when all is well (None: something disagrees, check in full)."""
+    checks = {"leaves": 0, "checkpoints": 0, "rows": 0, "files": 0,
+              "rejected": int(session.scalar(select(func.count()).select_from(LogRejected)) or 0)}
+    tree = CompactRange() if state is None else state.tree()
+    records = RecordsHash(session, None if state is None else state.records)
     try:
-        tree = _check_tree(session, log, checks)
-        _check_rows(session, checks)
+        tree = _check_tree(session, log, checks, tree, records, trusted=state is not None)
+        logged = records.digest()
+        if state is None:
+            _check_rows(session, checks)
+        else:
+            records.add_pending()
+            if records.digest() != rows_digest(session, checks):
+                return None
         if evidence_dir is not None:
             _check_files(session, evidence_dir, checks)
     except _Bad as bad:
+        if state is not None:
+            return None
         return LogReport(False, tree.size, tree.root().hex(), checks, bad.detail)
-    return LogReport(True, tree.size, tree.root().hex(), checks)
+    if log is not None:
+        save_verified(log, Verified(log.origin, tree.size, tree.root(), tree.hashes, logged,
+                                     utcnow().isoformat()))
+    return LogReport(True, tree.size, tree.root().hex(), checks, mode="full" if state is None else "incremental",
+                     verified_from=0 if state is None else state.size)
 
 
 def _published(session: Session, log: TransparencyLog | None) -> Iterator[tuple[int, str, bytes | None]]:
@@ -69,7 +114,7 @@ def _published(session: Session, log: TransparencyLog | None) -> Iterator[tuple[
     stored: Iterable[tuple[int, str, bytes | None]] = (
         (int(size), note, bytes(root)) for size, note, root in session.execute(
             select(LogCheckpoint.size, LogCheckpoint.note, LogCheckpoint.root).order_by(LogCheckpoint.size)
-        ).yield_per(CHUNK))
+            .execution_options(yield_per=CHUNK)))
     outside: Iterable[tuple[int, str, bytes | None]] = (
         (size, note, None) for size, note in (log.store.notes() if log else ()))
     return heapq.merge(stored, outside, key=lambda c: c[0])
@@ -91,30 +136,45 @@ def _checkpoint_root(log: TransparencyLog | None, size: int, note: str, claimed:
     return checkpoint.root
 
 
-def _check_tree(session: Session, log: TransparencyLog | None, checks: dict[str, int]) -> CompactRange:
-    tree = CompactRange()
+def _check_tree(session: Session, log: TransparencyLog | None, checks: dict[str, int], tree: CompactRange,
+                records: RecordsHash, *, trusted: bool) -> CompactRange:
+    """Extend ``tree`` (empty, or the last verified one) with the leaves after it, checking each checkpoint:
+    the signature of every one, and the root of every one from the tree's size on."""
+    start = tree.size
+    if trusted and session.scalar(select(func.count()).select_from(LogLeaf).where(
+            LogLeaf.idx >= 0, LogLeaf.idx < start)) != start:
+        raise _Bad("log_rewritten")  # a verified leaf is gone: the full check says which
     published = _published(session, log)
     pending = next(published, None)
 
     def settle(size: int) -> None:
         nonlocal pending
-        while pending is not None and pending[0] == size:
-            if _checkpoint_root(log, *pending) != tree.root():
+        while pending is not None and pending[0] <= size:
+            root = _checkpoint_root(log, *pending)
+            if pending[0] == size and root != tree.root():
                 raise _Bad("log_rewritten", index=size)
             checks["checkpoints"] += 1
             pending = next(published, None)
 
-    settle(0)
+    settle(start)
+    key, legacy = records.key, records.legacy
     rows = session.execute(select(LogLeaf.idx, LogLeaf.leaf, LogLeaf.leaf_hash, LogLeaf.entity, LogLeaf.entity_id,
-                                  LogLeaf.row_hash).order_by(LogLeaf.idx)).yield_per(CHUNK)
-    for idx, leaf, digest, entity, entity_id, stored_row_hash in rows:
-        if idx != tree.size:
-            raise _Bad("log_rewritten", index=tree.size)  # a leaf removed from the middle
-        if leaf_hash(bytes(leaf)) != bytes(digest) or not _names(bytes(leaf), entity, entity_id, stored_row_hash):
-            raise _Bad("log_rewritten", index=idx, entity=entity, entity_id=entity_id)
-        tree.append(bytes(digest))
-        checks["leaves"] += 1
-        settle(tree.size)
+                                  LogLeaf.row_hash, LogLeaf.mac).where(LogLeaf.idx >= start).order_by(LogLeaf.idx)
+                           .execution_options(yield_per=CHUNK))
+    for part in rows.partitions(CHUNK):
+        for idx, leaf, digest, entity, entity_id, stored_row_hash, mac in part:
+            if idx != tree.size:
+                raise _Bad("log_rewritten", index=tree.size)  # a leaf removed from the middle
+            if leaf_hash(bytes(leaf)) != bytes(digest) or not _names(bytes(leaf), entity, entity_id,
+                                                                      stored_row_hash):
+                raise _Bad("log_rewritten", index=idx, entity=entity, entity_id=entity_id)
+            if not (mac is None and idx < legacy.leaves_below) and not genuine(key, leaf, digest, mac):
+                # In the tree but not written by the service (no MAC, or not its MAC).
+                raise _Bad("log_rewritten", index=idx, entity=entity, entity_id=entity_id)
+            tree.append(bytes(digest))
+            checks["leaves"] += 1
+            settle(tree.size)
+        records.leaves([(int(idx), entity, entity_id, digest) for idx, _, _, entity, entity_id, digest, _ in part])
     if pending is not None:
         # Published checkpoints larger than the log: it was cut (or emptied).
         _checkpoint_root(log, *pending)
@@ -134,13 +194,14 @@ def _names(leaf: bytes, entity: str, entity_id: str, stored_row_hash: str) -> bo
 
 
 def _newest(session: Session, entity: str, ids: Sequence[str]) -> dict[str, str]:
-    """The newest logged row hash of each id (leaves, then those still waiting for the integrator)."""
+    """The newest logged row hash of each id (leaves, then those still waiting for the integrator that it would
+    accept: a queued leaf without the service's MAC logs nothing)."""
     newest: dict[str, str] = {}
-    for model, order in ((LogLeaf, LogLeaf.idx), (LogPending, LogPending.seq)):
-        for entity_id, digest in session.execute(
-                select(model.entity_id, model.row_hash)
-                .where(model.entity == entity, model.entity_id.in_(ids)).order_by(order)):
-            newest[entity_id] = digest
+    for entity_id, digest in session.execute(
+            select(LogLeaf.entity_id, LogLeaf.row_hash)
+            .where(LogLeaf.entity == entity, LogLeaf.entity_id.in_(ids)).order_by(LogLeaf.idx)):
+        newest[entity_id] = digest
+    newest.update(genuine_pending(session, leaf_key(session), legacy_marks(session), entity, ids))
     return newest
 
 
@@ -148,8 +209,8 @@ def _check_rows(session: Session, checks: dict[str, int]) -> None:
     for entity, model in LOGGED.items():
         key = inspect(model).primary_key[0]
         chunk: list[Base] = []
-        for row in session.scalars(select(model).order_by(key).execution_options(populate_existing=True)).yield_per(
-                CHUNK):
+        for row in session.scalars(select(model).order_by(key).execution_options(populate_existing=True,
+                                                                                  yield_per=CHUNK)):
             chunk.append(row)
             if len(chunk) == CHUNK:
                 _compare(session, entity, chunk, checks)
@@ -177,20 +238,23 @@ def _find_removed(session: Session, entity: str, model: type[Base], checks: dict
     as_key: Any = uuid.UUID if key.type.python_type is uuid.UUID else str
     for model_log in (LogLeaf, LogPending):
         ids = session.scalars(select(model_log.entity_id).where(model_log.entity == entity).distinct()
-                              .order_by(model_log.entity_id)).yield_per(CHUNK).partitions(CHUNK)
+                              .order_by(model_log.entity_id).execution_options(yield_per=CHUNK)).partitions(CHUNK)
         for part in ids:
             wanted = {as_key(i): i for i in part}
             found = set(session.scalars(select(key).where(key.in_(list(wanted)))))
             for k, entity_id in wanted.items():
                 if k not in found:
+                    if model_log is LogPending and not any(genuine_pending(
+                            session, leaf_key(session), legacy_marks(session), entity, [entity_id])):
+                        continue  # only a queued leaf the integrator will refuse names it: nothing was logged
                     index = session.scalar(select(LogLeaf.idx).where(
                         LogLeaf.entity == entity, LogLeaf.entity_id == entity_id).order_by(LogLeaf.idx.desc()))
                     raise _Bad("row_removed", index=index, entity=entity, entity_id=entity_id)
 
 
 def _check_files(session: Session, evidence_dir: Path, checks: dict[str, int]) -> None:
-    for evidence_id, sha in session.execute(select(Evidence.id, Evidence.sha256).order_by(Evidence.id)).yield_per(
-            CHUNK):
+    for evidence_id, sha in session.execute(select(Evidence.id, Evidence.sha256).order_by(Evidence.id)
+                                            .execution_options(yield_per=CHUNK)):
         path = evidence_dir / sha[:2] / sha
         if not path.is_file():
             raise _Bad("file_missing", entity="evidence", entity_id=str(evidence_id))

@@ -6,9 +6,14 @@ and the SHA-256 of the row as stored (``row_hash``): the record's content is in 
 what it was. Leaf bytes are canonical JSON (format ``v: 1``; keys sorted, UTF-8, no spaces), hashed as RFC 6962
 leaves. Writers only INSERT into ``log_pending``: nothing shared is locked, so writers never queue on each
 other; the integrator (``audit.tree``) gives each leaf its index.
+
+Each leaf carries a MAC (HMAC-SHA256 of its leaf hash) under a key derived from the service's secret, which the
+database never holds: the session that writes carries the key (``session.info[LEAF_KEY]``, set by the service's
+session factory), and a leaf queued by anyone else is refused by the integrator and by the oversight check.
 """
 
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import Sequence
@@ -98,6 +103,36 @@ def leaf_content(*, entity: str, entity_id: str, action: str, row_sha256: str, a
     })
 
 
+LEAF_KEY = "auxduty_log_leaf_key"
+"""Where a session carries the leaf MAC key (``Session.info``)."""
+
+
+class LeafKeyMissing(RuntimeError):
+    """A session that writes records was made without the leaf MAC key (a programming error, not a user's)."""
+
+
+def derive_leaf_key(secret: str) -> bytes:
+    """The leaf MAC key, from the service's secret (``AUXDUTY_SECRET_KEY``, the same on every host)."""
+    return hmac.new(secret.encode(), b"auxduty/log-leaf-mac/v1", hashlib.sha256).digest()
+
+
+def leaf_key(session: Session) -> bytes:
+    key = session.info.get(LEAF_KEY)
+    if not isinstance(key, bytes) or len(key) != 32:
+        raise LeafKeyMissing("this session has no leaf MAC key: make it with api.db.make_sessionmaker")
+    return key
+
+
+def leaf_mac(key: bytes, digest: bytes) -> bytes:
+    return hmac.new(key, bytes(digest), hashlib.sha256).digest()
+
+
+def genuine(key: bytes, leaf: bytes, digest: bytes, mac: bytes | None) -> bool:
+    """The leaf's bytes hash to its hash, and its MAC is the service's."""
+    return mac is not None and leaf_hash(bytes(leaf)) == bytes(digest) and hmac.compare_digest(
+        bytes(mac), leaf_mac(key, digest))
+
+
 def record(session: Session, row: Base, action: str, *, actor_id: uuid.UUID | None) -> LogPending:
     """Append a leaf for ``row`` as it is now. Flushes, so the row's defaults are hashed too."""
     return record_many(session, [row], action, actor_id=actor_id)[0]
@@ -108,14 +143,15 @@ def record_many(
 ) -> list[LogPending]:
     """Append one leaf per row, in order, with one batched insert."""
     session.flush()
-    at = utcnow()
+    at, key = utcnow(), leaf_key(session)
     entries = []
     for row in rows:
         entity, entity_id, digest = type(row).__tablename__, row_key(row), row_hash(row)
         leaf = leaf_content(entity=entity, entity_id=entity_id, action=action, row_sha256=digest, at=at,
                             actor_id=actor_id, rules_version=getattr(row, "rules_version", RULES_VERSION))
-        entries.append(LogPending(leaf=leaf, leaf_hash=leaf_hash(leaf), entity=entity, entity_id=entity_id,
-                                  action=action, row_hash=digest, at=at))
+        hashed = leaf_hash(leaf)
+        entries.append(LogPending(leaf=leaf, leaf_hash=hashed, entity=entity, entity_id=entity_id,
+                                  action=action, row_hash=digest, at=at, mac=leaf_mac(key, hashed)))
     session.add_all(entries)
     session.flush()
     return entries
@@ -132,8 +168,9 @@ def record_key(session: Session, *, entity: str, key_id: str, public_key: bytes,
     at, digest = utcnow(), hashlib.sha256(public_key).hexdigest()
     leaf = leaf_content(entity=entity, entity_id=key_id, action=action, row_sha256=digest, at=at,
                         actor_id=actor_id)
-    entry = LogPending(leaf=leaf, leaf_hash=leaf_hash(leaf), entity=entity, entity_id=key_id, action=action,
-                       row_hash=digest, at=at)
+    hashed = leaf_hash(leaf)
+    entry = LogPending(leaf=leaf, leaf_hash=hashed, entity=entity, entity_id=key_id, action=action,
+                       row_hash=digest, at=at, mac=leaf_mac(leaf_key(session), hashed))
     session.add(entry)
     session.flush()
     return entry

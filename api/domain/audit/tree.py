@@ -5,9 +5,11 @@ One integrator runs at a time (on PostgreSQL an advisory lock taken with ``try``
 integrating skips its turn; SQLite serialises writers anyway). It reads the queue in order, appends each leaf
 to the tree's right edge (a compact range of O(log n) hashes read from ``log_nodes``), inserts the leaves
 with their indexes and the subtrees they complete, and removes them from the queue, all in one transaction:
-a crash leaves either the whole batch integrated or none of it. Writers never wait for it.
+a crash leaves either the whole batch integrated or none of it. Writers never wait for it. A queued leaf whose
+MAC is not the service's (written behind its back) is moved to ``log_rejected`` and never enters the tree.
 """
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -15,8 +17,10 @@ from typing import TypeVar
 from sqlalchemy import delete, func, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
+from api.domain.audit.log import genuine, leaf_key
+from api.domain.base import utcnow
 from api.domain.errors import DomainError
-from api.domain.models import LogLeaf, LogNode, LogPending
+from api.domain.models import LogLeaf, LogLegacy, LogNode, LogPending, LogRejected
 from verification.tlog import (
     CompactRange,
     consistency_proof,
@@ -25,10 +29,12 @@ from verification.tlog import (
     nodes_for_consistency,
     nodes_for_inclusion,
 )
+from verification.tlog import leaf_hash as leaf_hash_of
 
 BATCH = 5000
 T = TypeVar("T")
 _INTEGRATOR_LOCK = 4242002
+_log = logging.getLogger("auxduty.log")
 
 
 def tree_size(session: Session) -> int:
@@ -97,21 +103,54 @@ def integrate(session: Session, *, batch: int = BATCH) -> Integrated | None:
     if not waiting:
         return Integrated(size, 0)
     edge = compact_range(session, size)
+    key, legacy = leaf_key(session), legacy_marks(session)
     leaves: list[dict[str, object]] = []
     nodes: list[dict[str, object]] = []
-    for offset, entry in enumerate(waiting):
-        leaves.append({"idx": size + offset, "leaf": entry.leaf, "leaf_hash": entry.leaf_hash,
-                       "entity": entry.entity, "entity_id": entry.entity_id, "action": entry.action,
-                       "row_hash": entry.row_hash, "at": entry.at})
+    rejected: list[dict[str, object]] = []
+    for entry in waiting:
+        fields = {"leaf": entry.leaf, "leaf_hash": entry.leaf_hash, "entity": entry.entity,
+                  "entity_id": entry.entity_id, "action": entry.action, "row_hash": entry.row_hash, "at": entry.at,
+                  "mac": entry.mac}
+        refusal = pending_refusal(key, legacy, entry.seq, entry.leaf, entry.leaf_hash, entry.mac)
+        if refusal:
+            rejected.append({**fields, "seq": entry.seq, "reason": refusal, "rejected_at": utcnow()})
+            continue
+        leaves.append({**fields, "idx": size + len(leaves)})
         nodes.extend({"level": level, "idx": i, "hash": digest}
                      for level, i, digest in edge.append(bytes(entry.leaf_hash)))
-    session.execute(insert(LogLeaf), leaves)
+    if leaves:
+        session.execute(insert(LogLeaf), leaves)
     if nodes:
         session.execute(insert(LogNode), nodes)
+    if rejected:
+        session.execute(insert(LogRejected), rejected)
+        _log.warning("log: refused %d queued leaves written behind the service's back (seq %s)", len(rejected),
+                     ", ".join(str(r["seq"]) for r in rejected[:10]))
     session.execute(delete(LogPending).where(LogPending.seq.in_([e.seq for e in waiting])))
     for entry in waiting:
         session.expunge(entry)
-    return Integrated(size + len(waiting), len(waiting))
+    return Integrated(size + len(leaves), len(waiting))
+
+
+@dataclass(frozen=True)
+class Legacy:
+    """Where the leaves without a MAC (older than the MAC) end: leaves with ``idx < leaves_below`` and queued
+    leaves with ``seq <= pending_through``."""
+
+    leaves_below: int
+    pending_through: int
+
+
+def legacy_marks(session: Session) -> Legacy:
+    row = session.get(LogLegacy, 1)
+    return Legacy(0, 0) if row is None else Legacy(row.leaves_below, row.pending_through)
+
+
+def pending_refusal(key: bytes, legacy: Legacy, seq: int, leaf: bytes, digest: bytes, mac: bytes | None) -> str | None:
+    """Why a queued leaf may not enter the tree, or None."""
+    if mac is None:
+        return None if seq <= legacy.pending_through and leaf_hash_of(bytes(leaf)) == bytes(digest) else "no_mac"
+    return None if genuine(key, leaf, digest, mac) else "bad_mac"
 
 
 def integrate_all(session: Session) -> int:
