@@ -24,10 +24,18 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
+MIGRATION_LOCK = 4242003
+"""PostgreSQL advisory lock held while migrating: hosts started together take turns; the second finds the
+schema at head and does nothing."""
+
+
 def upgrade_to_head(engine: Engine) -> None:
-    """Run every pending migration on ``engine`` in one transaction."""
+    """Run every pending migration on ``engine`` in one transaction, under the migration lock on PostgreSQL
+    (several hosts share only PostgreSQL; SQLite is one host's)."""
     cfg = alembic_config()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
