@@ -15,6 +15,8 @@ import httpx2
 import uvicorn
 from fastapi import FastAPI
 
+from tests.conftest import TEST_SECRET
+
 PASSWORD = "live-pass-2026"
 
 
@@ -50,6 +52,7 @@ def service_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, st
         "AUXDUTY_DATABASE_URL": database_url,
         "AUXDUTY_DATA_DIR": str(data_dir),
         "AUXDUTY_PUBLIC_BASE_URL": "https://verify.example.gov.cn",
+        "AUXDUTY_SECRET_KEY": TEST_SECRET,
         "AUXDUTY_ARGON2_TIME_COST": "1",
         "AUXDUTY_ARGON2_MEMORY_KIB": "1024",
         "AUXDUTY_DECODER_PREWARM": "0",

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -35,24 +35,89 @@ class KeyRingError(Exception):
     """The configured keys cannot be used (bad JSON or PEM, no active key, rotation of fixed keys)."""
 
 
+class KeyStore(Protocol):
+    """Where a ring's keys are kept: files of one host (``FileKeyStore``), or a store every host shares."""
+
+    def load(self) -> tuple[dict[str, Ed25519PrivateKey], str]:
+        """Every published key by kid, and the kid that signs ("" when there is none yet)."""
+
+    def add(self, kid: str, key: Ed25519PrivateKey) -> None:
+        """Keep a new key; it signs from now on."""
+
+    def remove(self, kid: str) -> None:
+        """Stop publishing a key."""
+
+    def stamp(self) -> object:
+        """Changes whenever another process adds or removes a key (cheap; may be a little stale)."""
+
+
+class FileKeyStore:
+    """PEM files in one directory, ``active`` naming the one that signs."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def load(self) -> tuple[dict[str, Ed25519PrivateKey], str]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        keys: dict[str, Ed25519PrivateKey] = {}
+        for pem in sorted(self.directory.glob("*.pem")):
+            key = serialization.load_pem_private_key(pem.read_bytes(), password=None)
+            if isinstance(key, Ed25519PrivateKey):
+                keys[pem.stem] = key
+        active = self.directory / "active"
+        return keys, active.read_text().strip() if active.exists() else ""
+
+    def add(self, kid: str, key: Ed25519PrivateKey) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        path = self.directory / f"{kid}.pem"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(pem)
+        tmp.chmod(0o600)
+        tmp.replace(path)
+        active_tmp = self.directory / "active.tmp"
+        active_tmp.write_text(kid)
+        active_tmp.replace(self.directory / "active")
+
+    def remove(self, kid: str) -> None:
+        (self.directory / f"{kid}.pem").unlink(missing_ok=True)
+
+    def stamp(self) -> object:
+        try:
+            return (self.directory / "active").stat().st_ino
+        except FileNotFoundError:
+            return 0
+
+
 class KeyRing:
-    """Signing keys kept as PEM files in ``<data_dir>/keys``; ``active`` names the one that signs.
+    """Signing keys from a ``KeyStore`` (PEM files in ``<data_dir>/keys`` unless another is given, such as the
+    database that every host of one service shares); the active one signs.
 
     Or fixed by the environment (``AUXDUTY_BADGE_KEYS``, for deployments whose keys live in a secret store):
     ``{"active": "<kid>", "keys": {"<kid>": "<PKCS#8 PEM of an Ed25519 key>", ...}}``. Such a ring is
-    rotated by changing the secret, never by writing files.
+    rotated by changing the secret, never by writing files. A ring on a shared store loads on first use (the
+    store may need a migrated database) and follows rotations made on other hosts.
     """
 
-    def __init__(self, directory: Path, *, fixed_keys: str | None = None) -> None:
+    def __init__(self, directory: Path, *, fixed_keys: str | None = None, store: KeyStore | None = None) -> None:
         self.directory = directory
+        self.store: KeyStore = store or FileKeyStore(directory)
         self.fixed = fixed_keys is not None
         self._private: dict[str, Ed25519PrivateKey] = {}
         self._verified: dict[str, BadgeClaims] = {}
-        self.active_kid = ""
-        self._seen = 0
+        self._active = ""
+        self._seen: object = None
+        self._loaded = False
         if fixed_keys is not None:
             self._load_fixed(fixed_keys)
-        else:
+            self._loaded = True
+        elif store is None:
+            self.reload()
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
             self.reload()
 
     def _load_fixed(self, text: str) -> None:
@@ -66,31 +131,20 @@ class KeyRing:
         if active not in keys or not all(isinstance(k, Ed25519PrivateKey) for k in keys.values()):
             raise KeyRingError("AUXDUTY_BADGE_KEYS needs Ed25519 keys and an 'active' kid among them")
         self._private = {kid: key for kid, key in keys.items() if isinstance(key, Ed25519PrivateKey)}
-        self.active_kid = active
+        self._active = active
 
     def reload(self) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._private = {}
         self._verified = {}
-        for pem in sorted(self.directory.glob("*.pem")):
-            key = serialization.load_pem_private_key(pem.read_bytes(), password=None)
-            if isinstance(key, Ed25519PrivateKey):
-                self._private[pem.stem] = key
-        active = self.directory / "active"
-        self.active_kid = active.read_text().strip() if active.exists() else ""
-        if self.active_kid not in self._private:
+        self._seen = self.store.stamp()
+        self._private, self._active = self.store.load()
+        self._loaded = True
+        if self._active not in self._private:
             self.rotate()
-        self._seen = self._stamp()
-
-    def _stamp(self) -> int:
-        try:
-            return (self.directory / "active").stat().st_ino
-        except FileNotFoundError:
-            return 0
 
     def _follow_rotation(self) -> None:
-        # `auxduty keys rotate` may run beside a live service: pick its new key up without a restart.
-        if not self.fixed and self._stamp() != self._seen:
+        # `auxduty keys rotate` may run beside a live service, or on another host: follow it without a restart.
+        self._ensure_loaded()
+        if not self.fixed and self.store.stamp() != self._seen:
             self.reload()
 
     def rotate(self) -> str:
@@ -101,37 +155,37 @@ class KeyRing:
             )
         kid = datetime.now(UTC).strftime("%y%m") + uuid.uuid4().hex[:6]
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        path = self.directory / f"{kid}.pem"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(pem)
-        tmp.chmod(0o600)
-        tmp.replace(path)
-        active_tmp = self.directory / "active.tmp"
-        active_tmp.write_text(kid)
-        active_tmp.replace(self.directory / "active")
+        self.store.add(kid, key)
         self._private[kid] = key
-        self.active_kid = kid
-        self._seen = self._stamp()
+        self._active = kid
+        self._loaded = True
+        self._seen = self.store.stamp()
         return kid
 
     def retire(self, kid: str) -> None:
         """Stop publishing a key (only once no badge signed by it is still in use)."""
         if self.fixed:
             raise KeyRingError("the keys come from AUXDUTY_BADGE_KEYS: retire a key by removing it there")
-        if kid == self.active_kid:
+        self._ensure_loaded()
+        if kid == self._active:
             raise ValueError("the active key cannot be retired; rotate first")
-        (self.directory / f"{kid}.pem").unlink(missing_ok=True)
+        self.store.remove(kid)
         self._private.pop(kid, None)
         self._verified.clear()
 
     @property
+    def active_kid(self) -> str:
+        """The kid that signs now."""
+        self._ensure_loaded()
+        return self._active
+
+    @property
     def kids(self) -> list[str]:
+        self._ensure_loaded()
         return sorted(self._private)
 
     def public_key(self, kid: str) -> Ed25519PublicKey | None:
+        self._ensure_loaded()
         key = self._private.get(kid)
         return key.public_key() if key else None
 
@@ -146,11 +200,11 @@ class KeyRing:
         }
         token = jwt.encode(
             claims,
-            self._private[self.active_kid],
+            self._private[self._active],
             algorithm=BADGE_ALGORITHM,
-            headers={"kid": self.active_kid, "typ": BADGE_TYP},
+            headers={"kid": self._active, "typ": BADGE_TYP},
         )
-        return token, self.active_kid
+        return token, self._active
 
     def verify_badge(self, token: str) -> BadgeClaims:
         """The claims of a token this ring signed; raises BadTokenError otherwise. Good answers are
@@ -168,6 +222,7 @@ class KeyRing:
         try:
             header = jwt.get_unverified_header(token)
             kid = str(header.get("kid", ""))
+            self._ensure_loaded()
             if kid not in self._private:
                 self._follow_rotation()
             key = self.public_key(kid)
