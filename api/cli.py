@@ -16,7 +16,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         settings.demo = True
     from api.main import create_app
 
-    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port)
+    # The app reads X-Forwarded-For itself, from AUXDUTY_TRUSTED_PROXIES only: uvicorn must not believe it first.
+    uvicorn.run(create_app(settings), host=args.host or settings.host, port=args.port or settings.port,
+                proxy_headers=False)
     return 0
 
 
@@ -93,11 +95,14 @@ def _log_key(entity: str, key_id: str, public_key: bytes, action: str) -> None:
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
-    from verification.tokens import KeyRing, KeyRingError
+    from api.context import AppContext
+    from api.migrations import upgrade_to_head
+    from verification.tokens import KeyRingError
 
-    settings = get_settings()
+    ctx = AppContext.build(get_settings())
+    upgrade_to_head(ctx.engine)  # the keys may live in the database that every host shares
+    ring = ctx.keyring
     try:
-        ring = KeyRing(settings.data_dir / "keys", fixed_keys=settings.badge_keys)
         if args.action == "rotate":
             kid = ring.rotate()
             public = ring.public_key(kid)
@@ -150,11 +155,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from api.context import AppContext
     from api.db import session_scope
     from api.domain.audit.check import verify_log
-    from api.domain.fieldwork.evidence import evidence_root
 
     ctx = AppContext.build(get_settings())
     with session_scope(ctx.sessions) as session:
-        report = verify_log(session, ctx.log, evidence_dir=evidence_root(ctx.settings.data_dir), full=args.full)
+        report = verify_log(session, ctx.log, evidence_dir=ctx.storage, full=args.full)
     print(json.dumps({"ok": report.ok, "size": report.size, "root": report.root, "checks": report.checks,
                       "first_bad": report.first_bad, "mode": report.mode, "verified_from": report.verified_from},
                      ensure_ascii=False))
@@ -198,8 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from api.context import ConfigurationError
+    from api.domain.errors import DomainError
+    from api.keystore import SealError
+
     args = build_parser().parse_args(argv)
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except (ConfigurationError, SealError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DomainError as exc:  # e.g. the evidence store does not answer: said as a sentence, not a traceback
+        print(f"error: {exc.detail_en} ({exc.code})", file=sys.stderr)
+        return 2
     return result
 
 

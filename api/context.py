@@ -1,5 +1,6 @@
 """What one running service holds: settings, the database, the signing keys."""
 
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
@@ -8,16 +9,46 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.badge_cache import BadgeCache, generation_for
+from api.badge_cache import BadgeCache, RedisBus, generation_for
 from api.capacity import DatabaseSlots
 from api.db import make_engine, make_sessionmaker
 from api.domain.audit.checkpoints import CheckpointStore, LogKeys, TransparencyLog
 from api.domain.audit.log import derive_leaf_key
 from api.domain.organisation.accounts import HashCost
+from api.domain.storage import BlobStore
+from api.keystore import DatabaseKeyStore, DatabaseLogKeys, Sealer
+from api.lockout import LoginGuard, LoginLimits, make_login_guard
 from api.ratelimit import Limiter, make_limiter
 from api.security import load_or_create_secret
 from api.settings import Settings
-from verification.tokens import KeyRing
+from api.storage import open_store
+from verification.tokens import FileKeyStore, KeyRing
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot make a working service (said at start, before serving anything)."""
+
+
+def _keys(settings: Settings, engine: Engine, secret: str, *,
+          shared: bool) -> tuple[KeyRing, LogKeys, Engine | None]:
+    """Badge and checkpoint keys: fixed by the environment, else in the database that every host shares (keys
+    this host kept in its data dir are carried over), else in the data dir."""
+    badge_dir, log_dir = settings.data_dir / "keys", settings.data_dir / "log-keys"
+    origin = settings.resolved_log_origin
+    local_log = LogKeys(log_dir, origin, fixed_seed=settings.log_key)
+    if not shared:
+        return KeyRing(badge_dir, fixed_keys=settings.badge_keys), local_log, None
+    sealer = Sealer(secret)
+    # A pool of its own: a request that holds its connection and signs a badge must never wait for a second
+    # connection from the pool that every request draws on (the starvation the crowd tests catch).
+    engine = make_engine(engine.url.render_as_string(hide_password=False), pool_size=1, max_overflow=2)
+    if settings.badge_keys and settings.log_key:
+        engine.dispose()
+        return KeyRing(badge_dir, fixed_keys=settings.badge_keys), local_log, None
+    ring = KeyRing(badge_dir, fixed_keys=settings.badge_keys) if settings.badge_keys else KeyRing(
+        badge_dir, store=DatabaseKeyStore(engine, sealer, carry_over=FileKeyStore(badge_dir)))
+    log_keys = local_log if settings.log_key else DatabaseLogKeys(engine, sealer, origin, carry_over=local_log)
+    return ring, log_keys, engine
 
 
 @dataclass
@@ -26,35 +57,60 @@ class AppContext:
     engine: Engine
     sessions: sessionmaker[Session]
     keyring: KeyRing
+    key_engine: Engine | None
+    """The signing keys' own small pool, where they live in the database."""
     access_secret: str
     leaf_key: bytes
     limiter: Limiter
+    login_guard: LoginGuard
+    hash_slots: threading.BoundedSemaphore
     badge_cache: BadgeCache[Any]
+    badge_bus: RedisBus | None
+    """Carries badge changes to and from every other host, where Redis is configured (started by the app)."""
     db_slots: DatabaseSlots
     log: TransparencyLog
+    storage: BlobStore
 
     @classmethod
     def build(cls, settings: Settings, engine: Engine | None = None) -> "AppContext":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = engine or make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size,
                                        max_overflow=settings.db_pool_overflow)
+        postgres = engine.dialect.name == "postgresql"
+        if postgres and not settings.secret_key:
+            raise ConfigurationError(
+                "AUXDUTY_SECRET_KEY is not set: on PostgreSQL every host of the service must be given the same "
+                "secret (it signs logins and seals the shared signing keys), or a login on one host fails on "
+                "another. Make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
         secret = load_or_create_secret(settings.data_dir, settings.secret_key)
         leaf_key = derive_leaf_key(secret)
+        keyring, log_keys, key_engine = _keys(settings, engine, secret, shared=settings.key_store == "database" or (
+            settings.key_store == "auto" and postgres))
+        # With Redis, changes reach every host by pub/sub, each forgetting only what it touched; without it,
+        # one host's workers share a stamp file that forgets everything.
+        badge_cache: BadgeCache[Any] = BadgeCache(None if settings.redis_url else generation_for(settings.data_dir),
+                                                  ttl=settings.badge_cache_seconds)
         return cls(
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine, leaf_key),
-            keyring=KeyRing(settings.data_dir / "keys", fixed_keys=settings.badge_keys),
+            keyring=keyring,
+            key_engine=key_engine,
             access_secret=secret,
             leaf_key=leaf_key,
             limiter=make_limiter(settings.redis_url, settings.rate_limit_scale),
-            badge_cache=BadgeCache(generation_for(settings.data_dir)),
+            login_guard=make_login_guard(settings.redis_url, secret, LoginLimits(
+                settings.login_failures_per_username, settings.login_failures_per_client)),
+            hash_slots=threading.BoundedSemaphore(settings.login_hash_slots),
+            badge_cache=badge_cache,
+            badge_bus=RedisBus(settings.redis_url, badge_cache) if settings.redis_url else None,
             db_slots=DatabaseSlots(settings.db_slots, settings.db_queue_seconds),
             log=TransparencyLog(
                 origin=settings.resolved_log_origin,
-                keys=LogKeys(settings.data_dir / "log-keys", settings.resolved_log_origin, fixed_seed=settings.log_key),
+                keys=log_keys,
                 store=CheckpointStore(settings.log_dir or settings.data_dir / "log"),
             ),
+            storage=open_store(settings),
         )
 
     @cached_property

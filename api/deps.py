@@ -1,6 +1,7 @@
 """Dependencies every route shares: the request's transaction, the caller, role guards."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,6 +13,7 @@ from api.context import AppContext
 from api.db import READ_ONLY
 from api.domain.errors import DomainError, Forbidden, Unauthenticated
 from api.domain.models import Role, User
+from api.domain.organisation.accounts import family_revoked
 from api.ratelimit import Rule
 from api.security import decode_access
 
@@ -67,6 +69,8 @@ def get_current_user(
     user = session.get(User, claims.sub)
     if user is None or not user.active:
         raise Unauthenticated("invalid_token", "账号不存在或已停用", "account unknown or disabled")
+    if claims.family is not None and family_revoked(session, claims.family):
+        raise Unauthenticated("invalid_token", "该登录已被注销，请重新登录", "this login was revoked; sign in again")
     session.info["actor_id"] = user.id
     return user
 
@@ -94,12 +98,47 @@ OfficerUser = Annotated[User, require_role(Role.OFFICER)]
 AuxiliaryUser = Annotated[User, require_role(Role.AUXILIARY)]
 
 
+def _address(text: str) -> IPv4Address | IPv6Address | None:
+    """An address as proxies write it (``203.0.113.9``, ``203.0.113.9:4711``, ``[2001:db8::1]:443``), or None."""
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        address = ip_address(text)
+    except ValueError:
+        return None
+    return (address.ipv4_mapped or address) if isinstance(address, IPv6Address) else address
+
+
+def client_address(peer: str | None, forwarded_for: Iterable[str],
+                   trusted: Sequence[IPv4Network | IPv6Network]) -> str:
+    """The client of a request: the peer, unless the peer is a trusted proxy; then the right-most address of
+    ``X-Forwarded-For`` that is not a trusted proxy. Each proxy appends whom it heard from, so everything left
+    of the last untrusted address is whatever the client chose to write. Malformed entries are skipped."""
+    hop = _address(peer) if peer else None
+    if not trusted or hop is None or not any(hop in net for net in trusted):
+        return peer or "unknown"
+    entries = [e for value in forwarded_for for e in value.split(",")]
+    for entry in reversed(entries):
+        address = _address(entry)
+        if address is None:
+            continue
+        hop = address
+        if not any(address in net for net in trusted):
+            return str(address)
+    return str(hop)  # every hop is a trusted proxy: the left-most one is as near the client as it gets
+
+
 def _client(request: Request, ctx: AppContext) -> str:
-    client = request.client.host if request.client else "unknown"
-    forwarded = request.headers.get("x-forwarded-for")
-    if ctx.settings.trust_forwarded_for and forwarded:
-        client = forwarded.split(",")[0].strip()
-    return client
+    return client_address(request.client.host if request.client else None,
+                          request.headers.getlist("x-forwarded-for"), ctx.settings.trusted_proxies)
+
+
+def request_client(request: Request) -> str:
+    """The client of ``request`` as ``AUXDUTY_TRUSTED_PROXIES`` resolves it."""
+    return _client(request, request.app.state.ctx)
 
 
 async def check_rate_limit(request: Request, ctx: AppContext, rule: Rule) -> None:

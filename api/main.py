@@ -7,7 +7,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api import docs, errors, openapi
+from api import docs, errors, health, observability, openapi
 from api.capacity import SPARE_THREADS
 from api.context import AppContext
 from api.log_keeper import LogKeeper
@@ -26,7 +26,7 @@ from api.routes import (
     reports,
 )
 from api.settings import Settings, get_settings
-from verification.photo import shutdown_decoder_pool, start_decoder_pool
+from verification.decoder_pool import configure_decoder_pool, shutdown_decoder_pool, start_decoder_pool
 
 DESCRIPTION = """
 auxduty keeps the field work of Nanjing's law-enforcement auxiliary staff (行政执法辅助人员) within the
@@ -57,12 +57,26 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             migrate_as_owner(settings)
         elif migrate:
             upgrade_to_head(ctx.engine)
+        if migrate:
+            # Open the signing keys now: a host given another AUXDUTY_SECRET_KEY than the rest stops here,
+            # with the reason, instead of failing its first badge.
+            try:
+                ctx.keyring.kids  # noqa: B018
+                ctx.log.keys.verifier_keys()
+            except BaseException:
+                if ctx.key_engine is not None:
+                    ctx.key_engine.dispose()
+                raise
+        configure_decoder_pool(workers=settings.decoder_workers, max_images=settings.decoder_max_images,
+                               max_rss_mib=settings.decoder_max_rss_mib)
         if settings.decoder_prewarm:
             start_decoder_pool()
         if settings.demo:
             from api.demo import load_demo
 
             load_demo(ctx, quiet=True)
+        if ctx.badge_bus is not None:
+            ctx.badge_bus.start()
         keeper = LogKeeper(ctx) if LogKeeper.wanted(ctx) and engine is None else None
         if keeper:
             keeper.start()
@@ -70,6 +84,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         if keeper:
             keeper.stop()
         shutdown_decoder_pool()
+        if ctx.badge_bus is not None:
+            ctx.badge_bus.stop()
+        if ctx.key_engine is not None:
+            ctx.key_engine.dispose()
         if engine is None:
             ctx.engine.dispose()
 
@@ -94,6 +112,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             {"name": "reports", "description": "The December roster filing (第十二条) and usage figures (第三十条)"},
             {"name": "log", "description": "The transparency log: signed checkpoints, its key, inclusion and "
                                            "consistency proofs, for anyone (第十条(三))"},
+            {"name": "operations", "description": "Liveness and readiness probes for whoever runs the service"},
         ],
     )
     app.state.ctx = ctx
@@ -112,6 +131,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit.public)
     app.include_router(complaints.router)
     app.include_router(reports.router)
+    # Probes and figures last: they are few requests, the badge checks many.
+    observability.install(app)
+    health.install(app)
     return app
 
 

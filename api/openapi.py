@@ -54,7 +54,8 @@ _HEADERS = {"401": {"WWW-Authenticate": {"description": "`Bearer`", "schema": {"
 _BINARY = {"type": "string", "format": "binary"}
 # Codes an operation answers that its docstring does not name (those it names are read from it).
 ANSWERS: dict[str, tuple[str, ...]] = {
-    "issue_token": ("invalid_credentials",),
+    "issue_token": ("invalid_credentials", "login_locked", "service_busy"),
+    "verify_audit": ("storage_unavailable",),
     "refresh_token": ("invalid_refresh_token", "refresh_token_reused"),
     "create_agency": ("agency_code_taken", "parent_required", "invalid_parent_level", "not_found"),
     "create_user": ("username_taken", "not_found", "not_your_agency"),

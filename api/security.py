@@ -37,13 +37,17 @@ def load_or_create_secret(data_dir: Path, configured: str | None) -> str:
 class AccessClaims:
     sub: uuid.UUID
     role: str
+    family: uuid.UUID | None
+    """The login (refresh-token family) the token belongs to: it dies with the family."""
 
 
-def encode_access(secret: str, *, user_id: uuid.UUID, role: str, lifetime: timedelta) -> str:
+def encode_access(secret: str, *, user_id: uuid.UUID, role: str, lifetime: timedelta,
+                  family: uuid.UUID | None = None) -> str:
     now = utcnow()
     payload = {
         "sub": str(user_id),
         "role": role,
+        **({"fam": str(family)} if family else {}),
         "aud": AUDIENCE,
         "typ": ACCESS_TYP,
         "iat": now,
@@ -67,6 +71,8 @@ def decode_access(secret: str, token: str) -> AccessClaims:
         )
         if payload.get("typ") != ACCESS_TYP:
             raise jwt.InvalidTokenError("not an access token")
-        return AccessClaims(sub=uuid.UUID(payload["sub"]), role=str(payload["role"]))
+        family = payload.get("fam")
+        return AccessClaims(sub=uuid.UUID(payload["sub"]), role=str(payload["role"]),
+                            family=uuid.UUID(family) if isinstance(family, str) else None)
     except (jwt.PyJWTError, ValueError, KeyError, TypeError):
         raise Unauthenticated(*_INVALID) from None

@@ -1,11 +1,16 @@
 """Runtime settings, read once from ``AUXDUTY_*`` environment variables (and an optional ``.env``)."""
 
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Addresses and CIDR networks, comma-separated in the environment ("10.0.0.1, 192.168.0.0/16").
+Networks = Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -24,11 +29,29 @@ class Settings(BaseSettings):
     # HS256 secret for access tokens; made and kept in the data dir when not given.
     secret_key: str | None = None
     access_token_minutes: int = Field(default=15, ge=5, le=30)
+    # Password hashes at once per worker (each Argon2id hash takes argon2_memory_kib); more logins wait up to
+    # login_queue_seconds, then answer 503 with Retry-After.
+    login_hash_slots: int = Field(default=4, ge=1, le=64)
+    # Wrong passwords within 15 minutes that lock a username, and a client (API.md, "Accounts").
+    login_failures_per_username: int = Field(default=5, ge=1)
+    login_failures_per_client: int = Field(default=20, ge=1)
+    login_queue_seconds: float = Field(default=5.0, gt=0, le=60)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
     # Argon2id cost. Tests lower it; production keeps the library's recommended profile.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     evidence_max_bytes: int = 50 * 1024 * 1024
+    # Where evidence files are kept (api/storage.py): file:///PATH, default evidence/ under the data dir, or
+    # s3://BUCKET/PREFIX on any S3-compatible store, shared by every host of the service.
+    storage_url: str | None = Field(default=None, pattern=r"^(file:///|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/|$))")
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = Field(default=None, repr=False)
+    s3_secret_access_key: str | None = Field(default=None, repr=False)
+    s3_region: str = "us-east-1"
+    # path (http://host/bucket/key) or virtual (http://bucket.host/key); default path with an endpoint URL.
+    s3_addressing_style: Literal["auto", "path", "virtual"] | None = None
+    # A store that does not answer in this long is unavailable: 503 with Retry-After, never a hung request.
+    storage_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     photo_max_bytes: int = 5 * 1024 * 1024
     redis_url: str | None = None
     # Connections per worker: the pool holds pool_size + pool_overflow, and as many requests may hold a
@@ -38,10 +61,21 @@ class Settings(BaseSettings):
     db_queue_seconds: float = Field(default=10.0, gt=0, le=120)
     # Badge signing keys from a secret store instead of the data dir (see verification/tokens.py).
     badge_keys: str | None = Field(default=None, repr=False)
+    # Where badge and checkpoint keys live (api/keystore.py): "database" (sealed with the secret key, shared by
+    # every host), "files" (this host's data dir), "auto": the database on PostgreSQL, files on SQLite.
+    key_store: Literal["auto", "database", "files"] = "auto"
+    # Remembered badge answers are forgotten when what they read changes (api/badge_cache.py), and after this
+    # long in any case: the bound on a change whose message was lost.
+    badge_cache_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Multiplies every public rate limit (tests raise it; a busy kiosk network may too).
     rate_limit_scale: float = Field(default=1.0, gt=0)
-    # Behind a reverse proxy, the client is the first X-Forwarded-For address.
-    trust_forwarded_for: bool = False
+    # Reverse proxies whose X-Forwarded-For is believed: the client is the right-most address in it that is
+    # not one of them. None: X-Forwarded-For is ignored (api/deps.py client_address).
+    trusted_proxies: Networks = ()
+    # Who may read /metrics (the client as trusted_proxies resolve it); none: /metrics answers 404.
+    metrics_allow: Networks = ()
+    # One JSON object a line, or lines for a person; auto: console on a terminal, JSON otherwise.
+    log_format: Literal["auto", "json", "console"] = "auto"
     # The transparency log: a checkpoint at least this often while there are new leaves (0: only on demand).
     checkpoint_seconds: float = Field(default=10.0, ge=0)
     # How often waiting leaves are given their place in the tree (0: only on demand).
@@ -55,8 +89,22 @@ class Settings(BaseSettings):
     demo: bool = False
     # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them.
     decoder_prewarm: bool = False
+    # Photo-decoding worker processes; each is replaced after decoder_max_images photos, or sooner when its
+    # resident memory after a photo is above decoder_max_rss_mib (the photo's answer is never lost).
+    decoder_workers: int = Field(default=2, ge=1, le=32)
+    decoder_max_images: int = Field(default=200, ge=1)
+    decoder_max_rss_mib: int = Field(default=256, ge=128)
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @field_validator("trusted_proxies", "metrics_allow", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, list | tuple):
+            return tuple(ip_network(i.strip(), strict=False) if isinstance(i, str) else i
+                         for i in items if not isinstance(i, str) or i.strip())
+        return value
 
     @property
     def db_slots(self) -> int:

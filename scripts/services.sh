@@ -19,4 +19,5 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 ping >/dev/null 2
   sleep 0.5
 fi
 if command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then echo "Redis: up at 127.0.0.1:6379"; else echo "Redis: not reachable (the in-process rate limiter is used)"; fi
+bash "$(dirname "$0")/seaweedfs.sh"  # S3-compatible store of tests/storage/, on 127.0.0.1:8533
 exit 0

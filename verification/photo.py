@@ -8,37 +8,32 @@ decompression bomb (a few KB that inflate to gigapixels) is refused before one p
 Pixels are decoded, and zbar run, only in a worker process: zbar has known crashes and endless loops on
 crafted input, and an image library's bug should cost one worker, not the service. A worker that dies or
 overruns ``timeout_s`` is killed and replaced; the caller gets ``decoder_unavailable`` (503) and the next
-photo goes to a fresh worker. Nothing of the photo is kept: no file is written, nothing is logged, and of
-its EXIF only the orientation is read.
+photo goes to a fresh worker; workers are also recycled by photo count and by memory
+(``verification.decoder_pool``). Nothing of the photo is kept: no file is written, nothing is logged, and
+of its EXIF only the orientation is read.
 
 Refusals (``PhotoRejected.code``, HTTP status):
     image_too_large         413  more bytes than allowed
     unsupported_image_type  415  not an accepted format, by magic bytes or by Pillow's reading
     image_too_many_pixels   422  the header declares more pixels than allowed (decompression bomb)
     image_unreadable        422  corrupt or truncated
-    decoder_unavailable     503  the worker crashed or timed out, all workers stayed busy, or no libzbar
+    decoder_unavailable     503  the worker crashed, timed out or could not start, all stayed busy, or no libzbar
 """
 
-import atexit
 import io
-import logging
-import multiprocessing
-import queue
-import threading
-from collections.abc import Callable
-from multiprocessing.connection import Connection
-from multiprocessing.context import BaseContext
-from typing import Any
 
 from PIL import Image, UnidentifiedImageError
+
+from verification.decoder_pool import DecoderUnavailable, decoder_pool
+from verification.decoder_pool import Outcome as Outcome
+from verification.decoder_pool import Task as Task
+from verification.decoder_pool import shutdown_decoder_pool as shutdown_decoder_pool
+from verification.decoder_pool import start_decoder_pool as start_decoder_pool
 
 MAX_BYTES = 15 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 DEFAULT_TIMEOUT_S = 5.0
 """Far above the decoder's own per-photo budget (0.3 s): reaching it means a worker is stuck, not slow."""
-POOL_SIZE = 2
-
-_log = logging.getLogger(__name__)
 
 _HTTP_STATUS = {
     "image_too_large": 413,
@@ -148,16 +143,13 @@ def check_upload(data: bytes, *, max_bytes: int = MAX_BYTES, max_pixels: int = M
 
 # --- the worker -----------------------------------------------------------------------------------------
 
-Outcome = tuple[str, str | None]
-"""("text", decoded text or None) or ("refused", a PhotoRejected code)."""
-Task = Callable[[bytes, int], Outcome]
-
 
 def decode_in_worker(data: bytes, max_pixels: int) -> Outcome:
     """What a worker does per photo; runs in the worker process only."""
     from verification.qr import decode_qr_bytes
     from verification.qr_zbar import ZbarUnavailable
 
+    heif_supported()
     # A second line behind check_upload: Pillow itself refuses to decode past the limit.
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
@@ -172,141 +164,6 @@ _worker_task: Task = decode_in_worker
 """The function workers run per photo; tests swap in one that crashes or hangs to prove it is contained."""
 
 
-def _serve(conn: Connection) -> None:
-    """A worker's loop: one photo in, one outcome out, until the pipe closes."""
-    heif_supported()
-    while True:
-        try:
-            task, data, max_pixels = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            outcome = task(data, max_pixels)
-        except Exception:  # a decoder bug must not kill the worker; the caller gets a 503
-            outcome = ("refused", "decoder_unavailable")
-        conn.send(outcome)
-
-
-class _WorkerLost(Exception):
-    pass
-
-
-class _Worker:
-    def __init__(self, context: BaseContext) -> None:
-        self._conn, child = context.Pipe()
-        self._process: Any = context.Process(target=_serve, args=(child,), daemon=True)  # type: ignore[attr-defined]
-        self._process.start()
-        child.close()
-
-    def call(self, task: Task, data: bytes, max_pixels: int, timeout_s: float) -> Outcome:
-        try:
-            self._conn.send((task, data, max_pixels))
-            if not self._conn.poll(timeout_s):
-                raise _WorkerLost("timed out")
-            outcome: Outcome = self._conn.recv()
-        except (EOFError, OSError) as exc:
-            raise _WorkerLost("crashed") from exc
-        return outcome
-
-    def alive(self) -> bool:
-        return bool(self._process.is_alive())
-
-    def stop(self, *, kill: bool = False) -> None:
-        self._conn.close()
-        if kill:
-            self._process.kill()
-        self._process.join(timeout=2)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-
-
-class DecoderPool:
-    """At most ``size`` worker processes, started on demand; a lost one is replaced by the next call."""
-
-    def __init__(self, size: int = POOL_SIZE) -> None:
-        methods = multiprocessing.get_all_start_methods()
-        # Never plain fork: the service's threads and locks must not be copied into a worker.
-        self._context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if "forkserver" in methods:
-            self._context.set_forkserver_preload(["verification.photo", "verification.qr"])
-        self._size = size
-        self._slots = threading.BoundedSemaphore(size)
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._closed = False
-
-    def run(self, task: Task, data: bytes, max_pixels: int, timeout_s: float) -> Outcome:
-        if self._closed or not self._slots.acquire(timeout=timeout_s):
-            raise _unavailable()
-        try:
-            worker = self._idle_worker() or _Worker(self._context)
-            try:
-                outcome = worker.call(task, data, max_pixels, timeout_s)
-            except _WorkerLost as lost:
-                _log.warning("QR decoder worker %s; replacing it", lost)
-                worker.stop(kill=True)
-                raise _unavailable() from lost
-            if self._closed:
-                worker.stop()
-            else:
-                self._idle.put(worker)
-            return outcome
-        finally:
-            self._slots.release()
-
-    def _idle_worker(self) -> "_Worker | None":
-        """An idle worker still alive; one that died idle (out of memory, say) is dropped, not used."""
-        while True:
-            try:
-                worker = self._idle.get_nowait()
-            except queue.Empty:
-                return None
-            if worker.alive():
-                return worker
-            worker.stop(kill=True)
-
-    def start(self) -> None:
-        """Start idle workers now, so the first photos do not wait for process start-up."""
-        for _ in range(self._size - self._idle.qsize()):
-            self._idle.put(_Worker(self._context))
-
-    def shutdown(self) -> None:
-        self._closed = True
-        while True:
-            try:
-                self._idle.get_nowait().stop()
-            except queue.Empty:
-                return
-
-
-_pool: DecoderPool | None = None
-_pool_lock = threading.Lock()
-
-
-def decoder_pool() -> DecoderPool:
-    """The process-wide pool, created on first use so that importing this module stays cheap."""
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = DecoderPool()
-            atexit.register(shutdown_decoder_pool)
-        return _pool
-
-
-def start_decoder_pool() -> None:
-    """Start the workers ahead of the first photo (call from the app's lifespan startup)."""
-    decoder_pool().start()
-
-
-def shutdown_decoder_pool() -> None:
-    """Stop every idle worker; the next photo starts a new pool. Safe to call twice."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown()
-
-
 def decode_badge_photo(
     data: bytes,
     *,
@@ -319,7 +176,10 @@ def decode_badge_photo(
     Raises ``PhotoRejected`` for a refused upload or when decoding failed for want of a working decoder.
     """
     check_upload(data, max_bytes=max_bytes, max_pixels=max_pixels)
-    kind, value = decoder_pool().run(_worker_task, data, max_pixels, timeout_s)
+    try:
+        kind, value = decoder_pool().run(_worker_task, data, max_pixels, timeout_s)
+    except DecoderUnavailable as exc:
+        raise _unavailable() from exc
     if kind == "text":
         return value
     if value == "image_unreadable":

@@ -13,7 +13,6 @@ from api.domain.audit.checkpoints import published_checkpoint
 from api.domain.audit.log import KEY_ENTITIES, LOGGED
 from api.domain.audit.tree import consistency, entries_of, inclusion
 from api.domain.errors import NotFound
-from api.domain.fieldwork.evidence import evidence_root
 from schemas.audit import (
     AuditVerifyRead,
     ConsistencyProofRead,
@@ -89,7 +88,7 @@ def verify_audit(
     """Check the tree against every published checkpoint, re-hash every logged row and evidence file, and look
     for rows with no leaf. `ok: false` names the first bad entry and its reason. Incremental from the last
     passing check unless `full=true`; whenever anything disagrees the full check runs and names the entry."""
-    report = verify_log(session, ctx.log, evidence_dir=evidence_root(ctx.settings.data_dir), full=full)
+    report = verify_log(session, ctx.log, evidence_dir=ctx.storage, full=full)
     return AuditVerifyRead(ok=report.ok, size=report.size, root=report.root, checks=report.checks,
                            first_bad=FirstBad(**report.first_bad) if report.first_bad else None,
                            mode="incremental" if report.mode == "incremental" else "full",

@@ -1,11 +1,14 @@
 """Login, refresh-token rotation, and who the caller is."""
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 from sqlalchemy import select
 
-from api.deps import ContextDep, CurrentUser, SessionDep
+from api.capacity import ServiceBusy
+from api.deps import ContextDep, CurrentUser, SessionDep, request_client
+from api.domain.errors import Unauthenticated
 from api.domain.models import Auxiliary, Officer, User
 from api.domain.organisation.accounts import authenticate, issue_refresh_token, rotate_refresh_token
 from api.security import encode_access
@@ -15,8 +18,9 @@ from schemas.common import StorableText
 router = APIRouter(prefix="/api", tags=["auth"])
 
 
-def _pair(ctx: ContextDep, user: User, refresh_token: str) -> TokenPair:
-    access = encode_access(ctx.access_secret, user_id=user.id, role=user.role, lifetime=ctx.access_lifetime)
+def _pair(ctx: ContextDep, user: User, refresh_token: str, family: uuid.UUID) -> TokenPair:
+    access = encode_access(ctx.access_secret, user_id=user.id, role=user.role, lifetime=ctx.access_lifetime,
+                           family=family)
     return TokenPair(
         access_token=access,
         expires_in=int(ctx.access_lifetime.total_seconds()),
@@ -26,21 +30,38 @@ def _pair(ctx: ContextDep, user: User, refresh_token: str) -> TokenPair:
 
 @router.post("/auth/token", response_model=TokenPair)
 def issue_token(
+    request: Request,
     ctx: ContextDep,
     session: SessionDep,
     username: Annotated[str, Form(max_length=64), StorableText],
     password: Annotated[str, Form(max_length=200)],
 ) -> TokenPair:
-    """Exchange a username and password for a short-lived access token and a single-use refresh token."""
-    user = authenticate(session, username, password, cost=ctx.hash_cost)
-    return _pair(ctx, user, issue_refresh_token(session, user=user, lifetime=ctx.refresh_lifetime))
+    """Exchange a username and password for a short-lived access token and a single-use refresh token.
+    After 5 wrong passwords for one username within 15 minutes, or 20 from one client, that username or
+    client answers 429 `login_locked` (with `Retry-After`) on every host until the window passes."""
+    client = request_client(request)
+    ctx.login_guard.check(username, client)  # before any hashing: a locked name costs nothing
+    if not ctx.hash_slots.acquire(timeout=ctx.settings.login_queue_seconds):
+        raise ServiceBusy(2, "登录人数过多", "too many logins at once")
+    try:
+        ctx.login_guard.check(username, client)  # again: the guesses ahead of it in the queue may have locked it
+        user = authenticate(session, username, password, cost=ctx.hash_cost)
+    except Unauthenticated:
+        ctx.login_guard.failed(username, client)
+        raise
+    finally:
+        ctx.hash_slots.release()
+    ctx.login_guard.succeeded(username)
+    family = uuid.uuid4()
+    refresh = issue_refresh_token(session, user=user, lifetime=ctx.refresh_lifetime, family_id=family)
+    return _pair(ctx, user, refresh, family)
 
 
 @router.post("/auth/refresh", response_model=TokenPair)
 def refresh_token_route(ctx: ContextDep, session: SessionDep, body: RefreshRequest) -> TokenPair:
     """Spend a refresh token for a new pair. A token used twice revokes its whole family (a stolen phone)."""
-    user, new_refresh = rotate_refresh_token(session, body.refresh_token, lifetime=ctx.refresh_lifetime)
-    return _pair(ctx, user, new_refresh)
+    user, new_refresh, family = rotate_refresh_token(session, body.refresh_token, lifetime=ctx.refresh_lifetime)
+    return _pair(ctx, user, new_refresh, family)
 
 
 @router.get("/me", response_model=MeRead)

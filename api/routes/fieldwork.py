@@ -5,7 +5,6 @@ import uuid
 from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query, Request, Response, UploadFile, status
-from fastapi.responses import FileResponse
 from sqlalchemy import Select
 
 from api.deps import Admin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
@@ -29,6 +28,7 @@ from api.domain.fieldwork.tasks import (
 from api.domain.models import Article19Case, ShiftEvent, Task
 from api.domain.pagination import paginate
 from api.errors import wants_english
+from api.storage import BlobResponse
 from api.uploads import limited_upload_route
 from schemas.common import Instant, Page
 from schemas.shifts import CheckIn, CheckOut, ShiftEventRead
@@ -180,30 +180,31 @@ def upload_evidence(
 ) -> EvidenceRead:
     """Attach a file (photo, recording, document) to a task: the recording auxiliary or the named officer.
     Stored by its SHA-256 and never changed; the same file again for the same task answers the stored
-    record."""
+    record. 503 `storage_unavailable` when the file store does not answer: nothing was kept, retry."""
     task = visible_task(session, user, task_id)
     evidence, created = store_evidence(
         session, task=task, user=user, stream=file.file, filename=file.filename,
-        content_type=file.content_type, data_dir=ctx.settings.data_dir,
+        content_type=file.content_type, store=ctx.storage,
         max_bytes=ctx.settings.evidence_max_bytes,
     )
     _created(response, created)
     return EvidenceRead.model_validate(evidence)
 
 
-@router.get("/tasks/{task_id}/evidence/{evidence_id}", response_class=FileResponse,
+@router.get("/tasks/{task_id}/evidence/{evidence_id}", response_class=BlobResponse,
             responses={200: {"content": {"application/octet-stream": {}}, "description": "the stored bytes"}})
 def download_evidence(
     ctx: ContextDep, session: SessionDep, user: CurrentUser, task_id: uuid.UUID, evidence_id: uuid.UUID
-) -> FileResponse:
-    """The exact bytes stored for an evidence file, with `ETag` its SHA-256."""
+) -> BlobResponse:
+    """The exact bytes stored for an evidence file, with `ETag` its SHA-256, re-hashed before they are sent.
+    503 `storage_unavailable` when the file store does not answer."""
     task = visible_task(session, user, task_id)
-    evidence, path = get_evidence(session, task=task, evidence_id=evidence_id, data_dir=ctx.settings.data_dir)
-    return FileResponse(
-        path,
+    evidence, blob = get_evidence(session, task=task, evidence_id=evidence_id, store=ctx.storage)
+    return BlobResponse(
+        blob,
+        size=evidence.bytes,
         media_type=evidence.content_type,
         filename=evidence.filename or evidence.sha256,
-        content_disposition_type="attachment",
         headers={"X-Content-Type-Options": "nosniff", "ETag": f'"{evidence.sha256}"'},
     )
 

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api import ratelimit
+from api.badge_cache import auxiliary_key, credential_key
 from api.context import AppContext
 from api.db import READ_ONLY, session_scope
 from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited
@@ -97,14 +98,15 @@ class Answer:
 
 
 def _check_fresh(ctx: AppContext, token: str) -> Answer:
-    stamp = ctx.badge_cache.generation.current()  # before the read: see api/badge_cache.py
+    ticket = ctx.badge_cache.ticket()  # before the read: see api/badge_cache.py
     with ctx.sessions() as session:
         session.connection(execution_options={READ_ONLY: True})
         check = check_token(session, ctx.keyring, token)
         session.commit()
     answer = Answer.of(check)
     if check.status != "invalid":
-        ctx.badge_cache.put(token, stamp, answer)
+        ctx.badge_cache.put(token, ticket, [credential_key(check.credential_id), auxiliary_key(check.auxiliary_id)],
+                            answer)
     return answer
 
 

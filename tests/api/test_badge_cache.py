@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.badge_cache import BadgeCache, Generation
+from api.badge_cache import BadgeCache, Generation, auxiliary_key, credential_key
 from api.db import leaf_info
 from api.domain.models import Credential, Role
 from api.domain.staff.badge_status import BadgeCheck, BadgeStatus
@@ -20,9 +20,40 @@ from tests.factories import login, make_agency, make_auxiliary, make_user
 def test_a_new_generation_retires_every_remembered_answer(tmp_path: Path) -> None:
     gen = Generation(tmp_path)
     cache: BadgeCache[BadgeCheck] = BadgeCache(gen)
-    cache.put("t", gen.current(), BadgeCheck(BadgeStatus.VALID))
+    cache.put("t", cache.ticket(), ["c:1"], BadgeCheck(BadgeStatus.VALID))
     assert cache.get("t") is not None
-    Generation(tmp_path).bump()  # another worker's commit
+    Generation(tmp_path).bump()  # another worker's commit, on a host without Redis
+    assert cache.get("t") is None
+
+
+def test_a_change_forgets_only_the_answers_that_read_it() -> None:
+    cache: BadgeCache[str] = BadgeCache(None)
+    for n in range(3):
+        assert cache.put(f"token{n}", cache.ticket(), [credential_key(n), auxiliary_key(f"aux{n}")], f"answer{n}")
+    cache.invalidate([auxiliary_key("aux1")])
+    assert (cache.get("token0"), cache.get("token1"), cache.get("token2")) == ("answer0", None, "answer2")
+    cache.invalidate([credential_key(2)])
+    assert cache.get("token2") is None and cache.get("token0") == "answer0"
+    cache.invalidate(["*"])
+    assert cache.get("token0") is None and len(cache) == 0
+
+
+def test_an_answer_read_while_a_change_landed_is_not_remembered() -> None:
+    cache: BadgeCache[str] = BadgeCache(None)
+    ticket = cache.ticket()  # a reader starts...
+    cache.invalidate([auxiliary_key("aux1")])  # ...a commit touching what it reads lands...
+    assert not cache.put("token1", ticket, [auxiliary_key("aux1")], "stale")  # ...its answer may be stale
+    assert cache.get("token1") is None
+    assert cache.put("token2", ticket, [auxiliary_key("aux2")], "fresh")  # what was not touched is kept
+
+
+def test_every_answer_is_forgotten_after_its_time_to_live() -> None:
+    now = [100.0]
+    cache: BadgeCache[str] = BadgeCache(None, ttl=30, clock=lambda: now[0])
+    cache.put("t", cache.ticket(), ["c:1"], "answer")
+    now[0] += 29.9
+    assert cache.get("t") == "answer"
+    now[0] += 0.2
     assert cache.get("t") is None
 
 

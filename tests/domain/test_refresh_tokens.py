@@ -28,7 +28,7 @@ def _row(db: Session, token: str) -> RefreshToken:
 def test_rotation_spends_the_token_and_hands_out_a_successor_of_the_same_family(db: Session) -> None:
     user = _user(db)
     first = issue_refresh_token(db, user=user, lifetime=LIFE)
-    who, second = rotate_refresh_token(db, first, lifetime=LIFE)
+    who, second, _ = rotate_refresh_token(db, first, lifetime=LIFE)
     assert who.id == user.id and second != first
     spent, fresh = _row(db, first), _row(db, second)
     assert spent.used_at is not None and spent.revoked_at is None
@@ -38,7 +38,7 @@ def test_rotation_spends_the_token_and_hands_out_a_successor_of_the_same_family(
 def test_refresh_token_reuse_revokes_the_family_and_is_refused(db: Session) -> None:
     user = _user(db)
     first = issue_refresh_token(db, user=user, lifetime=LIFE)
-    _, second = rotate_refresh_token(db, first, lifetime=LIFE)
+    _, second, _ = rotate_refresh_token(db, first, lifetime=LIFE)
     with refused("refresh_token_reused", None, status=401) as caught:
         rotate_refresh_token(db, first, lifetime=LIFE)
     assert isinstance(caught.value, RefreshTokenReused) and caught.value.keep_writes

@@ -213,7 +213,8 @@ def fuzz_app(
 ) -> Iterator[tuple[TestClient, list[str]]]:
     """The app on the module's connection, with rate limits out of the way and server errors observed as
     statuses (with their tracebacks kept for the report) instead of raised into the test."""
-    settings = make_settings(data_dir, rate_limit_scale=1e6, log_dir=tmp_path_factory.mktemp("fuzz-log"))
+    settings = make_settings(data_dir, rate_limit_scale=1e6, log_dir=tmp_path_factory.mktemp("fuzz-log"),
+                             login_failures_per_username=10**6, login_failures_per_client=10**6)
     app: FastAPI = create_app(settings, engine=fuzz_connection.engine, migrate=False)
     app.state.ctx.sessions = sessionmaker(
         bind=fuzz_connection, join_transaction_mode="create_savepoint", expire_on_commit=False,

@@ -29,7 +29,6 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, inspect, select
@@ -40,8 +39,8 @@ from api.domain.audit.log import LOGGED, genuine, leaf_key, row_hash
 from api.domain.audit.tree import compact_range, legacy_marks
 from api.domain.audit.verified import RecordsHash, Verified, genuine_pending, load_verified, rows_digest, save_verified
 from api.domain.base import Base, utcnow
-from api.domain.fieldwork.evidence import file_sha256
 from api.domain.models import Evidence, LogCheckpoint, LogLeaf, LogPending, LogRejected
+from api.domain.storage import BlobMissing, BlobStore, content_name, stream_sha256
 from verification.note import NoteError, open_checkpoint
 from verification.tlog import CompactRange, leaf_hash
 
@@ -66,7 +65,7 @@ class _Bad(Exception):
         self.detail = {**{k: v for k, v in where.items() if v is not None}, "reason": reason}
 
 
-def verify_log(session: Session, log: TransparencyLog | None = None, *, evidence_dir: Path | None = None,
+def verify_log(session: Session, log: TransparencyLog | None = None, *, evidence_dir: BlobStore | None = None,
                full: bool = False) -> LogReport:
     """Check the log and every logged row (and evidence file); incremental from the last passing check unless
     ``full`` or there is none."""
@@ -80,7 +79,7 @@ def verify_log(session: Session, log: TransparencyLog | None = None, *, evidence
     return report
 
 
-def _verify(session: Session, log: TransparencyLog | None, evidence_dir: Path | None,
+def _verify(session: Session, log: TransparencyLog | None, evidence_dir: BlobStore | None,
             state: Verified | None) -> LogReport | None:
     """One check; from ``state`` it answers only when all is well (None: something disagrees, check in full)."""
     checks = {"leaves": 0, "checkpoints": 0, "rows": 0, "files": 0,
@@ -252,12 +251,14 @@ def _find_removed(session: Session, entity: str, model: type[Base], checks: dict
                     raise _Bad("row_removed", index=index, entity=entity, entity_id=entity_id)
 
 
-def _check_files(session: Session, evidence_dir: Path, checks: dict[str, int]) -> None:
+def _check_files(session: Session, store: BlobStore, checks: dict[str, int]) -> None:
     for evidence_id, sha in session.execute(select(Evidence.id, Evidence.sha256).order_by(Evidence.id)
                                             .execution_options(yield_per=CHUNK)):
-        path = evidence_dir / sha[:2] / sha
-        if not path.is_file():
-            raise _Bad("file_missing", entity="evidence", entity_id=str(evidence_id))
-        if file_sha256(path) != sha:
-            raise _Bad("file_altered", entity="evidence", entity_id=str(evidence_id))
+        try:
+            blob = store.open(content_name(sha))
+        except BlobMissing:
+            raise _Bad("file_missing", entity="evidence", entity_id=str(evidence_id)) from None
+        with blob:
+            if stream_sha256(blob) != sha:
+                raise _Bad("file_altered", entity="evidence", entity_id=str(evidence_id))
         checks["files"] += 1

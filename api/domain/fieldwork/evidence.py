@@ -1,7 +1,8 @@
-"""Evidence files of a task (第十条(三): never altered). Content-addressed: a file lives at
-``evidence/<sha[:2]>/<sha>``, written once through a temporary file and a link that cannot overwrite, then
-made read-only. The database row says which task it belongs to; the same bytes uploaded twice for one task
-are one record.
+"""Evidence files of a task (第十条(三): never altered). Content-addressed: a file is kept under
+``<sha[:2]>/<sha>`` in the service's store (``AUXDUTY_STORAGE_URL``: by default ``evidence/`` under the data
+dir, where it is written once through a temporary file and a link that cannot overwrite, then made read-only;
+or an S3-compatible bucket shared by every host). The database row says which task it belongs to; the same
+bytes uploaded twice for one task are one record. Every download re-hashes the bytes it serves.
 """
 
 import hashlib
@@ -10,7 +11,7 @@ import re
 import tempfile
 import uuid
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,8 +20,8 @@ from sqlalchemy.orm import Session
 from api.domain.audit import log as audit
 from api.domain.errors import DomainError, Forbidden, NotFound
 from api.domain.models import Auxiliary, Evidence, Officer, Task, User
+from api.domain.storage import CHUNK, BlobMissing, BlobStore, content_name, stream_sha256, unavailable
 
-CHUNK = 1024 * 1024
 _MEDIA_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}$")
 # The stored column's width: RFC 6838 allows 127 characters, anything longer than this is kept as unknown.
 MAX_MEDIA_TYPE = 100
@@ -63,15 +64,8 @@ class EvidenceAltered(DomainError):
         )
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def evidence_root(data_dir: Path) -> Path:
+    """The default store: ``evidence/`` under the data dir."""
     return data_dir / "evidence"
 
 
@@ -107,9 +101,12 @@ def check_uploader(session: Session, *, task: Task, user: User) -> None:
 
 
 def _spool(stream: BinaryIO, directory: Path, max_bytes: int) -> tuple[Path, str, int]:
-    """Copy the upload into a temporary file beside its final place, hashing as it goes."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")
+    """Copy the upload into a temporary file in the store's staging directory, hashing as it goes."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")
+    except OSError as exc:
+        raise unavailable("staging", exc) from exc  # the disk the store stages on is full, gone or read-only
     tmp = Path(name)
     digest = hashlib.sha256()
     size = 0
@@ -123,27 +120,12 @@ def _spool(stream: BinaryIO, directory: Path, max_bytes: int) -> tuple[Path, str
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise unavailable("staging", exc) from exc
         raise
     return tmp, digest.hexdigest(), size
-
-
-def _place(tmp: Path, target: Path) -> None:
-    """Move the spooled file to its content address without ever replacing what is there."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp.chmod(0o444)
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        pass  # the same bytes are already stored: their name is their hash
-    except OSError:
-        # A filesystem without hard links: a rename is still atomic, and the bytes it could replace are
-        # the same bytes.
-        if not target.exists():
-            os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def store_evidence(
@@ -154,19 +136,18 @@ def store_evidence(
     stream: BinaryIO,
     filename: str | None,
     content_type: str | None,
-    data_dir: Path,
+    store: BlobStore,
     max_bytes: int,
 ) -> tuple[Evidence, bool]:
     """Store an upload for ``task``; (evidence, created). The same bytes again for the same task answer
     the stored record."""
     check_uploader(session, task=task, user=user)
-    root = evidence_root(data_dir)
-    tmp, sha, size = _spool(stream, root, max_bytes)
+    tmp, sha, size = _spool(stream, store.staging, max_bytes)
     try:
         existing = session.scalar(select(Evidence).where(Evidence.task_id == task.id, Evidence.sha256 == sha))
         if existing is not None:
             return existing, False
-        _place(tmp, evidence_path(data_dir, sha))
+        store.put(content_name(sha), tmp, sha256=sha)
     finally:
         tmp.unlink(missing_ok=True)
     evidence = Evidence(
@@ -192,16 +173,40 @@ def store_evidence(
 
 
 def get_evidence(
-    session: Session, *, task: Task, evidence_id: uuid.UUID, data_dir: Path
-) -> tuple[Evidence, Path]:
+    session: Session, *, task: Task, evidence_id: uuid.UUID, store: BlobStore
+) -> tuple[Evidence, IO[bytes]]:
+    """The record and its bytes, read from the start; the caller closes the stream."""
     evidence = session.get(Evidence, evidence_id)
     if evidence is None or evidence.task_id != task.id:
         raise NotFound("evidence", "证据")
-    path = evidence_path(data_dir, evidence.sha256)
-    if not path.is_file():
-        raise EvidenceMissing()
-    # Re-hashed on every download: bytes swapped on disk are refused, never served under the old ETag.
-    if file_sha256(path) != evidence.sha256:
-        raise EvidenceAltered()
-    return evidence, path
+    try:
+        blob = store.open(content_name(evidence.sha256))
+    except BlobMissing:
+        raise EvidenceMissing() from None
+    return evidence, _checked(blob, evidence.sha256, store.staging)
 
+
+def _checked(blob: IO[bytes], sha256: str, staging: Path) -> IO[bytes]:
+    """Re-hashed on every download: bytes swapped in storage are refused, never served under the old ETag.
+    What is served is what was hashed: a local, read-only file is read again from its start; a stream from
+    elsewhere is copied as it is hashed (in memory up to one chunk, on disk beyond)."""
+    out: IO[bytes] = blob
+    try:
+        if blob.seekable():
+            got = stream_sha256(blob)
+        else:
+            staging.mkdir(parents=True, exist_ok=True)
+            # Closed by whoever serves it (or below, when it is refused).
+            out = tempfile.SpooledTemporaryFile(max_size=CHUNK, dir=str(staging))  # noqa: SIM115
+            with blob:
+                got = stream_sha256(blob, out)
+        if got != sha256:
+            raise EvidenceAltered()
+        out.seek(0)
+    except BaseException as exc:
+        out.close()
+        blob.close()
+        if isinstance(exc, OSError):
+            raise unavailable("staging", exc) from exc
+        raise
+    return out

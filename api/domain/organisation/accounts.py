@@ -156,8 +156,9 @@ class RefreshTokenReused(Unauthenticated):
     keep_writes = True
 
 
-def rotate_refresh_token(session: Session, token: str, *, lifetime: timedelta) -> tuple[User, str]:
-    """Spend ``token`` and hand out its successor; a token spent twice revokes its whole family."""
+def rotate_refresh_token(session: Session, token: str, *, lifetime: timedelta) -> tuple[User, str, uuid.UUID]:
+    """Spend ``token`` and hand out its successor (and the family both belong to); a token spent twice revokes
+    its whole family, and with it every access token of the family (``family_revoked``)."""
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(token)))
     invalid = Unauthenticated("invalid_refresh_token", "刷新令牌无效或已过期", "refresh token invalid or expired")
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
@@ -184,5 +185,11 @@ def rotate_refresh_token(session: Session, token: str, *, lifetime: timedelta) -
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise invalid
-    return user, issue_refresh_token(session, user=user, lifetime=lifetime, family_id=row.family_id)
+    return user, issue_refresh_token(session, user=user, lifetime=lifetime, family_id=row.family_id), row.family_id
+
+
+def family_revoked(session: Session, family_id: uuid.UUID) -> bool:
+    """Whether the login ``family_id`` was revoked (a refresh token reused, a logout, a password change)."""
+    return session.scalar(select(RefreshToken.id).where(
+        RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None)).limit(1)) is not None
 
