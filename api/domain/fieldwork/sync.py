@@ -126,6 +126,10 @@ def _store_new_tasks_at_once(
         rows.append((i, new_task(fc, payload, scope, task_digest(payload, None))))
     if not rows:
         return items
+    # Inserted in the order of their ids, whatever the order sent: two batches that share records then take
+    # their row locks in one order, so the second waits for the first (and then finds its records stored)
+    # instead of the two deadlocking.
+    rows.sort(key=lambda row: row[1].id)
     savepoint = session.begin_nested()
     try:
         session.add_all([task for _, task in rows])
