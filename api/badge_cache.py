@@ -219,7 +219,7 @@ class RedisBus:
 
     def _listen(self) -> None:
         while not self._stopping.is_set():
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call,unused-ignore]
             try:
                 pubsub.subscribe(CHANNEL)
                 self.cache.clear()  # whatever was sent while not listening is lost: start afresh

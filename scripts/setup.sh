@@ -55,10 +55,10 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 stamp=.venv/.auxduty-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
   say "installing auxduty and its dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
   touch "$stamp"
 fi
 .venv/bin/python -c 'from pyzbar import pyzbar' 2>/dev/null \
