@@ -380,6 +380,8 @@ def base_json(op: Operation, world: World) -> Any:
     """The operation's own documented example, its ids pointing into the world."""
     if op.id == "POST /api/auth/refresh":  # a live secret, which no example can hold
         return {"refresh_token": world.values["refresh_token"]}
+    if op.id == "POST /api/auth/password":  # every account of the world has the builders' password
+        return {"old_password": PASSWORD, "new_password": "紫金山下 玄武湖边 2026"}
     return _with_world_ids(copy.deepcopy(_richest_example(op.body_schema)), world)
 
 
