@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.domain import log_tables
+from api.domain import log_tables, oversight_tables
 from api.domain.base import RULES_VERSION, Base, CreatedMixin, IdMixin, utcnow
 
 # The log's tables are models too (kept in their own module for length): re-exported here.
@@ -29,6 +29,10 @@ LogRejected = log_tables.LogRejected
 LogLegacy = log_tables.LogLegacy
 LogCheckpoint = log_tables.LogCheckpoint
 SigningKey = log_tables.SigningKey
+# So are the rectification orders of the justice bureau (第二十九条).
+RectificationStatus = oversight_tables.RectificationStatus
+RectificationOrder = oversight_tables.RectificationOrder
+RectificationEvent = oversight_tables.RectificationEvent
 
 
 class AgencyLevel(StrEnum):
@@ -231,6 +235,19 @@ class Cosignature(IdMixin, CreatedMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+
+
+class TaskReassignment(IdMixin, CreatedMixin, Base):
+    """The agency named another officer to co-sign a pending record (the first one deactivated, say): the
+    record's ``officer_id`` moves, and this keeps from whom to whom, by whom and why."""
+
+    __tablename__ = "task_reassignments"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
+    from_officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    to_officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Evidence(IdMixin, CreatedMixin, Base):

@@ -49,7 +49,8 @@ TABLES = (
     "agencies", "users", "refresh_tokens", "officers", "auxiliaries", "trainings", "credentials",
     "dead_badge_scans", "shift_events", "tasks", "cosignatures", "evidence", "article19_cases", "log_pending",
     "log_leaves", "log_nodes", "log_checkpoints",
-    "complaints", "complaint_events", "case_notices",
+    "complaints", "complaint_events", "case_notices", "task_reassignments", "rectification_orders",
+    "rectification_events",
 )
 # Columns a refused request could change in place without adding a row.
 MUTABLE = {
@@ -58,8 +59,9 @@ MUTABLE = {
     "refresh_tokens": ("id", "used_at", "revoked_at"),
     "auxiliaries": ("id", "status", "status_reason", "command_agency_id", "photo_type", "left_on"),
     "credentials": ("id", "status"),
-    "tasks": ("id", "status"),
+    "tasks": ("id", "status", "officer_id"),
     "complaints": ("id", "status", "finding", "action", "decided_at"),
+    "rectification_orders": ("id", "status", "due_on", "measures", "answered_at", "closed_at"),
 }
 
 
