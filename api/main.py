@@ -14,6 +14,7 @@ from api.log_keeper import LogKeeper
 from api.migrations import migrate as migrate_as_owner
 from api.migrations import upgrade_to_head
 from api.routes import (
+    accounts,
     agencies,
     audit,
     auth,
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(public.router)
     app.include_router(auth.router)
     app.include_router(agencies.router)
+    app.include_router(accounts.router)
     app.include_router(auxiliaries.router)
     app.include_router(badges.router)
     app.include_router(fieldwork.router)

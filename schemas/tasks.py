@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.domain.duties import DutyCode
 from api.domain.fieldwork import records
+from api.domain.fieldwork.tasks import TaskBundle
 from schemas.common import Instant, StorableText
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
@@ -135,6 +136,26 @@ class EvidenceRead(BaseModel):
     created_at: datetime
 
 
+class ReassignmentRead(BaseModel):
+    """The agency named another officer to co-sign the record while it waited (POST /api/tasks/{id}/reassign)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    from_officer_id: uuid.UUID
+    to_officer_id: uuid.UUID
+    actor_id: uuid.UUID = Field(description="the agency admin who named the new officer")
+    reason: str | None
+    created_at: datetime
+
+
+class TaskReassign(BaseModel):
+    """Another active officer of the commanding agency, to co-sign a record waiting for a co-signature."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "officer_id": "5a7c2e90-1b3d-4f6a-8c2e-0d9f1a3b5c71", "reason": "原会签执法人员已调离，账号停用"}})
+    officer_id: uuid.UUID
+    reason: Note | None = None
+
+
 class TaskRead(BaseModel):
     """A task record as stored, with its co-signature, evidence and place in the version chain."""
 
@@ -163,6 +184,7 @@ class TaskRead(BaseModel):
                 "cosigned_at": None,
                 "cosignature": None,
                 "evidence": [],
+                "reassignments": [],
             }
         },
     )
@@ -191,6 +213,23 @@ class TaskRead(BaseModel):
     cosigned_at: datetime | None = None
     cosignature: CosignatureRead | None = None
     evidence: list[EvidenceRead] = Field(default_factory=list)
+    reassignments: list[ReassignmentRead] = Field(
+        default_factory=list, description="the officers the record was handed from and to, oldest first")
+
+
+def task_read(bundle: TaskBundle) -> TaskRead:
+    """A task and what hangs off it, as the API shows it."""
+    read = TaskRead.model_validate(bundle.task)
+    cosignature = CosignatureRead.model_validate(bundle.cosignature) if bundle.cosignature else None
+    return read.model_copy(
+        update={
+            "superseded_by": bundle.superseded_by,
+            "cosignature": cosignature,
+            "cosigned_at": cosignature.created_at if cosignature else None,
+            "evidence": [EvidenceRead.model_validate(e) for e in bundle.evidence],
+            "reassignments": [ReassignmentRead.model_validate(r) for r in bundle.reassignments],
+        }
+    )
 
 
 class CosignCreate(BaseModel):

@@ -7,12 +7,13 @@ from typing import Annotated, Any, Literal, cast
 from fastapi import APIRouter, Query, Request, Response, UploadFile, status
 from sqlalchemy import Select
 
-from api.deps import Admin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
+from api.deps import Admin, AgencyAdmin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
 from api.domain.duties import FORBIDDEN_WORK, DutyCode
 from api.domain.errors import DomainError
 from api.domain.fieldwork.article19 import article19_cases_visible_to, case_parties
 from api.domain.fieldwork.context import load_field_context
 from api.domain.fieldwork.evidence import get_evidence, store_evidence
+from api.domain.fieldwork.reassignment import reassign_task
 from api.domain.fieldwork.records import ShiftKind
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.sync import sync_records
@@ -44,13 +45,14 @@ from schemas.sync import (
 from schemas.tasks import (
     Article19CaseRead,
     AuxiliaryRef,
-    CosignatureRead,
     CosignCreate,
     EvidenceRead,
     ForbiddenFlagRead,
     Person,
     TaskCreate,
     TaskRead,
+    TaskReassign,
+    task_read,
 )
 
 router = APIRouter(prefix="/api", tags=["fieldwork"])
@@ -65,23 +67,10 @@ SAME_AGAIN: dict[int | str, dict[str, Any]] = {
 TaskStatusName = Literal["recorded", "pending_cosign", "cosigned", "rejected", "superseded"]
 
 
-def _task_read(bundle: TaskBundle) -> TaskRead:
-    read = TaskRead.model_validate(bundle.task)
-    cosignature = CosignatureRead.model_validate(bundle.cosignature) if bundle.cosignature else None
-    return read.model_copy(
-        update={
-            "superseded_by": bundle.superseded_by,
-            "cosignature": cosignature,
-            "cosigned_at": cosignature.created_at if cosignature else None,
-            "evidence": [EvidenceRead.model_validate(e) for e in bundle.evidence],
-        }
-    )
-
-
 def _one(session: SessionDep, task: Task, *, created: bool = False) -> TaskRead:
     # A record made this instant has nothing hanging off it yet: no co-signature, evidence or successor.
     bundle = TaskBundle(task, None, [], None) if created else bundle_tasks(session, [task])[0]
-    return _task_read(bundle)
+    return task_read(bundle)
 
 
 def _created(response: Response, created: bool) -> None:
@@ -139,7 +128,7 @@ def list_tasks(
         session, cast("Select[tuple[Task]]", stmt), created=Task.created_at, key=Task.id, limit=limit,
         cursor=cursor,
     )
-    return Page(items=[_task_read(b) for b in bundle_tasks(session, rows)], next_cursor=next_cursor)
+    return Page(items=[task_read(b) for b in bundle_tasks(session, rows)], next_cursor=next_cursor)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead)
@@ -156,6 +145,19 @@ def cosign_task_route(session: SessionDep, user: OfficerUser, task_id: uuid.UUID
         session, user=user, task_id=task_id, approve=body.decision == "approve", note=body.note,
         lat=body.lat, lon=body.lon,
     )
+    return _one(session, task)
+
+
+@router.post("/tasks/{task_id}/reassign", response_model=TaskRead)
+def reassign_task_route(session: SessionDep, user: AgencyAdmin, task_id: uuid.UUID, body: TaskReassign) -> TaskRead:
+    """Name another officer to co-sign a record waiting for a co-signature (`pending_cosign`), in place of the
+    one it names (say, an officer whose account was deactivated): the agency admin of the agency that
+    commands the auxiliary (403 `not_your_agency` for the employer of a seconded auxiliary), naming an active
+    officer of that agency (422 `officer_not_available`, 第八条). The step shows in the record's
+    `reassignments` and in the log; the first officer can no longer co-sign it (their attempt is refused as
+    not_named_officer).
+    409 `not_pending_cosign`, `officer_already_named`."""
+    task, _ = reassign_task(session, actor=user, task_id=task_id, officer_id=body.officer_id, reason=body.reason)
     return _one(session, task)
 
 
@@ -233,7 +235,7 @@ def sync_records_route(request: Request, session: SessionDep, user: AuxiliaryUse
         tasks=[
             TaskSyncResult(
                 index=i.index, id=i.id, result=i.result,
-                record=_task_read(bundles[i.record.id]) if i.record else None,
+                record=task_read(bundles[i.record.id]) if i.record else None,
                 problem=_problem(i.problem, english) if i.problem else None,
             )
             for i in batch.tasks

@@ -1,22 +1,24 @@
 """Accounts (API.md, "Accounts"): changing one's password ends every login, logging out ends one, and an admin
 deactivates and reactivates the accounts of their agency; each change is in the transparency log."""
 
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.domain.audit.checkpoints import make_checkpoint, publish
-from api.domain.audit.tree import integrate_all
-from api.domain.models import Role, User
+from api.domain.fieldwork.tasks import cosign_task
+from api.domain.models import RefreshToken, Role, User
 from api.domain.organisation.accounts import hash_password
 from api.settings import Settings
 from tests.conftest import make_settings
-from tests.factories import PASSWORD, login, make_agency, make_user
-from tests.problems import assert_problem
+from tests.factories import PASSWORD, login, make_agency, make_auxiliary, make_officer, make_user, task_payload
+from tests.logged import assert_log_verifies, logged_actions
+from tests.problems import assert_problem, refused
 
 NEW_PASSWORD = "紫金山下 玄武湖边 2026"
 
@@ -44,24 +46,6 @@ def _change(client: TestClient, pair: dict[str, Any], old: str = PASSWORD, new: 
 
 def _refresh(client: TestClient, pair: dict[str, Any]) -> Response:
     return client.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
-
-
-def assert_log_verifies(client: TestClient, db: Session) -> None:
-    """Checkpoint what was written, then ask the justice bureau's check."""
-    log = client.app.state.ctx.log  # type: ignore[attr-defined]
-    integrate_all(db)
-    publish(log, make_checkpoint(db, log))
-    justice = make_user(db, role=Role.JUSTICE_ADMIN, agency=None)
-    body = client.get("/api/audit/verify", headers=login(client, justice)).json()
-    assert body["ok"] is True, body
-
-
-def _actions(client: TestClient, db: Session, entity: str, record_id: object) -> list[str]:
-    """The actions of a record's log entries, oldest first, once the integrator has placed them."""
-    integrate_all(db)
-    justice = make_user(db, role=Role.JUSTICE_ADMIN, agency=None)
-    items = client.get(f"/api/audit/records/{entity}/{record_id}", headers=login(client, justice)).json()["items"]
-    return [e["action"] for e in items]
 
 
 # --- changing one's password --------------------------------------------------------------------------
@@ -140,7 +124,7 @@ def test_a_new_password_containing_the_username_is_weak(client: TestClient, db: 
 def test_the_password_change_is_logged_with_the_new_row(client: TestClient, db: Session) -> None:
     user = make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db))
     assert _change(client, _pair(client, user)).status_code == 204
-    assert _actions(client, db, "users", user.id)[-1] == "user.password_changed"
+    assert logged_actions(client, db, "users", user.id)[-1] == "user.password_changed"
     assert_log_verifies(client, db)
 
 
@@ -178,3 +162,131 @@ def test_logout_is_idempotent_and_tells_nothing_about_a_token(client: TestClient
     answers = [client.post("/api/auth/logout", json={"refresh_token": token})
                for token in (pair["refresh_token"], pair["refresh_token"], "never-given-out")]
     assert [(r.status_code, r.content) for r in answers] == [(204, b"")] * 3
+
+
+# --- deactivating and reactivating --------------------------------------------------------------------
+
+
+def _deactivate(client: TestClient, user: User, headers: dict[str, str]) -> Response:
+    return client.post(f"/api/users/{user.id}/deactivate", headers=headers)
+
+
+def test_an_agency_admin_deactivates_an_officer_and_every_login_ends(client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    admin = make_user(db, role=Role.AGENCY_ADMIN, agency=agency)
+    officer_user, officer = make_officer(db, agency)
+    _, aux = make_auxiliary(db, agency)
+    phone = _pair(client, officer_user)
+    aux_headers = login(client, db.get(User, aux.user_id))  # type: ignore[arg-type]
+    pending = client.post("/api/tasks", json=task_payload(category="inspection", officer_id=str(officer.id)),
+                          headers=aux_headers).json()
+    r = _deactivate(client, officer_user, login(client, admin))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["active"], body["officer_id"], body["pending_cosign"]) == (False, str(officer.id), 1)
+    assert_problem(_refresh(client, phone), 401, "invalid_refresh_token")
+    assert_problem(client.get("/api/me", headers=_bearer(phone)), 401, "invalid_token")
+    assert_problem(client.post("/api/auth/token", data={"username": officer_user.username, "password": PASSWORD}),
+                   401, "invalid_credentials")
+    # Not available to co-sign, nor to be named on new work (第八条).
+    assert_problem(client.post(f"/api/tasks/{pending['id']}/cosign", json={"decision": "approve"},
+                               headers=_bearer(phone)), 401, "invalid_token")
+    named = client.post("/api/tasks", json=task_payload(category="inspection", officer_id=str(officer.id)),
+                        headers=aux_headers)
+    assert_problem(named, 422, "officer_not_available", "第八条")
+    assert logged_actions(client, db, "users", officer_user.id)[-1] == "user.deactivated"
+    assert_log_verifies(client, db)
+
+
+def test_a_deactivated_officer_cannot_co_sign_even_past_the_login(client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    officer_user, officer = make_officer(db, agency)
+    aux_user, _ = make_auxiliary(db, agency)
+    task = client.post("/api/tasks", json=task_payload(category="inspection", officer_id=str(officer.id)),
+                       headers=login(client, aux_user)).json()
+    officer_user.active = False
+    db.flush()
+    with refused("officer_not_available", "第八条", status=403):
+        cosign_task(db, user=officer_user, task_id=uuid.UUID(task["id"]), approve=True, note=None, lat=None,
+                    lon=None)
+
+
+def test_the_justice_bureau_deactivates_and_reactivates_an_agency_admin(client: TestClient, db: Session) -> None:
+    justice = login(client, make_user(db, role=Role.JUSTICE_ADMIN, agency=None))
+    admin = make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db))
+    before = _pair(client, admin)
+    assert _deactivate(client, admin, justice).json()["active"] is False
+    assert_problem(_deactivate(client, admin, justice), 409, "account_already_inactive")
+    r = client.post(f"/api/users/{admin.id}/reactivate", headers=justice)
+    assert r.status_code == 200 and r.json()["active"] is True and r.json()["pending_cosign"] is None
+    assert_problem(client.post(f"/api/users/{admin.id}/reactivate", headers=justice), 409, "account_already_active")
+    assert_problem(_refresh(client, before), 401, "invalid_refresh_token")  # old logins stay ended
+    assert client.get("/api/me", headers=_bearer(_pair(client, admin))).status_code == 200
+    assert logged_actions(client, db, "users", admin.id)[-2:] == ["user.deactivated", "user.reactivated"]
+    assert_log_verifies(client, db)
+
+
+def test_only_the_justice_bureau_and_the_agency_itself_switch_accounts(client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    officer_user, _ = make_officer(db, agency)
+    stranger = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db)))
+    justice_user = make_user(db, role=Role.JUSTICE_ADMIN, agency=None)
+    own_admin = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=agency))
+    aux_user, _ = make_auxiliary(db, agency)
+    for verb in ("deactivate", "reactivate"):
+        assert_problem(client.post(f"/api/users/{officer_user.id}/{verb}", headers=stranger), 403,
+                       "not_your_agency", "第五条")
+        for caller in (officer_user, aux_user):
+            assert_problem(client.post(f"/api/users/{officer_user.id}/{verb}", headers=login(client, caller)), 403,
+                           "role_not_allowed")
+    assert_problem(_deactivate(client, justice_user, own_admin), 403, "not_your_agency")
+    assert_problem(client.post(f"/api/users/{uuid.uuid4()}/deactivate", headers=own_admin), 404, "not_found")
+    assert _deactivate(client, officer_user, own_admin).status_code == 200
+
+
+def test_an_admin_cannot_deactivate_themself(client: TestClient, db: Session) -> None:
+    for admin in (make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db)),
+                  make_user(db, role=Role.JUSTICE_ADMIN, agency=None)):
+        assert_problem(_deactivate(client, admin, login(client, admin)), 409, "cannot_deactivate_self")
+        db.refresh(admin)
+        assert admin.active
+
+
+def test_an_auxiliary_account_closes_through_departure_not_here(client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    admin = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=agency))
+    aux_user, aux = make_auxiliary(db, agency)
+    pair = _pair(client, aux_user)
+    body = assert_problem(_deactivate(client, aux_user, admin), 409, "account_follows_departure", "第二十七条")
+    assert body["departure_path"] == f"/api/auxiliaries/{aux.id}/departure"
+    assert_problem(client.post(f"/api/users/{aux_user.id}/reactivate", headers=admin), 409,
+                   "account_follows_departure")
+    assert _refresh(client, pair).status_code == 200  # nothing was switched
+    r = client.post(body["departure_path"], headers=admin, json={
+        "left_on": "2026-11-30", "reason": "合同期满", "items_recovered": ["credential", "badge"]})
+    assert r.status_code == 200, r.text
+    # The departure ends its logins at once, as a deactivation does.
+    db.expire_all()
+    tokens = db.scalars(select(RefreshToken).where(RefreshToken.user_id == aux_user.id)).all()
+    assert tokens and all(t.revoked_at is not None for t in tokens)
+
+
+def test_an_officers_pending_records_are_listed_for_the_agency(client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    admin = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=agency))
+    officer_user, officer = make_officer(db, agency)
+    aux_user, _ = make_auxiliary(db, agency)
+    aux = login(client, aux_user)
+    ids = {client.post("/api/tasks", json=task_payload(category="inspection", officer_id=str(officer.id)),
+                       headers=aux).json()["id"] for _ in range(3)}
+    client.post("/api/tasks", json=task_payload(), headers=aux)  # recorded, owes nobody a co-signature
+    _deactivate(client, officer_user, admin)
+    first = client.get(f"/api/users/{officer_user.id}/pending-tasks?limit=2", headers=admin).json()
+    second = client.get(f"/api/users/{officer_user.id}/pending-tasks?limit=2&cursor={first['next_cursor']}",
+                        headers=admin).json()
+    listed = [t for page in (first, second) for t in page["items"]]
+    assert {t["id"] for t in listed} == ids and {t["status"] for t in listed} == {"pending_cosign"}
+    assert client.get(f"/api/users/{aux_user.id}/pending-tasks", headers=admin).json()["items"] == []
+    stranger = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db)))
+    assert_problem(client.get(f"/api/users/{officer_user.id}/pending-tasks", headers=stranger), 403,
+                   "not_your_agency")

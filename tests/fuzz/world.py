@@ -37,6 +37,7 @@ from api.security import encode_access
 from schemas.auxiliaries import TrainingCreate
 from tests.conftest import Backends, make_settings
 from tests.factories import PASSWORD, make_agency, make_auxiliary, make_officer, make_user, task_payload
+from tests.fuzz.accounts_world import build_accounts
 from tests.fuzz.payloads import Case
 from tests.fuzz.spec import Operation
 
@@ -308,6 +309,7 @@ def build_world(client: TestClient, db: Session) -> World:
     assert complaint is not None
     ok(client.post(f"/api/complaints/{complaint.id}/transitions", json={"to": "investigating"},
                    headers=headers["agency_admin"]))
+    more = build_accounts(client, db, headers, agency=district, officer_user=officer_user, officer=officer)
     login = ok(client.post("/api/auth/token", data={"username": aux_user.username, "password": PASSWORD}))
     log = client.app.state.ctx.log  # type: ignore[attr-defined]
     integrate_all(db)
@@ -316,7 +318,7 @@ def build_world(client: TestClient, db: Session) -> World:
         ids={"municipal": str(municipal.id), "district": str(district.id), "street": str(street.id),
              "officer": str(officer.id),
              "aux": str(aux.id), "suspended": str(suspended.id), "recorded": recorded["id"],
-             "pending": pending["id"], "evidence": evidence["id"], "complaint": str(complaint.id)},
+             "pending": pending["id"], "evidence": evidence["id"], "complaint": str(complaint.id), **more},
         headers=headers,
         values={"token": credential["token"], "badge_no": aux.badge_no, "tracking_no": receipt["tracking_no"],
                 "access_code": receipt["access_code"], "refresh_token": login["refresh_token"],
@@ -331,7 +333,9 @@ def path_values(op: Operation, world: World) -> dict[str, str]:
     ids, values = world.ids, world.values
     by_name = {
         "aux_id": ids["suspended"] if op.path.endswith("/reinstate") else ids["aux"],
-        "task_id": ids["pending"] if op.path.endswith("/cosign") else ids["recorded"],
+        "task_id": {"cosign": ids["pending"], "reassign": ids["pending_other"]}.get(op.path.rsplit("/", 1)[-1],
+                                                                                     ids["recorded"]),
+        "user_id": ids["inactive_user"] if op.path.endswith("/reactivate") else ids["officer_user"],
         "evidence_id": ids["evidence"],
         "complaint_id": ids["complaint"],
         "token": values["token"],

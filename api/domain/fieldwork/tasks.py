@@ -9,7 +9,7 @@ on one record give one winner.
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Select, false, select, update
@@ -25,7 +25,17 @@ from api.domain.fieldwork.context import FieldContext, available_officer, curren
 from api.domain.fieldwork.geo import point_in_zones
 from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
 from api.domain.fieldwork.records import TaskDraft
-from api.domain.models import Auxiliary, Cosignature, Evidence, Officer, Role, Task, TaskStatus, User
+from api.domain.models import (
+    Auxiliary,
+    Cosignature,
+    Evidence,
+    Officer,
+    Role,
+    Task,
+    TaskReassignment,
+    TaskStatus,
+    User,
+)
 
 # A duty whose record must cite a document (Duty.requires): the refusal when the citation is missing.
 CITATION_REQUIRED: dict[str, tuple[str, str, str, str]] = {
@@ -221,7 +231,7 @@ def cosign_task(
             "only the officer named on the record may co-sign",
             article="第八条",
         )
-    if not officer.active:
+    if not (officer.active and user.active):
         raise Forbidden(
             "officer_not_available", "执法人员已停用，不能会签", "an inactive officer cannot co-sign",
             article="第八条",
@@ -235,9 +245,10 @@ def cosign_task(
     )
     try:
         with session.begin_nested():
+            # Guarded on the officer too: a reassignment that lands first takes the record from this one.
             moved = session.execute(
                 update(Task)
-                .where(Task.id == task.id, Task.status == TaskStatus.PENDING_COSIGN)
+                .where(Task.id == task.id, Task.status == TaskStatus.PENDING_COSIGN, Task.officer_id == officer.id)
                 .values(status=decided)
                 .execution_options(synchronize_session=False)
             )
@@ -293,16 +304,18 @@ def tasks_query(
 
 @dataclass(frozen=True)
 class TaskBundle:
-    """A task with what hangs off it: its co-signature, its evidence, the version that corrects it."""
+    """A task with what hangs off it: its co-signature, its evidence, the version that corrects it, and the
+    officers it was handed from and to while it waited for a co-signature."""
 
     task: Task
     cosignature: Cosignature | None
     evidence: list[Evidence]
     superseded_by: uuid.UUID | None
+    reassignments: list[TaskReassignment] = field(default_factory=list)
 
 
 def bundle_tasks(session: Session, tasks: Sequence[Task]) -> list[TaskBundle]:
-    """Three queries for a whole page, however long."""
+    """Four queries for a whole page, however long."""
     ids = [t.id for t in tasks]
     if not ids:
         return []
@@ -317,4 +330,10 @@ def bundle_tasks(session: Session, tasks: Sequence[Task]) -> list[TaskBundle]:
             select(Task.corrects_id, Task.id).where(Task.corrects_id.in_(ids))
         )
     }
-    return [TaskBundle(t, cosigs.get(t.id), evidence.get(t.id, []), successors.get(t.id)) for t in tasks]
+    reassignments: dict[uuid.UUID, list[TaskReassignment]] = {}
+    stmt_r = select(TaskReassignment).where(TaskReassignment.task_id.in_(ids)).order_by(
+        TaskReassignment.created_at, TaskReassignment.id)
+    for step in session.scalars(stmt_r):
+        reassignments.setdefault(step.task_id, []).append(step)
+    return [TaskBundle(t, cosigs.get(t.id), evidence.get(t.id, []), successors.get(t.id),
+                       reassignments.get(t.id, [])) for t in tasks]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from api.domain.audit import log as audit
 from api.domain.errors import Conflict, DomainError, RuleViolation
 from api.domain.models import Agency, AgencyLevel, Auxiliary, AuxiliaryStatus, CredentialStatus, User
+from api.domain.organisation.accounts import revoke_logins
 from api.domain.organisation.agencies import is_descendant
 from api.domain.staff.credentials import current_credential, departed_refusal, set_credential_status
 from api.domain.staff.hiring import free_headcount_place
@@ -95,7 +96,8 @@ def record_departure(
     reason: str,
     items_recovered: Sequence[str],
 ) -> Auxiliary:
-    """第二十七条: revoke the credential, record what was taken back, close the login, free the place."""
+    """第二十七条: revoke the credential, record what was taken back, close the account and end its logins,
+    free the place."""
     move = STATUS_MOVES["depart"]
     _check_move(aux, move)
     if left_on < aux.hired_on:
@@ -109,6 +111,7 @@ def record_departure(
     user = session.get(User, aux.user_id)
     if user is not None:
         user.active = False
+        revoke_logins(session, user.id)
         audit.record(session, user, "user.deactivated", actor_id=actor.id)
     aux.left_on = left_on
     aux.items_recovered = [i for i in RECOVERABLE_ITEMS if i in items_recovered]
