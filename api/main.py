@@ -24,6 +24,7 @@ from api.routes import (
     complaints,
     fieldwork,
     public,
+    rectification,
     reports,
 )
 from api.settings import Settings, get_settings
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit.public)
     app.include_router(complaints.router)
     app.include_router(reports.router)
+    app.include_router(rectification.router)
     # Probes and figures last: they are few requests, the badge checks many.
     observability.install(app)
     health.install(app)

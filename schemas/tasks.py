@@ -6,14 +6,15 @@ A task has no field for an amount fined, and the schema forbids extra fields, so
 """
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.domain.duties import DutyCode
+from api.domain.duties import FORBIDDEN_WORK, DutyCode
 from api.domain.fieldwork import records
 from api.domain.fieldwork.tasks import TaskBundle
+from api.domain.oversight_tables import RectificationStatusName
 from schemas.common import Instant, StorableText
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
@@ -266,6 +267,22 @@ class ForbiddenFlagRead(BaseModel):
     name: str = Field(examples=["以行政执法人员名义从事执法活动"])
 
 
+def forbidden_flags(flags: list[str]) -> list[ForbiddenFlagRead]:
+    """A case's flags, each with its item of 第十九条 and its Chinese name."""
+    by_name = {f.flag: f for f in FORBIDDEN_WORK}
+    return [ForbiddenFlagRead(flag=f, article="第十九条", item=by_name[f].item, name=by_name[f].name_zh)
+            for f in flags if f in by_name]
+
+
+class RectificationRef(BaseModel):
+    """Where the rectification order of a case stands (第二十九条; POST /api/article19-cases/{id}/rectification)."""
+
+    id: uuid.UUID
+    status: RectificationStatusName
+    due_on: date
+    overdue: bool = Field(description="past `due_on` (Beijing time) with the agency's answer still owed")
+
+
 class Article19CaseRead(BaseModel):
     """A refused attempt to make an auxiliary do forbidden work (第十九条), kept for the justice bureau
     (第二十九条)."""
@@ -287,6 +304,8 @@ class Article19CaseRead(BaseModel):
                 "request": {**ASSISTED_EXAMPLE, "flags": {"in_officer_name": True}},
                 "created_at": "2026-11-26T06:00:00Z",
                 "rules_version": "宁政发〔2021〕12号/2026.1",
+                "rectification": {"id": "5e6f7a8b-0000-4000-8000-00000000c029", "status": "issued",
+                                  "due_on": "2026-12-31", "overdue": False},
             }
         }
     )
@@ -300,3 +319,4 @@ class Article19CaseRead(BaseModel):
     request: dict[str, object]
     created_at: datetime
     rules_version: str = Field(description="the rule set the refusal was judged by")
+    rectification: RectificationRef | None = Field(None, description="the order the case led to, if any")

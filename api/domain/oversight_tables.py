@@ -8,6 +8,7 @@ deadline. The order's row carries where it stands; each step is also an append-o
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -21,6 +22,10 @@ class RectificationStatus(StrEnum):
     REOPENED = "reopened"
     CLOSED = "closed"
 
+
+RectificationStatusName = Literal["issued", "answered", "reopened", "closed"]
+RectificationAction = Literal["issue", "answer", "close", "reopen"]
+"""The steps of an order, as its events name them (``oversight/rectification.py``: ``STEPS`` and the issue)."""
 
 AWAITING_ANSWER = frozenset({RectificationStatus.ISSUED, RectificationStatus.REOPENED})
 """The agency owes an answer: such an order past its deadline is overdue."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response, UploadFile, status
 from sqlalchemy import Select
 
 from api.deps import Admin, AgencyAdmin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
-from api.domain.duties import FORBIDDEN_WORK, DutyCode
+from api.domain.duties import DutyCode
 from api.domain.errors import DomainError
 from api.domain.fieldwork.article19 import article19_cases_visible_to, case_parties
 from api.domain.fieldwork.context import load_field_context
@@ -27,6 +27,8 @@ from api.domain.fieldwork.tasks import (
     visible_task,
 )
 from api.domain.models import Article19Case, ShiftEvent, Task
+from api.domain.oversight.rectification import beijing_today, orders_of_cases
+from api.domain.oversight_tables import RectificationStatusName
 from api.domain.pagination import paginate
 from api.errors import wants_english
 from api.storage import BlobResponse
@@ -47,11 +49,12 @@ from schemas.tasks import (
     AuxiliaryRef,
     CosignCreate,
     EvidenceRead,
-    ForbiddenFlagRead,
     Person,
+    RectificationRef,
     TaskCreate,
     TaskRead,
     TaskReassign,
+    forbidden_flags,
     task_read,
 )
 
@@ -60,7 +63,6 @@ router = APIRouter(prefix="/api", tags=["fieldwork"])
 _evidence = APIRouter(route_class=limited_upload_route(lambda s: s.evidence_max_bytes, "evidence_too_large",
                                                        "证据文件", "evidence file"))
 
-FLAG_BY_NAME = {f.flag: f for f in FORBIDDEN_WORK}
 SAME_AGAIN: dict[int | str, dict[str, Any]] = {
     200: {"description": "the same record was sent again: the stored record, nothing new written"}
 }
@@ -259,7 +261,8 @@ def list_article19_cases(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[Article19CaseRead]:
     """Refused attempts to make an auxiliary do forbidden work (第十九条), newest first, with who asked and
-    what was asked (第二十九条). The justice bureau sees all; an agency admin their agency's."""
+    what was asked (第二十九条), and where the rectification order a case led to stands (`rectification`).
+    The justice bureau sees all; an agency admin their agency's."""
     rows, next_cursor = paginate(
         session, cast("Select[tuple[Article19Case]]", article19_cases_visible_to(user)),
         created=Article19Case.created_at, key=Article19Case.id, limit=limit, cursor=cursor,
@@ -270,9 +273,12 @@ def list_article19_cases(
         u = users[user_id]
         return Person(id=u.id, name=u.name, role=u.role)
 
+    orders = orders_of_cases(session, [c.id for c in rows])
+    today = beijing_today()
     items = []
     for case in rows:
         aux = auxes.get(case.auxiliary_id) if case.auxiliary_id else None
+        order = orders.get(case.id)
         items.append(
             Article19CaseRead(
                 id=case.id,
@@ -281,14 +287,13 @@ def list_article19_cases(
                 requested_by=person(case.requested_by),
                 reported_by=person(case.reported_by),
                 auxiliary=AuxiliaryRef(id=aux.id, name=aux.name, badge_no=aux.badge_no) if aux else None,
-                flags=[
-                    ForbiddenFlagRead(flag=f, article="第十九条", item=FLAG_BY_NAME[f].item,
-                                      name=FLAG_BY_NAME[f].name_zh)
-                    for f in case.flags if f in FLAG_BY_NAME
-                ],
+                flags=forbidden_flags(case.flags),
                 request=case.request,
                 created_at=case.created_at,
                 rules_version=case.rules_version,
+                rectification=RectificationRef(id=order.id, status=cast("RectificationStatusName", order.status),
+                                               due_on=order.due_on, overdue=order.overdue(today))
+                if order else None,
             )
         )
     return Page(items=items, next_cursor=next_cursor)

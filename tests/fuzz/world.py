@@ -37,7 +37,7 @@ from api.security import encode_access
 from schemas.auxiliaries import TrainingCreate
 from tests.conftest import Backends, make_settings
 from tests.factories import PASSWORD, make_agency, make_auxiliary, make_officer, make_user, task_payload
-from tests.fuzz.accounts_world import build_accounts
+from tests.fuzz.admin_world import build_accounts, build_rectification, due_on
 from tests.fuzz.payloads import Case
 from tests.fuzz.spec import Operation
 
@@ -310,6 +310,7 @@ def build_world(client: TestClient, db: Session) -> World:
     ok(client.post(f"/api/complaints/{complaint.id}/transitions", json={"to": "investigating"},
                    headers=headers["agency_admin"]))
     more = build_accounts(client, db, headers, agency=district, officer_user=officer_user, officer=officer)
+    more |= build_rectification(client, db, headers)
     login = ok(client.post("/api/auth/token", data={"username": aux_user.username, "password": PASSWORD}))
     log = client.app.state.ctx.log  # type: ignore[attr-defined]
     integrate_all(db)
@@ -336,6 +337,8 @@ def path_values(op: Operation, world: World) -> dict[str, str]:
         "task_id": {"cosign": ids["pending"], "reassign": ids["pending_other"]}.get(op.path.rsplit("/", 1)[-1],
                                                                                      ids["recorded"]),
         "user_id": ids["inactive_user"] if op.path.endswith("/reactivate") else ids["officer_user"],
+        "case_id": ids["case"],
+        "order_id": ids["order_answered"] if op.path.endswith(("/close", "/reopen")) else ids["order_issued"],
         "evidence_id": ids["evidence"],
         "complaint_id": ids["complaint"],
         "token": values["token"],
@@ -388,7 +391,8 @@ def base_json(op: Operation, world: World) -> Any:
         return {"refresh_token": world.values["refresh_token"]}
     if op.id == "POST /api/auth/password":  # every account of the world has the builders' password
         return {"old_password": PASSWORD, "new_password": "紫金山下 玄武湖边 2026"}
-    return _with_world_ids(copy.deepcopy(_richest_example(op.body_schema)), world)
+    body = _with_world_ids(copy.deepcopy(_richest_example(op.body_schema)), world)
+    return {**body, "due_on": due_on()} if isinstance(body, dict) and "due_on" in body else body
 
 
 def base_form(op: Operation, world: World) -> dict[str, str]:
