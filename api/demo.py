@@ -1,6 +1,7 @@
 """Demo data: a municipal bureau, a district, two streets, officers, auxiliaries in every status, tasks of
-every duty category, some awaiting co-signature. Everything goes through the same domain functions as the
-API, so the demo obeys the Measures. Loading twice does nothing the second time."""
+every duty category, some awaiting co-signature, a refusal and the overdue rectification order it led to.
+Everything goes through the same domain functions as the API, so the demo obeys the Measures. Loading twice
+does nothing the second time."""
 
 import uuid
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.db import session_scope
-from api.domain.base import BEIJING
+from api.domain.base import BEIJING, utcnow
 from api.domain.complaints.handling import transition_complaint
 from api.domain.complaints.intake import file_complaint
 from api.domain.errors import ForbiddenWork
@@ -20,9 +21,20 @@ from api.domain.fieldwork.context import FieldContext, load_field_context
 from api.domain.fieldwork.records import ShiftDraft, ShiftKind
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.tasks import correct_task, cosign_task, record_task
-from api.domain.models import Agency, AgencyLevel, Auxiliary, ComplaintStatus, Officer, Role, Task, User
+from api.domain.models import (
+    Agency,
+    AgencyLevel,
+    Article19Case,
+    Auxiliary,
+    ComplaintStatus,
+    Officer,
+    Role,
+    Task,
+    User,
+)
 from api.domain.organisation.accounts import create_officer, create_user
 from api.domain.organisation.agencies import create_agency
+from api.domain.oversight.rectification import beijing_today, issue_order
 from api.domain.staff.credentials import issue_credential, record_training
 from api.domain.staff.eligibility import Application
 from api.domain.staff.hiring import hire_auxiliary
@@ -58,6 +70,7 @@ class Demo:
     officer_li: Officer
     auxiliaries: dict[str, Auxiliary]
     badges: list[DemoBadge]
+    justice_admin: User
 
 
 def _agencies(session: Session) -> tuple[Agency, Agency, Agency, Agency]:
@@ -75,8 +88,8 @@ def _agencies(session: Session) -> tuple[Agency, Agency, Agency, Agency]:
 def _staff(ctx: AppContext, session: Session) -> Demo:
     cost = ctx.hash_cost
     city, district, xinjiekou, xuanwumen = _agencies(session)
-    create_user(session, username="justice.admin", password=PASSWORD, role=Role.JUSTICE_ADMIN, agency_id=None,
-                name="市司法局 周主任", cost=cost)
+    justice = create_user(session, username="justice.admin", password=PASSWORD, role=Role.JUSTICE_ADMIN,
+                          agency_id=None, name="市司法局 周主任", cost=cost)
     d_admin = create_user(session, username="admin.xuanwu", password=PASSWORD, role=Role.AGENCY_ADMIN,
                           agency_id=district.id, name="玄武区城管局 人事科 陈科长", cost=cost)
     s_admin = create_user(session, username="admin.xinjiekou", password=PASSWORD, role=Role.AGENCY_ADMIN,
@@ -138,7 +151,7 @@ def _staff(ctx: AppContext, session: Session) -> Demo:
         status = {"reissued": "valid", "active": "valid", "pending_training": "no badge yet"}.get(
             fate, {"suspended": "suspended", "departed": "revoked"}.get(fate, fate))
         badges.append(DemoBadge(username, name, aux.badge_no, status, verify_url))
-    return Demo(city, district, xinjiekou, xuanwumen, d_admin, s_admin, wang, li, auxiliaries, badges)
+    return Demo(city, district, xinjiekou, xuanwumen, d_admin, s_admin, wang, li, auxiliaries, badges, justice)
 
 
 def load_demo(ctx: AppContext, *, quiet: bool) -> Demo | None:
@@ -213,9 +226,16 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
             id=uuid.uuid5(DEMO_NS, "task-15-v2"), category="patrol",
             description="巡查汉中路，发现共享单车乱停5处，已通知运营方",
             started_at=_at(26, 8), ended_at=_at(26, 8, 40), lat=32.0405, lon=118.7812).to_draft())
-    # 第十九条: a fine quota, passed on by the officer: refused, and kept against him.
+    # 第十九条: a fine quota, passed on by the officer: refused, and kept against him; the justice bureau
+    # ordered his street to rectify (第二十九条), and the street has let the date pass without an answer.
     _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(26, 10), officer_id=wang,
           flags={"fine_quota": True})
+    case = session.scalar(select(Article19Case).where(Article19Case.attempt_id == uuid.uuid5(DEMO_NS, "task-16")))
+    if case is not None:
+        issued = utcnow() - timedelta(days=20)
+        issue_order(session, actor=demo.justice_admin, case_id=case.id, now=issued,
+                    instructions="立即停止向辅助人员下达罚款指标，对相关执法人员批评教育，书面报告整改情况",
+                    due_on=beijing_today(issued) + timedelta(days=14))
     sun = demo.auxiliaries["aux.sun"]
     complaint, _ = file_complaint(
         session, keyring=ctx.keyring, badge_no=sun.badge_no, token=None, category="rude_conduct",
@@ -235,6 +255,7 @@ def _print(ctx: AppContext, demo: Demo) -> None:
     print("  admin.xinjiekou   新街口街道 (agency_admin, commands the seconded auxiliaries)")
     print("  officer.wang      新街口街道 officer: co-signs assisted tasks")
     print("  officer.li        玄武区城市管理局 officer")
+    print("An overdue rectification order (第二十九条): GET /api/rectification-orders?overdue=true")
     print("Auxiliaries and their badges (open the URL, or GET /api/public/badges/<number>):")
     for b in demo.badges:
         print(f"  {b.username:<10} {b.name:<4} {b.badge_no}  {b.status:<13} {b.verify_url or ''}")

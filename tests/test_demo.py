@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from api.demo import PASSWORD, load_demo
 from api.domain.audit.check import verify_log
 from api.domain.duties import DUTIES
-from api.domain.models import Article19Case, Auxiliary, Task, User
+from api.domain.models import Article19Case, Auxiliary, RectificationOrder, Task, User
+from api.domain.oversight.rectification import beijing_today
 
 
 def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: Session) -> None:
@@ -26,6 +27,8 @@ def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: 
     assert case is not None
     asker = db.get(User, case.requested_by)
     assert asker is not None and asker.username == "officer.wang"
+    order = db.scalar(select(RectificationOrder).where(RectificationOrder.case_id == case.id))
+    assert order is not None and order.agency_id == demo.xinjiekou.id and order.overdue(beijing_today())
     for badge in demo.badges:
         if badge.verify_url:
             path = urlsplit(badge.verify_url).path.replace("/v/", "/api/public/verify/")
@@ -34,4 +37,8 @@ def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: 
     pending = client.get("/api/tasks?status=pending_cosign",
                          headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()["items"]
     assert len(pending) >= 2
+    r = client.post("/api/auth/token", data={"username": "admin.xinjiekou", "password": PASSWORD})
+    overdue = client.get("/api/rectification-orders?overdue=true",
+                         headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()["items"]
+    assert [o["id"] for o in overdue] == [str(order.id)]
     assert verify_log(db).ok
