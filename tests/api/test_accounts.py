@@ -123,6 +123,7 @@ def test_a_new_password_containing_the_username_is_weak(client: TestClient, db: 
 
 def test_the_password_change_is_logged_with_the_new_row(client: TestClient, db: Session) -> None:
     user = make_user(db, role=Role.AGENCY_ADMIN, agency=make_agency(db))
+    assert_log_verifies(client, db)  # the next check starts from this one (incremental)
     assert _change(client, _pair(client, user)).status_code == 204
     assert logged_actions(client, db, "users", user.id)[-1] == "user.password_changed"
     assert_log_verifies(client, db)
