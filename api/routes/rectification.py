@@ -118,7 +118,7 @@ def answer_rectification_order(
     session: SessionDep, user: AgencyAdmin, order_id: uuid.UUID, body: RectificationAnswer
 ) -> RectificationRead:
     """The agency addressed answers with the measures it took: the order becomes `answered` (also after its
-    date; the history shows when). Only an `issued` or `reopened` order: 409 `invalid_transition` (第二十九条)."""
+    date; the history shows when). Only an `issued` or `reopened` order: 409 `invalid_order_transition` (第二十九条)."""
     return _read(session, answer_order(session, actor=user, order_id=order_id, measures=body.measures))
 
 
@@ -128,7 +128,7 @@ def close_rectification_order(
     body: Annotated[RectificationClose | None, Body(examples=[{"note": "经核查，整改到位"}])] = None,
 ) -> RectificationRead:
     """The justice bureau accepts the answer, with an optional `note`: the order is `closed`, for good. Only an
-    `answered` order: 409 `invalid_transition` (第二十九条)."""
+    `answered` order: 409 `invalid_order_transition` (第二十九条)."""
     return _read(session, close_order(session, actor=user, order_id=order_id, note=body.note if body else None))
 
 
@@ -138,6 +138,6 @@ def reopen_rectification_order(
 ) -> RectificationRead:
     """The justice bureau finds the answer wanting: with a `reason` and a new `due_on` (not before today, 422
     `due_date_passed`) the order is `reopened` and the agency owes another answer. Only an `answered` order:
-    409 `invalid_transition` (第二十九条)."""
+    409 `invalid_order_transition` (第二十九条)."""
     return _read(session, reopen_order(session, actor=user, order_id=order_id, reason=body.reason,
                                        due_on=body.due_on))

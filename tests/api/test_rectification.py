@@ -111,14 +111,14 @@ def test_answer_close_and_reopen_follow_the_state_machine(client: TestClient, db
     order = _issue(client, s).json()
     oid = order["id"]
     for action, body in (("close", {}), ("reopen", {"reason": "x", "due_on": _due()})):
-        assert_problem(_step(client, oid, action, s.justice, **body), 409, "invalid_transition", "第二十九条")
+        assert_problem(_step(client, oid, action, s.justice, **body), 409, "invalid_order_transition", "第二十九条")
     assert_problem(_step(client, oid, "answer", s.justice, measures="无"), 403, "role_not_allowed")
     measures = "已撤销罚款指标，对相关人员诫勉谈话"
     answered = _step(client, oid, "answer", s.street_admin, measures=f" {measures} ")
     assert answered.status_code == 200, answered.text
     assert (answered.json()["status"], answered.json()["measures"]) == ("answered", measures)
     assert answered.json()["answered_at"]
-    assert_problem(_step(client, oid, "answer", s.street_admin, measures="再答"), 409, "invalid_transition",
+    assert_problem(_step(client, oid, "answer", s.street_admin, measures="再答"), 409, "invalid_order_transition",
                    "第二十九条")
     assert_problem(_step(client, oid, "close", s.street_admin), 403, "role_not_allowed")
     assert_problem(_step(client, oid, "reopen", s.justice, reason="未处理相关人员", due_on=_due(-1)), 422,
@@ -130,7 +130,7 @@ def test_answer_close_and_reopen_follow_the_state_machine(client: TestClient, db
     assert closed.status_code == 200 and closed.json()["closed_at"]
     for action, headers, body in (("answer", s.street_admin, {"measures": "x"}), ("close", s.justice, {}),
                                   ("reopen", s.justice, {"reason": "x", "due_on": _due()})):
-        assert_problem(_step(client, oid, action, headers, **body), 409, "invalid_transition", "第二十九条")
+        assert_problem(_step(client, oid, action, headers, **body), 409, "invalid_order_transition", "第二十九条")
     history = client.get(f"/api/rectification-orders/{oid}", headers=s.street_admin).json()["history"]
     assert [(h["action"], h["from_status"], h["to_status"]) for h in history] == [
         ("issue", None, "issued"), ("answer", "issued", "answered"), ("reopen", "answered", "reopened"),

@@ -55,7 +55,7 @@ STEPS: dict[str, Step] = {
     "close": Step("close", frozenset({_S.ANSWERED}), _S.CLOSED, Role.JUSTICE_ADMIN, "办结"),
     "reopen": Step("reopen", frozenset({_S.ANSWERED}), _S.REOPENED, Role.JUSTICE_ADMIN, "重新责令整改"),
 }
-"""Every legal move; any other is 409 ``invalid_transition``. Closed is final."""
+"""Every legal move; any other is 409 ``invalid_order_transition`` (第二十九条). Closed is final."""
 STATUS_ZH = {_S.ISSUED: "已下达", _S.ANSWERED: "已答复", _S.REOPENED: "已重新下达", _S.CLOSED: "已办结"}
 
 
@@ -85,7 +85,7 @@ def issue_order(session: Session, *, actor: User, case_id: uuid.UUID, instructio
     One order per case: a second answers 409 ``rectification_order_exists`` naming the first."""
     if actor.role != Role.JUSTICE_ADMIN:
         raise Forbidden("role_not_allowed", "只有司法行政部门可以责令整改",
-                        "only the justice bureau orders rectification", article=ARTICLE)
+                        "only the justice bureau orders rectification")
     now = now or utcnow()
     case = session.get(Article19Case, case_id)
     if case is None:
@@ -124,11 +124,10 @@ def _move(session: Session, *, actor: User, order_id: uuid.UUID, step: Step, val
     order = get_order(session, user=actor, order_id=order_id)
     if actor.role != step.by:
         who = "被责令整改的机关" if step.by == Role.AGENCY_ADMIN else "司法行政部门"
-        raise Forbidden("role_not_allowed", f"只有{who}可以{step.verb_zh}", f"only the {step.by} may {step.action}",
-                        article=ARTICLE)
+        raise Forbidden("role_not_allowed", f"只有{who}可以{step.verb_zh}", f"only the {step.by} may {step.action}")
     current = RectificationStatus(order.status)
     if current not in step.from_:
-        raise Conflict("invalid_transition", f"整改单当前状态为{STATUS_ZH[current]}，不能{step.verb_zh}",
+        raise Conflict("invalid_order_transition", f"整改单当前状态为{STATUS_ZH[current]}，不能{step.verb_zh}",
                        f"an order that is {current} cannot be {step.to.value}", article=ARTICLE,
                        from_status=current.value, action=step.action)
     now = now or utcnow()
@@ -137,7 +136,7 @@ def _move(session: Session, *, actor: User, order_id: uuid.UUID, step: Step, val
         .values(status=step.to, **values).execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict("invalid_transition", "整改单已被他人办理，请刷新", "the order moved meanwhile; reload",
+        raise Conflict("invalid_order_transition", "整改单已被他人办理，请刷新", "the order moved meanwhile; reload",
                        article=ARTICLE, from_status=current.value, action=step.action)
     session.refresh(order)
     _event(session, order, actor=actor, action=step.action, from_status=current.value, text=text, due_on=due_on,
