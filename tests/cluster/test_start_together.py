@@ -12,6 +12,8 @@ from api.db import make_engine
 from api.migrations import alembic_config, upgrade_to_head
 from tests.conftest import _drop_pg_database, _fresh_pg_database, _worker
 
+pytestmark = pytest.mark.xdist_group("cluster")
+
 HOSTS = 4
 
 
