@@ -57,6 +57,9 @@ def grant_service_role(engine: Engine, role: str) -> list[str]:
         raise RuntimeError("database roles are a PostgreSQL matter; SQLite refuses by trigger alone")
     quoted = engine.dialect.identifier_preparer.quote(role)
     with engine.begin() as conn:
+        # Hosts started together grant at once too: REVOKE/GRANT on one table from two sessions fails
+        # ("tuple concurrently updated"), so they take turns under the migrations' lock.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         tables = [row[0] for row in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))]
         statements = [f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quoted}",
