@@ -8,10 +8,11 @@ from typing import get_args
 
 from api.domain.complaints.catalogue import ACTIONS, CATEGORIES, ActionCode, ComplaintCategoryCode
 from api.domain.duties import DUTIES, FORBIDDEN_WORK, DutyCode, ForbiddenFlagName
+from api.domain.staff.assessments import GRADES, AssessmentGrade
 from api.domain.staff.credentials import TRAINING_KINDS, TrainingKind
 from api.domain.staff.eligibility import EDUCATION_RANK, Education
 from api.domain.staff.status import RECOVERABLE_ITEMS, RecoverableItem
-from schemas import auxiliaries, complaints, tasks
+from schemas import auxiliaries, complaints, standing, tasks
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 400
@@ -38,6 +39,7 @@ def test_every_word_of_the_measures_has_exactly_one_row_in_its_table() -> None:
     assert list(get_args(RecoverableItem)) == list(RECOVERABLE_ITEMS)
     assert list(get_args(ComplaintCategoryCode)) == [c.code for c in CATEGORIES]
     assert list(get_args(ActionCode)) == [a.code for a in ACTIONS]
+    assert list(get_args(AssessmentGrade)) == [g.code for g in GRADES]
 
 
 def test_schemas_take_their_words_from_the_domain() -> None:
@@ -46,3 +48,5 @@ def test_schemas_take_their_words_from_the_domain() -> None:
     assert vars(auxiliaries)["TrainingKind"] is TrainingKind and vars(auxiliaries)["Education"] is Education
     assert vars(complaints)["ComplaintCategoryCode"] is ComplaintCategoryCode
     assert vars(complaints)["ActionCode"] is ActionCode
+    assert vars(standing)["ActionCode"] is ActionCode and vars(standing)["AssessmentGrade"] is AssessmentGrade
+
