@@ -112,7 +112,7 @@ class AgencyMetricsRead(BaseModel):
     complaints_overdue: int = Field(description="open past their 15-day handling deadline")
     article19_cases: int
     article19_cases_last_30_days: int
-    dead_badge_scans: int = Field(description="scans of suspended, revoked or superseded badges")
+    dead_badge_scans: int = Field(description="scans of suspended, revoked, superseded or expired badges")
     dead_badge_scans_last_30_days: int
 
 

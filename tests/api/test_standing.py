@@ -3,7 +3,7 @@ terms and their renewal on an assessment (第二十一条), the badge of an ende
 write, and every write in the transparency log (第十条(三))."""
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from api.domain.audit.check import verify_log
 from api.domain.audit.tree import integrate_all
 from api.domain.base import beijing_date, utcnow
-from api.domain.models import Agency, Auxiliary, Commendation, Credential, Role, Sanction
+from api.domain.models import Agency, Auxiliary, Commendation, Credential, Role, Sanction, Task
 from api.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import (
@@ -26,6 +26,7 @@ from tests.factories import (
     make_auxiliary,
     make_contract,
     make_user,
+    task_payload,
 )
 from tests.problems import assert_problem
 
@@ -141,6 +142,77 @@ def test_an_assessment_period_is_a_year_a_half_or_a_quarter_once_per_agency(clie
     assert first.status_code == 201 and first.json()["agency_id"] == str(agency.id)
     again = assert_problem(_assess(client, admin, aux, period="2026-Q3"), 409, "assessment_exists")
     assert again["assessment_id"] == first.json()["id"]
+
+
+# --- the badge of an ended term -------------------------------------------------------------------------
+
+def test_the_badge_of_a_term_ended_yesterday_is_expired_and_its_holder_records_no_work(
+    client: TestClient, db: Session
+) -> None:
+    agency = make_agency(db)
+    aux_user, aux = make_auxiliary(db, agency)
+    make_contract(db, aux, starts_on=aux.hired_on, ends_on=_today() - timedelta(days=1))
+    token = _token(client, db, aux)
+    body = client.get(f"/api/public/verify/{token}").json()
+    assert body["status"] == "expired"
+    assert body["photo_url"] is None and body["independent_duties"] == [] and "聘用期限已满" in body["notice"]
+    assert client.get(f"/api/public/badges/{aux.badge_no}").json()["status"] == "expired"
+    page = client.get(f"/v/{token}").text
+    assert 'data-status="expired"' in page and "证件已过期" in page and "请勿配合" in page
+    task = task_payload()
+    assert_problem(client.post("/api/tasks", json=task, headers=login(client, aux_user)), 403,
+                   "credential_not_active", "第二十三条")
+    assert db.get(Task, uuid.UUID(task["id"])) is None
+    # A renewal on an assessment of the ended term makes the same badge valid again, at once.
+    make_assessment(db, aux, period="2025")
+    admin = _admin(client, db, agency)
+    renewed = _term(client, admin, aux, {"starts_on": str(_today()), "ends_on": str(_today() + timedelta(days=730))})
+    assert renewed.status_code == 201, renewed.text
+    assert client.get(f"/api/public/verify/{token}").json()["status"] == "valid"
+    assert client.post("/api/tasks", json=task, headers=login(client, aux_user)).status_code == 201
+
+
+def test_the_badge_stays_valid_through_the_last_day_of_the_term(client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    _, aux = make_auxiliary(db, agency)
+    make_contract(db, aux, starts_on=aux.hired_on, ends_on=_today())
+    assert client.get(f"/api/public/verify/{_token(client, db, aux)}").json()["status"] == "valid"
+    standing = client.get(f"/api/auxiliaries/{aux.id}/standing", headers=_admin(client, db, agency)).json()
+    assert standing["term"]["ends_on"] == str(_today()) and standing["term"]["expired"] is False
+
+
+def test_without_any_term_the_badge_never_expires(client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    _, aux = make_auxiliary(db, agency)
+    assert client.get(f"/api/public/verify/{_token(client, db, aux)}").json()["status"] == "valid"
+    standing = client.get(f"/api/auxiliaries/{aux.id}/standing", headers=_admin(client, db, agency)).json()
+    assert standing["term"] == {"ends_on": None, "expired": False, "current_contract_id": None}
+
+
+def test_a_remembered_valid_answer_is_forgotten_when_the_term_runs_out_at_midnight(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer cache keeps answers for `badge_cache_seconds` (30 here); one that turns `expired` at midnight
+    is kept only until then, though nothing is written."""
+    from api.domain.base import BEIJING, beijing_midnight
+    from api.domain.staff import badge_status
+
+    agency = make_agency(db)
+    _, aux = make_auxiliary(db, agency)
+    last_day = date(2026, 2, 28)
+    make_contract(db, aux, starts_on=aux.hired_on, ends_on=last_day)
+    token = _token(client, db, aux)
+    db.commit()
+    clock = [1000.0]
+    cache = client.app.state.ctx.badge_cache  # type: ignore[attr-defined]
+    monkeypatch.setattr(cache, "clock", lambda: clock[0])
+    evening = beijing_midnight(last_day + timedelta(days=1)) - timedelta(seconds=10)
+    monkeypatch.setattr(badge_status, "utcnow", lambda: evening)
+    assert client.get(f"/api/public/verify/{token}").json()["status"] == "valid"
+    clock[0] += 11
+    monkeypatch.setattr(badge_status, "utcnow", lambda: evening + timedelta(seconds=11))
+    assert (evening + timedelta(seconds=11)).astimezone(BEIJING).date() == last_day + timedelta(days=1)
+    assert client.get(f"/api/public/verify/{token}").json()["status"] == "expired"
 
 
 # --- who may write and read -----------------------------------------------------------------------------

@@ -1,12 +1,13 @@
-"""The rules of a person's standing without HTTP: periods, the renewal rule of 第二十一条, when a term is over,
-and a dismissal (第二十八条) by the departure path, once per complaint."""
+"""The rules of a person's standing without HTTP: periods, the renewal rule of 第二十一条, when a term is over
+and what the badge then says, and a dismissal (第二十八条) by the departure path, once per complaint."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.domain.base import BEIJING, beijing_midnight
 from api.domain.models import (
     Auxiliary,
     AuxiliaryStatus,
@@ -18,6 +19,7 @@ from api.domain.models import (
     User,
 )
 from api.domain.staff.assessments import Scores, parse_period
+from api.domain.staff.badge_status import BadgeStatus, _good_for, _status
 from api.domain.staff.contracts import record_contract, term_over
 from api.domain.staff.sanctions import record_sanction, sanction_for_complaint
 from tests.factories import make_agency, make_assessment, make_auxiliary, make_complaint, make_contract, make_user
@@ -56,6 +58,25 @@ def test_a_term_is_over_only_from_the_day_after_its_last_day() -> None:
     assert not term_over(last, last)
     assert term_over(last, last + timedelta(days=1))
     assert not term_over(None, date(2099, 1, 1))  # no term recorded: nothing ends
+
+
+def test_the_badge_says_expired_after_revoked_and_superseded_but_before_suspended() -> None:
+    assert _status("active", "valid", 1, 1, True) == BadgeStatus.EXPIRED
+    assert _status("suspended", "suspended", 1, 1, True) == BadgeStatus.EXPIRED
+    assert _status("dismissed", "revoked", 1, 1, True) == BadgeStatus.REVOKED
+    assert _status("dismissed", "valid", 1, 1, False) == BadgeStatus.REVOKED
+    assert _status("active", "valid", 1, 2, True) == BadgeStatus.SUPERSEDED
+    assert _status("active", "valid", 1, 1, False) == BadgeStatus.VALID
+
+
+def test_an_answer_holds_until_midnight_after_the_last_day_in_nanjing() -> None:
+    last = date(2026, 2, 28)
+    evening = datetime(2026, 2, 28, 23, 0, tzinfo=BEIJING)
+    assert _good_for(BadgeStatus.VALID, last, evening) == 3600
+    assert _good_for(BadgeStatus.SUSPENDED, last, evening) == 3600
+    assert _good_for(BadgeStatus.VALID, None, evening) is None
+    assert _good_for(BadgeStatus.REVOKED, last, evening) is None
+    assert _good_for(BadgeStatus.VALID, last, beijing_midnight(last + timedelta(days=2))) == 0
 
 
 def _employed(db: Session) -> tuple[User, Auxiliary]:
