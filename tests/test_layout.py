@@ -1,6 +1,7 @@
 """The shape of the code: imports point one way (the contracts in pyproject.toml), the domain's modules stay
 small, and each word of the Measures is defined once, in the domain, with a row of its table per word."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from api.domain.staff.assessments import GRADES, AssessmentGrade
 from api.domain.staff.credentials import TRAINING_KINDS, TrainingKind
 from api.domain.staff.eligibility import EDUCATION_RANK, Education
 from api.domain.staff.status import RECOVERABLE_ITEMS, RecoverableItem
+from api.error_codes import by_code
 from schemas import auxiliaries, complaints, standing, tasks
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,3 +52,18 @@ def test_schemas_take_their_words_from_the_domain() -> None:
     assert vars(complaints)["ActionCode"] is ActionCode
     assert vars(standing)["ActionCode"] is ActionCode and vars(standing)["AssessmentGrade"] is AssessmentGrade
 
+
+def test_the_table_of_the_measures_names_tests_and_codes_that_exist() -> None:
+    table = (ROOT / "docs" / "measures.md").read_text(encoding="utf-8")
+    rows = [line for line in table.splitlines() if line.startswith("| 第")]
+    assert rows
+    missing = []
+    for row in rows:
+        _, article, _, codes, tests, _ = row.split("|")
+        assert re.fullmatch(r" 第.+条.* ", article), row
+        missing += [c for c in re.findall(r"`([a-z][a-z0-9_]*)`", codes) if c not in by_code()]
+        named = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", tests)
+        assert named, row
+        missing += [f"{path}::{name}" for path, name in named
+                    if f"def {name}(" not in (ROOT / path).read_text(encoding="utf-8")]
+    assert missing == []
