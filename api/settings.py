@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     # The checkpoint signing key from a secret store (base64 of a 32-byte Ed25519 seed), shared by all hosts.
     log_key: str | None = Field(default=None, repr=False)
     demo: bool = False
-    # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them.
+    # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them
+    # (`auxduty serve` does unless AUXDUTY_DECODER_PREWARM=0).
     decoder_prewarm: bool = False
     # Photo-decoding worker processes; each is replaced after decoder_max_images photos, or sooner when its
     # resident memory after a photo is above decoder_max_rss_mib (the photo's answer is never lost).

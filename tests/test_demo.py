@@ -1,7 +1,10 @@
-"""The demo shows the system working: every status, every duty, pending co-signatures, a refusal."""
+"""The demo shows the system working: every status, every duty, pending co-signatures, a refusal, and
+people's standing: an assessment, a renewal, a refused one, a commendation, a dismissal on a complaint."""
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -9,8 +12,20 @@ from sqlalchemy.orm import Session
 from api.demo import PASSWORD, load_demo
 from api.domain.audit.check import verify_log
 from api.domain.duties import DUTIES
-from api.domain.models import Article19Case, Auxiliary, RectificationOrder, Task, User
+from api.domain.errors import RuleViolation
+from api.domain.models import (
+    Article19Case,
+    Assessment,
+    Auxiliary,
+    Commendation,
+    Contract,
+    RectificationOrder,
+    Sanction,
+    Task,
+    User,
+)
 from api.domain.oversight.rectification import beijing_today
+from api.domain.staff.contracts import record_contract
 
 
 def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: Session) -> None:
@@ -19,7 +34,7 @@ def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: 
     assert demo is not None
     assert load_demo(ctx, quiet=True) is None  # a second load changes nothing
     statuses = {a.status for a in db.scalars(select(Auxiliary))}
-    assert {"active", "pending_training", "suspended", "departed"} <= statuses
+    assert {"active", "pending_training", "suspended", "departed", "dismissed"} <= statuses
     tasks = db.scalars(select(Task)).all()
     assert {d.code for d in DUTIES} <= {t.category for t in tasks}
     assert {"recorded", "pending_cosign", "cosigned", "rejected", "superseded"} <= {t.status for t in tasks}
@@ -41,4 +56,22 @@ def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: 
     overdue = client.get("/api/rectification-orders?overdue=true",
                          headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()["items"]
     assert [o["id"] for o in overdue] == [str(order.id)]
+    _shows_standing(db, demo.auxiliaries, demo.district_admin)
     assert verify_log(db).ok
+
+
+def _shows_standing(db: Session, auxiliaries: dict[str, Auxiliary], admin: User) -> None:
+    zhang, wu, qian = (auxiliaries[u] for u in ("aux.zhang", "aux.wu", "aux.qian"))
+    renewal = db.scalar(select(Contract).where(Contract.auxiliary_id == zhang.id, Contract.sequence == 2))
+    assert renewal is not None and renewal.assessment_id is not None
+    assert db.scalar(select(Commendation).where(Commendation.auxiliary_id == zhang.id)) is not None
+    grades = db.scalars(select(Assessment.grade).where(Assessment.auxiliary_id == wu.id)).all()
+    assert grades == ["incompetent"]
+    [term] = db.scalars(select(Contract).where(Contract.auxiliary_id == wu.id)).all()
+    with pytest.raises(RuleViolation) as refused:
+        record_contract(db, wu, actor=admin, starts_on=term.ends_on + timedelta(days=1),
+                        ends_on=term.ends_on + timedelta(days=365))
+    assert refused.value.code == "assessment_incompetent"
+    [sanction] = db.scalars(select(Sanction).where(Sanction.auxiliary_id == qian.id)).all()
+    assert sanction.action == "dismissal" and sanction.complaint_id is not None
+    assert db.get(Auxiliary, qian.id).status == "dismissed"  # type: ignore[union-attr]

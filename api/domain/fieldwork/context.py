@@ -1,5 +1,6 @@
-"""Who is recording field work: the auxiliary, whether their credential lets them record (第二十三条),
-and the officers of their commanding agency who may direct and co-sign their work (第八条、第二十二条)."""
+"""Who is recording field work: the auxiliary, whether their credential lets them record (第二十三条) within a
+term of employment that has not run out (第二十一条), and the officers of their commanding agency who may
+direct and co-sign their work (第八条、第二十二条)."""
 
 import uuid
 from dataclasses import dataclass, field
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from api.domain.base import beijing_date, utcnow
 from api.domain.errors import Forbidden, RuleViolation
 from api.domain.models import (
     Auxiliary,
@@ -16,6 +18,7 @@ from api.domain.models import (
     Officer,
     User,
 )
+from api.domain.staff.contracts import latest_term_end, term_over
 
 
 @dataclass
@@ -27,10 +30,12 @@ class FieldContext:
     credential_valid: bool
     # Officers looked up so far: None for an id that is unknown, inactive or of another agency.
     officers: dict[uuid.UUID, Officer | None] = field(default_factory=dict)
+    # Their latest term of employment ended before today: the badge has expired (第二十一条).
+    term_ended: bool = False
 
     @property
     def may_record(self) -> bool:
-        return self.aux.status == AuxiliaryStatus.ACTIVE and self.credential_valid
+        return self.aux.status == AuxiliaryStatus.ACTIVE and self.credential_valid and not self.term_ended
 
     def require_active_credential(self) -> None:
         """第二十三条: without an active auxiliary and a valid credential, no task is recorded."""
@@ -59,12 +64,16 @@ def current_officer(session: Session, user: User) -> Officer:
 
 
 def load_field_context(session: Session, user: User) -> FieldContext:
-    """The caller's auxiliary record and whether they hold a valid credential, in one query."""
+    """The caller's auxiliary record, whether they hold a valid credential and whether their latest term has
+    ended, in one query."""
     valid = exists().where(Credential.auxiliary_id == Auxiliary.id, Credential.status == CredentialStatus.VALID)
-    row = session.execute(select(Auxiliary, valid).where(Auxiliary.user_id == user.id)).first()
+    row = session.execute(
+        select(Auxiliary, valid, latest_term_end(Auxiliary.id)).where(Auxiliary.user_id == user.id)
+    ).first()
     if row is None:
         raise Forbidden("not_an_auxiliary", "当前账号不是辅助人员", "this account is not an auxiliary's")
-    return FieldContext(user=user, aux=row[0], credential_valid=bool(row[1]))
+    return FieldContext(user=user, aux=row[0], credential_valid=bool(row[1]),
+                        term_ended=term_over(row[2], beijing_date(utcnow())))
 
 
 def load_officers(session: Session, fc: FieldContext, officer_ids: set[uuid.UUID]) -> None:

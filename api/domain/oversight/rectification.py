@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.access import visible_agencies
 from api.domain.audit import log as audit
-from api.domain.base import BEIJING, utcnow
+from api.domain.base import beijing_date, utcnow
 from api.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from api.domain.models import (
     Article19Case,
@@ -60,7 +60,7 @@ STATUS_ZH = {_S.ISSUED: "已下达", _S.ANSWERED: "已答复", _S.REOPENED: "已
 
 
 def beijing_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(BEIJING).date()
+    return beijing_date(now or utcnow())
 
 
 def _check_due(due_on: date, today: date) -> None:

@@ -5,8 +5,8 @@ append-only history; and the record of each pending task handed to another offic
 work). Orders are never deleted (their status moves); their steps and the reassignments are never changed
 either (第十条(三)): the database refuses it, on both backends.
 
-Revision ID: 0007r
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007r"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
