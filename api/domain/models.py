@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -67,6 +68,9 @@ class AuxiliaryStatus(StrEnum):
 
 LEFT_STATUSES = frozenset({AuxiliaryStatus.DEPARTED, AuxiliaryStatus.DISMISSED})
 """No longer employed (第二十七条): either status is final."""
+_LEFT_SQL = ", ".join(f"'{s}'" for s in sorted(LEFT_STATUSES))
+CURRENTLY_EMPLOYED = text(f"status NOT IN ({_LEFT_SQL})")
+"""The rows of the unique index that keeps one current employment per person (staff/identity.py)."""
 
 
 class CredentialStatus(StrEnum):
@@ -131,6 +135,13 @@ class Officer(IdMixin, CreatedMixin, Base):
 
 class Auxiliary(IdMixin, CreatedMixin, Base):
     __tablename__ = "auxiliaries"
+    __table_args__ = (
+        # One person is employed by one agency at a time, city-wide: two hires at once cannot both win.
+        Index("uq_auxiliaries_current_id_number_hash", "id_number_hash", unique=True,
+              postgresql_where=CURRENTLY_EMPLOYED, sqlite_where=CURRENTLY_EMPLOYED),
+    )
+    # Columns added after rows were logged: hashed only when set, so a row logged before them still verifies.
+    __audit_added__ = ("id_number_hash", "id_number_masked")
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), unique=True)
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
@@ -153,6 +164,10 @@ class Auxiliary(IdMixin, CreatedMixin, Base):
     items_recovered: Mapped[list[str] | None] = mapped_column(JSON)
     photo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     photo_type: Mapped[str | None] = mapped_column(String(32))
+    # 居民身份证号码 (第十四条, staff/identity.py): a keyed hash that matches the person across agencies and the
+    # masked form that is shown; the number itself is never kept. None for people hired before it was asked.
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str | None] = mapped_column(String(18))
 
     @property
     def commanding_agency_id(self) -> uuid.UUID:

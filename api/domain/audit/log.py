@@ -85,11 +85,17 @@ def canonical(content: dict[str, Any]) -> bytes:
 
 
 def row_hash(row: Base) -> str:
-    """SHA-256 of the row's columns as stored, in a canonical JSON form."""
+    """SHA-256 of the row's columns as stored, in a canonical JSON form.
+
+    A model's ``__audit_exclude__`` columns are never hashed; its ``__audit_added__`` columns (added to a logged
+    table later) only when not NULL, so that a row logged before they existed hashes as it did then, while a
+    value set, changed or cleared afterwards still changes the hash."""
     mapper = inspect(type(row))
     skip = getattr(type(row), "__audit_exclude__", ())
+    added = getattr(type(row), "__audit_added__", ())
     content = {attr.key: _plain(getattr(row, attr.key), attr.columns[0])
-               for attr in mapper.column_attrs if attr.key not in skip}
+               for attr in mapper.column_attrs
+               if attr.key not in skip and not (attr.key in added and getattr(row, attr.key) is None)}
     return hashlib.sha256(canonical(content)).hexdigest()
 
 
