@@ -15,6 +15,7 @@ from api.db import make_engine, make_sessionmaker
 from api.domain.audit.checkpoints import CheckpointStore, LogKeys, TransparencyLog
 from api.domain.audit.log import derive_leaf_key
 from api.domain.organisation.accounts import HashCost
+from api.domain.staff.identity import derive_id_key
 from api.domain.storage import BlobStore
 from api.keystore import DatabaseKeyStore, DatabaseLogKeys, Sealer
 from api.lockout import LoginGuard, LoginLimits, make_login_guard
@@ -61,6 +62,8 @@ class AppContext:
     """The signing keys' own small pool, where they live in the database."""
     access_secret: str
     leaf_key: bytes
+    id_key: bytes
+    """Keys the hash an id number is matched by (staff/identity.py): from the secret, so the same on every host."""
     limiter: Limiter
     login_guard: LoginGuard
     hash_slots: threading.BoundedSemaphore
@@ -98,6 +101,7 @@ class AppContext:
             key_engine=key_engine,
             access_secret=secret,
             leaf_key=leaf_key,
+            id_key=derive_id_key(secret),
             limiter=make_limiter(settings.redis_url, settings.rate_limit_scale),
             login_guard=make_login_guard(settings.redis_url, secret, LoginLimits(
                 settings.login_failures_per_username, settings.login_failures_per_client)),

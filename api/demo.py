@@ -1,7 +1,8 @@
 """Demo data: a municipal bureau, a district, two streets, officers, auxiliaries in every status, tasks of
 every duty category, some awaiting co-signature, a refusal and the overdue rectification order it led to, and
 people's standing: assessments, terms and a renewal, a commendation, a term whose renewal an incompetent
-assessment refuses, a dismissal decided on a complaint.
+assessment refuses, a dismissal decided on a complaint. Every auxiliary has a fictitious 居民身份证号码 with a
+correct check character.
 Everything goes through the same domain functions as the API, so the demo obeys the Measures. Loading twice
 does nothing the second time."""
 
@@ -44,6 +45,7 @@ from api.domain.staff.contracts import record_contract
 from api.domain.staff.credentials import issue_credential, record_training
 from api.domain.staff.eligibility import Application
 from api.domain.staff.hiring import hire_auxiliary
+from api.domain.staff.identity import check_character
 from api.domain.staff.status import record_departure, second_auxiliary, suspend_auxiliary
 from schemas.tasks import TaskCreate
 
@@ -53,6 +55,18 @@ XINJIEKOU = {"type": "MultiPolygon", "coordinates": [[[[118.772, 32.034], [118.7
                                                         [118.772, 32.048], [118.772, 32.034]]]]}
 CLEAN_RECORD = {"criminal_record": False, "pending_criminal_case": False, "dismissed_for_violation": False,
                 "serious_dishonesty": False}
+# 顺序码 of the demo's fictitious id numbers (玄武区's 320102): odd for a man, even for a woman, as on a real card.
+ID_SERIALS = {"aux.zhang": "013", "aux.chen": "024", "aux.wu": "035", "aux.zhao": "046", "aux.sun": "057",
+              "aux.zhou": "068", "aux.qian": "079"}
+BIRTH_DATES = {"aux.zhang": date(1993, 4, 12), "aux.chen": date(1990, 9, 3), "aux.wu": date(1996, 1, 25),
+               "aux.zhao": date(2001, 7, 19), "aux.sun": date(1988, 11, 2), "aux.zhou": date(1992, 5, 30),
+               "aux.qian": date(1994, 8, 8)}
+
+
+def demo_id_number(username: str) -> str:
+    """The fictitious 居民身份证号码 of a demo auxiliary: check-digit-correct, born on their birth date."""
+    first17 = f"320102{BIRTH_DATES[username]:%Y%m%d}{ID_SERIALS[username]}"
+    return first17 + check_character(first17)
 
 
 @dataclass
@@ -108,32 +122,32 @@ def _staff(ctx: AppContext, session: Session) -> Demo:
     li = create_officer(session, user=li_user, agency=district, cert_no="JS3201020002")
 
     people = [
-        # username, name, born, education, categories, seconded, fate
-        ("aux.zhang", "张伟", date(1993, 4, 12), "college", ["patrol", "publicity", "clerical"], True, "active"),
-        ("aux.chen", "陈静", date(1990, 9, 3), "bachelor", ["clerical", "technical", "support", "assigned"],
-         False, "active"),
-        ("aux.wu", "吴磊", date(1996, 1, 25), "vocational", ["patrol", "support"], True, "reissued"),
-        ("aux.zhao", "赵敏", date(2001, 7, 19), "high_school", ["publicity"], False, "pending_training"),
-        ("aux.sun", "孙强", date(1988, 11, 2), "high_school", ["patrol"], True, "suspended"),
-        ("aux.zhou", "周丽", date(1992, 5, 30), "college", ["clerical"], False, "departed"),
-        ("aux.qian", "钱勇", date(1994, 8, 8), "high_school", ["patrol"], True, "dismissed"),
+        # username, name, education, categories, seconded, fate
+        ("aux.zhang", "张伟", "college", ["patrol", "publicity", "clerical"], True, "active"),
+        ("aux.chen", "陈静", "bachelor", ["clerical", "technical", "support", "assigned"], False, "active"),
+        ("aux.wu", "吴磊", "vocational", ["patrol", "support"], True, "reissued"),
+        ("aux.zhao", "赵敏", "high_school", ["publicity"], False, "pending_training"),
+        ("aux.sun", "孙强", "high_school", ["patrol"], True, "suspended"),
+        ("aux.zhou", "周丽", "college", ["clerical"], False, "departed"),
+        ("aux.qian", "钱勇", "high_school", ["patrol"], True, "dismissed"),
     ]
     auxiliaries: dict[str, Auxiliary] = {}
     badges: list[DemoBadge] = []
-    for username, name, born, education, categories, seconded, fate in people:
+    for username, name, education, categories, seconded, fate in people:
         dispatch = username in ("aux.wu", "aux.sun")
         aux = hire_auxiliary(
             session,
             actor=d_admin,
             application=Application(
-                name=name, birth_date=born, education=education,
+                name=name, birth_date=BIRTH_DATES[username], education=education,
                 hire_method="dispatch" if dispatch else "direct",
                 dispatch_company="南京苏宁人力资源服务有限公司" if dispatch else None,
                 agency_id=district.id, hired_on=date(2024, 3, 1), categories=categories,
                 zones=XINJIEKOU if "patrol" in categories else None, record=CLEAN_RECORD,
+                id_number=demo_id_number(username),
                 preferences={"martyr_family": False, "veteran": username == "aux.sun", "heroic_deed": False},
             ),
-            username=username, password=PASSWORD, cost=cost,
+            username=username, password=PASSWORD, cost=cost, id_key=ctx.id_key,
         )
         auxiliaries[username] = aux
         verify_url = None
@@ -303,4 +317,5 @@ def _print(ctx: AppContext, demo: Demo) -> None:
         print(f"  {b.username:<10} {b.name:<4} {b.badge_no}  {b.status:<13} {b.verify_url or ''}")
     print("Standing (GET /api/auxiliaries/<id>/standing): aux.zhang renewed on an assessment and commended;")
     print("  aux.wu assessed incompetent, so his renewal is refused (第二十一条); aux.qian dismissed on a complaint.")
+    print("Id numbers are fictitious and shown only masked (GET /api/auxiliaries/<id>, the roster).")
     print(f"API docs: http://{ctx.settings.host}:{ctx.settings.port}/docs")

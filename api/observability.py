@@ -3,8 +3,8 @@
 
 Nothing a client sent is logged or labelled as it came: a path is logged and counted as its route template
 (``/v/{token}``, never the badge token), and neither bodies, query strings nor headers are logged, so no
-password, phone number, access code or ``Authorization`` header can reach a log line or a label. uvicorn's own
-access line, which carries the raw path, is dropped in favour of ours.
+password, phone number, 居民身份证号码, access code or ``Authorization`` header can reach a log line or a label.
+uvicorn's own access line, which carries the raw path, is dropped in favour of ours.
 
 The figures are this worker's own (one registry per app): request counts and latency by route template and
 status class, the database slots (api/capacity.py), the connection pool, and the photo decoder pool.
@@ -37,7 +37,7 @@ UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Keys whose value is never written, whoever logs them (a last line behind logging no bodies at all).
 SECRET_KEYS = frozenset({"password", "old_password", "new_password", "access_code", "x-access-code", "authorization",
-                         "contact_phone", "phone", "token", "access_token", "refresh_token"})
+                         "contact_phone", "phone", "token", "access_token", "refresh_token", "id_number"})
 LOGGERS = ("auxduty", "verification")
 
 

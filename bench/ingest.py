@@ -81,6 +81,7 @@ def _setup(base: str) -> dict[str, str]:
         a = _login(c, "bench.admin")
         aux = c.post("/api/auxiliaries", headers=a, json={
             "name": "张伟", "username": "bench.aux", "password": PASSWORD, "birth_date": "1994-03-02",
+            "id_number": "990000199403020015",  # fictitious: no province has 99; its check character is right
             "education": "college", "hire_method": "direct", "agency_id": district["id"],
             "hired_on": "2025-01-06", "categories": ["patrol", "publicity", "clerical"],
             "record": {"criminal_record": False, "pending_criminal_case": False,

@@ -82,7 +82,8 @@ class AuxiliaryCreate(BaseModel):
         json_schema_extra={
             "example": {
                 "name": "张三", "username": "zhang.san", "password": "a long passphrase",
-                "birth_date": "1998-04-12", "education": "vocational", "hire_method": "dispatch",
+                "birth_date": "1998-04-12", "id_number": "320102199804121232", "education": "vocational",
+                "hire_method": "dispatch",
                 "dispatch_company": "南京某人力资源有限公司", "agency_id": _AGENCY, "hired_on": "2026-03-01",
                 "categories": ["patrol", "publicity"], "zones": _ZONE,
                 "record": {"criminal_record": False, "pending_criminal_case": False,
@@ -95,6 +96,12 @@ class AuxiliaryCreate(BaseModel):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=200)
     birth_date: date
+    id_number: str = Field(
+        max_length=64,
+        description="居民身份证号码 (GB 11643-1999): 17 digits and a check character 0-9 or X (x accepted), whose "
+                    "birth date is `birth_date`; else 422 `invalid_id_number`. Kept only as a keyed hash, to match "
+                    "the person across agencies (第十四条: 409 `already_employed`, 422 `ineligible`), and masked "
+                    "for display; never answered whole")
     education: Education
     hire_method: HireMethod = Field(description="第十五条: 直接聘用 or 劳务派遣")
     dispatch_company: Annotated[str, Field(max_length=200), StorableText] | None = None
@@ -161,7 +168,8 @@ class AuxiliaryRead(BaseModel):
                 "user_id": "5f0c2d1e-3b4a-4c5d-8e6f-7a8b9c0d1e2f",
                 "name": "张三", "badge_no": "NJ7K3M9Q2T", "status": "active", "status_reason": None,
                 "agency_id": _AGENCY, "command_agency_id": _STREET, "categories": ["patrol", "publicity"],
-                "zones": _ZONE, "birth_date": "1998-04-12", "education": "vocational",
+                "zones": _ZONE, "birth_date": "1998-04-12", "id_number_masked": "320102********1232",
+                "education": "vocational",
                 "hire_method": "dispatch",
                 "dispatch_company": "南京某人力资源有限公司", "hired_on": "2026-03-01",
                 "record": {"criminal_record": False, "pending_criminal_case": False,
@@ -190,6 +198,8 @@ class AuxiliaryRead(BaseModel):
     categories: list[str]
     zones: dict[str, Any] | None
     birth_date: date
+    id_number_masked: str | None = Field(
+        description="the 居民身份证号码 masked: first six and last four characters; null if hired without one")
     education: str
     hire_method: str
     dispatch_company: str | None

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import leaf_info, make_engine
 from api.domain.audit.log import derive_leaf_key
+from api.domain.staff.identity import derive_id_key
 from api.main import create_app
 from api.migrations import upgrade_to_head
 from api.settings import Settings
@@ -120,6 +121,8 @@ def connection(backends: Backends, backend: str) -> Iterator[Connection]:
 TEST_SECRET = "test-secret-" + "x" * 40
 TEST_LEAF_KEY = derive_leaf_key(TEST_SECRET)
 """The leaf MAC key of an app made with ``make_settings``: sessions of tests that write records carry it."""
+TEST_ID_KEY = derive_id_key(TEST_SECRET)
+"""The key of the id-number hash of an app made with ``make_settings`` (builders hash their people's numbers)."""
 
 
 def make_settings(data_dir: Path, **overrides: Any) -> Settings:

@@ -1,5 +1,6 @@
 """Small builders that write straight to the database, so a test states only what it is about."""
 
+import itertools
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -27,6 +28,8 @@ from api.domain.models import (
 from api.domain.organisation.accounts import HashCost, hash_password
 from api.domain.staff.assessments import parse_period
 from api.domain.staff.eligibility import Application
+from api.domain.staff.identity import check_character, identify
+from tests.conftest import TEST_ID_KEY
 
 PASSWORD = "correct horse battery"
 CHEAP = HashCost(time_cost=1, memory_kib=1024)
@@ -40,6 +43,29 @@ XINJIEKOU_ZONE: dict[str, Any] = {
 }
 IN_ZONE = (32.040, 118.781)  # lat, lon
 OUT_OF_ZONE = (32.10, 118.90)
+
+
+BORN = date(1995, 5, 1)
+_PEOPLE = itertools.count()
+
+
+def valid_id_number(birth_date: date | str = BORN, serial: int | None = None) -> str:
+    """A fictitious 居民身份证号码 of someone born on ``birth_date``, with a correct GB 11643-1999 check character.
+    The 99 of its region code is no province's. ``serial`` picks the rest; by default each call of this process
+    makes another person (ten million of them per birth date)."""
+    n = next(_PEOPLE) if serial is None else serial
+    born = date.fromisoformat(birth_date) if isinstance(birth_date, str) else birth_date
+    first17 = f"99{n // 1000 % 10_000:04d}{born:%Y%m%d}{n % 1000:03d}"
+    return first17 + check_character(first17)
+
+
+def _id_number_for(birth_date: object) -> str:
+    """A new person's number for a body's ``birth_date``; one for the default date when that is not a date (a
+    test of a malformed birth date wants only that refused)."""
+    try:
+        return valid_id_number(birth_date if isinstance(birth_date, date | str) else BORN)
+    except ValueError:
+        return valid_id_number()
 
 
 def _logged(db: Session, row: Any) -> None:
@@ -96,20 +122,26 @@ def make_auxiliary(
     zones: dict[str, Any] | None = None,
     command_agency: Agency | None = None,
     name: str = "李协管",
+    id_number: str | None = None,
+    legacy: bool = False,
 ) -> tuple[User, Auxiliary]:
-    """An auxiliary in ``status``; an active one holds a valid credential, as after pre-job training."""
+    """An auxiliary in ``status``; an active one holds a valid credential, as after pre-job training. Their id
+    number is ``id_number``, else a new person's; ``legacy``: none, as for people hired before it was asked."""
     user = make_user(db, role=Role.AUXILIARY, agency=agency, name=name)
+    person = None if legacy else identify(id_number or valid_id_number(), birth_date=BORN, key=TEST_ID_KEY)
     aux = Auxiliary(
         user_id=user.id,
         agency_id=agency.id,
         command_agency_id=command_agency.id if command_agency else None,
         badge_no=f"NJ{_tag().upper()}",
         name=name,
-        birth_date=date(1995, 5, 1),
+        birth_date=BORN,
         education="high_school",
         hire_method="direct",
         hired_on=date(2024, 3, 1),
         status=status,
+        id_number_hash=person.digest if person else None,
+        id_number_masked=person.masked if person else None,
         categories=categories if categories is not None else ["patrol", "publicity", "clerical"],
         zones=zones if zones is not None else XINJIEKOU_ZONE,
         background={},
@@ -157,6 +189,8 @@ def hire_body(agency: Agency, **overrides: Any) -> dict[str, Any]:
         "preferences": {"martyr_family": False, "veteran": False, "heroic_deed": False},
     }
     body.update(overrides)
+    if "id_number" not in overrides:
+        body["id_number"] = _id_number_for(body["birth_date"])  # a new person, born on the body's birth date
     return body
 
 
@@ -206,6 +240,7 @@ def application(agency: Agency, **overrides: Any) -> Application:
         "record": dict(CLEAN_RECORD),
     }
     values.update(overrides)
+    values.setdefault("id_number", _id_number_for(values["birth_date"]))
     return Application(**values)
 
 

@@ -69,6 +69,7 @@ def _to_read(aux: Auxiliary, trainings: Sequence[Training], credential: Credenti
         categories=aux.categories,
         zones=aux.zones,
         birth_date=aux.birth_date,
+        id_number_masked=aux.id_number_masked,
         education=aux.education,
         hire_method=aux.hire_method,
         dispatch_company=aux.dispatch_company,
@@ -104,12 +105,15 @@ def hire_auxiliary_route(
 ) -> AuxiliaryRead:
     """Hire an auxiliary into the agency's approved headcount (员额, 第十二条), with their own login.
 
-    Only the admins of `agency_id` hire for it (第五条). Refusals: 422 `ineligible` listing every
-    failed rule of 第十三条 (age 18 on `hired_on`, high-school education) and 第十四条 (criminal record,
-    pending case, dismissal, serious dishonesty) in `reasons`; 422 `dispatch_company_required` /
-    `dispatch_company_not_allowed` (第十五条); 422 `not_an_independent_duty` for an assisted category
-    (第七条); 409 `headcount_quota_full` (第十二条), also when two hires race for the last place;
-    409 `username_taken`. The new auxiliary is `pending_training`.
+    Only the admins of `agency_id` hire for it (第五条). Refusals: 422 `invalid_id_number` for an `id_number`
+    that is not a 居民身份证号码 (GB 11643-1999: 18 characters, check character, birth date `birth_date`); 422
+    `ineligible` listing every failed rule of 第十三条 (age 18 on `hired_on`, high-school education) and 第十四条
+    (criminal record, pending case, dismissal, serious dishonesty; `dismissed_on_record`: dismissed by any
+    agency of the city, matched by the id number) in `reasons`; 409 `already_employed` while any agency,
+    this one included, employs the person; 422 `dispatch_company_required` / `dispatch_company_not_allowed`
+    (第十五条); 422 `not_an_independent_duty` for an assisted category (第七条); 409 `headcount_quota_full`
+    (第十二条), also when two hires race for the last place; 409 `username_taken`. The new auxiliary is
+    `pending_training`; the id number is answered only masked.
     """
     application = Application(
         name=body.name,
@@ -122,10 +126,11 @@ def hire_auxiliary_route(
         categories=list(body.categories),
         zones=body.zones.model_dump() if body.zones else None,
         record=body.record.model_dump(),
+        id_number=body.id_number,
         preferences=body.preferences.model_dump(),
     )
     aux = hire_auxiliary(session, actor=user, application=application, username=body.username,
-                         password=body.password, cost=ctx.hash_cost)
+                         password=body.password, cost=ctx.hash_cost, id_key=ctx.id_key)
     return _read(session, aux)
 
 

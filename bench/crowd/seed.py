@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx2
 
+from api.domain.staff.identity import check_character
+
 PASSWORD = "crowd-pass-2026"
 JUSTICE = "crowd.justice"
 WRITERS = 24  # auxiliaries on duty whose phones write tasks during the crowd; never suspended
@@ -59,10 +61,18 @@ async def _login(c: httpx2.AsyncClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _id_number(tag: str, n: int, born: str) -> str:
+    """A fictitious 居民身份证号码 (no province has 99) for auxiliary ``n`` of the run ``tag``, born on ``born``."""
+    first17 = f"99{(int(tag, 16) + n // 1000) % 10_000:04d}{born.replace('-', '')}{n % 1000:03d}"
+    return first17 + check_character(first17)
+
+
 def _hire_body(agency_id: str, n: int, tag: str) -> dict[str, Any]:
+    born = f"{1988 + n % 12}-0{1 + n % 9}-1{n % 9}"
     return {
         "name": SURNAMES[n % len(SURNAMES)] + GIVEN[(n // len(SURNAMES)) % len(GIVEN)],
-        "username": f"crowd{tag}.aux{n}", "password": PASSWORD, "birth_date": f"{1988 + n % 12}-0{1 + n % 9}-1{n % 9}",
+        "username": f"crowd{tag}.aux{n}", "password": PASSWORD, "birth_date": born,
+        "id_number": _id_number(tag, n, born),
         "education": ["high_school", "vocational", "college", "bachelor"][n % 4],
         "hire_method": "direct" if n % 3 else "dispatch", "dispatch_company": None if n % 3 else "南京人力资源服务公司",
         "agency_id": agency_id, "hired_on": "2025-03-01", "categories": ["patrol", "publicity"], "zones": XINJIEKOU,

@@ -27,7 +27,7 @@ from api.migrations import alembic_config
 from api.settings import Settings
 from tests.cluster.conftest import REDIS, Clients, World
 from tests.cluster.topology import Topology, client, loopback_address
-from tests.factories import XINJIEKOU_ZONE, task_payload
+from tests.factories import XINJIEKOU_ZONE, task_payload, valid_id_number
 from tests.live import PASSWORD, login
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
@@ -46,7 +46,8 @@ def hire_with_badge(c: httpx2.Client, world: World) -> Badge:
     username = f"aux.{uuid.uuid4().hex[:8]}"
     r = c.post("/api/auxiliaries", headers=admin, json={
         "name": "赵协管", "username": username, "password": PASSWORD, "birth_date": "1995-05-01",
-        "education": "high_school", "hire_method": "direct", "agency_id": world.district_id,
+        "id_number": valid_id_number("1995-05-01"), "education": "high_school",
+        "hire_method": "direct", "agency_id": world.district_id,
         "hired_on": "2026-03-01", "categories": ["patrol", "publicity"], "zones": XINJIEKOU_ZONE,
         "record": {"criminal_record": False, "pending_criminal_case": False, "dismissed_for_violation": False,
                    "serious_dishonesty": False},

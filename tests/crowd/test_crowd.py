@@ -19,7 +19,7 @@ import httpx2
 import pytest
 
 from tests.conftest import _fresh_pg_database, _worker
-from tests.factories import XINJIEKOU_ZONE, task_payload
+from tests.factories import XINJIEKOU_ZONE, task_payload, valid_id_number
 from tests.live import PASSWORD, cli, login, running_service, service_env
 from tests.problems import assert_problem
 
@@ -33,7 +33,8 @@ HIRES = 50
 def _hire(agency_id: str, username: str, categories: list[str]) -> dict[str, Any]:
     return {
         "name": "赵协管", "username": username, "password": PASSWORD, "birth_date": "1995-05-01",
-        "education": "high_school", "hire_method": "direct", "agency_id": agency_id, "hired_on": "2026-03-01",
+        "id_number": valid_id_number("1995-05-01"), "education": "high_school",
+        "hire_method": "direct", "agency_id": agency_id, "hired_on": "2026-03-01",
         "categories": categories, "zones": XINJIEKOU_ZONE,
         "record": {"criminal_record": False, "pending_criminal_case": False, "dismissed_for_violation": False,
                    "serious_dishonesty": False},

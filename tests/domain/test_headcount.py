@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.models import Agency, Role
 from api.domain.staff.hiring import free_headcount_place, hire_auxiliary, take_headcount_place
+from tests.conftest import TEST_ID_KEY
 from tests.factories import CHEAP, PASSWORD, application, make_agency, make_auxiliary, make_user
 from tests.problems import refused
 
@@ -57,5 +58,5 @@ def test_a_hire_into_a_full_agency_is_refused_citing_article_12(db: Session) -> 
     admin = make_user(db, role=Role.AGENCY_ADMIN, agency=agency)
     with refused("headcount_quota_full", "第十二条", status=409):
         hire_auxiliary(db, actor=admin, application=application(agency), username="aux.overquota",
-                       password=PASSWORD, cost=CHEAP)
+                       password=PASSWORD, cost=CHEAP, id_key=TEST_ID_KEY)
     assert _used(db, agency.id) == 1

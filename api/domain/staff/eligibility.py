@@ -1,7 +1,9 @@
 """Who may be hired (第十三条、第十四条) and how (第十五条).
 
 The eligibility rules are a table: each row names its article and item, and the check beside it. A hire
-that fails any of them is refused once, listing every reason.
+that fails any of them is refused once, listing every reason. A rule reads what the agency states (the
+``Application``) or what the service's own rows say of the person across every agency (``OnRecord``, matched by
+their 居民身份证号码: identity.py).
 """
 
 import uuid
@@ -43,7 +45,21 @@ class Application:
     categories: list[str]
     zones: dict[str, Any] | None
     record: dict[str, bool]
+    # 居民身份证号码 as stated; identity.py checks it and keeps only its hash and masked form. Out of the repr, so
+    # no traceback or debug line ever prints it.
+    id_number: str = field(repr=False)
     preferences: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OnRecord:
+    """What the service's own rows say of the person, whatever the agency states (第十四条)."""
+
+    # An agency of the city dismissed them for violations (第二十八条): 第十四条(二) without their word for it.
+    dismissed: bool = False
+
+
+NOTHING_ON_RECORD = OnRecord()
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -58,29 +74,32 @@ class EligibilityRule:
     item: str
     detail_zh: str
     detail_en: str
-    fails: Callable[[Application], bool]
+    fails: Callable[[Application, OnRecord], bool]
 
 
 ELIGIBILITY: tuple[EligibilityRule, ...] = (
     EligibilityRule("under_18", "第十三条", "（三）", "聘用之日未年满十八周岁", "under 18 on the hiring date",
-                    lambda a: age_on(a.birth_date, a.hired_on) < MIN_AGE),
+                    lambda a, _: age_on(a.birth_date, a.hired_on) < MIN_AGE),
     EligibilityRule("education_below_high_school", "第十三条", "（三）", "不具有高中以上文化程度",
                     "education below high-school level",
-                    lambda a: EDUCATION_RANK[a.education] < EDUCATION_RANK[MIN_EDUCATION]),
+                    lambda a, _: EDUCATION_RANK[a.education] < EDUCATION_RANK[MIN_EDUCATION]),
     EligibilityRule("criminal_record", "第十四条", "（一）", "曾被追究刑事责任", "has a criminal record",
-                    lambda a: a.record.get("criminal_record", False)),
+                    lambda a, _: a.record.get("criminal_record", False)),
     EligibilityRule("pending_criminal_case", "第十四条", "（一）", "涉嫌犯罪尚未结案",
-                    "a criminal case is pending", lambda a: a.record.get("pending_criminal_case", False)),
+                    "a criminal case is pending", lambda a, _: a.record.get("pending_criminal_case", False)),
     EligibilityRule("dismissed_for_violation", "第十四条", "（二）", "曾因违法违纪被开除、辞退、解除劳动合同",
-                    "dismissed for violations", lambda a: a.record.get("dismissed_for_violation", False)),
+                    "dismissed for violations", lambda a, _: a.record.get("dismissed_for_violation", False)),
+    EligibilityRule("dismissed_on_record", "第十四条", "（二）", "曾被本市行政执法机关因违法违纪辞退（本系统记录）",
+                    "dismissed for violations by an agency of the city (on this service's record)",
+                    lambda _, known: known.dismissed),
     EligibilityRule("serious_dishonesty", "第十四条", "（三）", "有严重个人失信行为记录",
-                    "has a serious dishonesty record", lambda a: a.record.get("serious_dishonesty", False)),
+                    "has a serious dishonesty record", lambda a, _: a.record.get("serious_dishonesty", False)),
 )
 
 
-def check_eligibility(application: Application) -> None:
+def check_eligibility(application: Application, *, on_record: OnRecord) -> None:
     """Refuse with every failed rule of 第十三条 and 第十四条 at once, so the agency fixes them in one go."""
-    failed = [rule for rule in ELIGIBILITY if rule.fails(application)]
+    failed = [rule for rule in ELIGIBILITY if rule.fails(application, on_record)]
     if not failed:
         return
     articles = list(dict.fromkeys(rule.article for rule in failed))

@@ -1,5 +1,6 @@
 """Hiring auxiliaries (第十一条 to 第十五条): within the headcount quota (员额, 第十二条), taken by one
-guarded UPDATE so two hires racing for the last place cannot both win; a badge number for each hire."""
+guarded UPDATE so two hires racing for the last place cannot both win; a badge number for each hire; one person
+city-wide, matched by their 居民身份证号码 (第十四条, identity.py), employed by one agency at a time."""
 
 import secrets
 import uuid
@@ -15,6 +16,7 @@ from api.domain.models import Agency, Auxiliary, AuxiliaryStatus, Role, User
 from api.domain.organisation.accounts import HashCost, create_user
 from api.domain.organisation.agencies import get_agency
 from api.domain.staff.eligibility import Application, check_categories, check_eligibility, check_hire_method
+from api.domain.staff.identity import check_not_employed, identify, on_record
 
 
 def take_headcount_place(session: Session, agency: Agency) -> None:
@@ -54,14 +56,24 @@ def new_badge_no() -> str:
 
 
 def hire_auxiliary(
-    session: Session, *, actor: User, application: Application, username: str, password: str, cost: HashCost
+    session: Session,
+    *,
+    actor: User,
+    application: Application,
+    username: str,
+    password: str,
+    cost: HashCost,
+    id_key: bytes,
 ) -> Auxiliary:
-    """Hire a person into the agency's headcount, with their own login; they start ``pending_training``."""
+    """Hire a person into the agency's headcount, with their own login; they start ``pending_training``.
+    ``id_key`` keys the hash their 居民身份证号码 is matched by (identity.derive_id_key)."""
     agency = get_agency(session, application.agency_id)
     require_managed(actor, agency.id)
     check_categories(application.categories)
     check_hire_method(application)
-    check_eligibility(application)
+    person = identify(application.id_number, birth_date=application.birth_date, key=id_key)
+    check_eligibility(application, on_record=on_record(session, person))
+    check_not_employed(session, person, actor=actor)
     # The password hash is the slow part: made before the agency row is locked by the quota UPDATE.
     user = create_user(session, username=username, password=password, role=Role.AUXILIARY,
                        agency_id=agency.id, name=application.name, cost=cost, actor_id=actor.id)
@@ -82,13 +94,18 @@ def hire_auxiliary(
             zones=application.zones,
             background=dict(application.record),
             preferences=dict(application.preferences),
+            id_number_hash=person.digest,
+            id_number_masked=person.masked,
         )
         try:
             with session.begin_nested():
                 session.add(aux)
                 session.flush()
         except IntegrityError:
-            continue  # badge number already taken: draw another
+            # Another hire of this person won the race (the database's one-current-employment index): 409. Else
+            # the badge number was taken: draw another.
+            check_not_employed(session, person, actor=actor)
+            continue
         audit.record(session, aux, "auxiliary.hired", actor_id=actor.id)
         return aux
     raise RuntimeError("could not draw a free badge number")
