@@ -21,6 +21,7 @@ class DutyName(BaseModel):
 class RosterAuxiliary(BaseModel):
     badge_no: str
     name: str
+    id_number_masked: str | None = Field(description="居民身份证号码, masked (first six, last four)")
     hire_method: str = Field(description="direct | dispatch")
     hire_method_name: str
     dispatch_company: str | None
@@ -72,7 +73,8 @@ class RosterRead(BaseModel):
                     "year": 2026,
                     "generated_at": "2026-12-10T02:00:00Z",
                     "auxiliaries": [
-                        {"badge_no": "NJ20260000123", "name": "李协管", "hire_method": "dispatch",
+                        {"badge_no": "NJ20260000123", "name": "李协管", "id_number_masked": "320102********1232",
+                         "hire_method": "dispatch",
                          "hire_method_name": "劳务派遣", "dispatch_company": "南京某人力资源有限公司",
                          "hired_on": "2024-03-01", "status": "active", "status_name": "在岗", "left_on": None,
                          "command_agency": "新街口街道办事处",

@@ -41,7 +41,7 @@ from schemas.reports import (
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 MODES = tuple(m.value for m in TaskMode)
 CSV_HEADERS = (
-    "证件编号", "姓名", "聘用方式", "劳务派遣单位", "聘用日期", "状态", "离职日期", "指挥机关",
+    "证件编号", "姓名", "身份证号码", "聘用方式", "劳务派遣单位", "聘用日期", "状态", "离职日期", "指挥机关",
     "独立履职类别",
     *(f"{label}（小时）" for _, label in TRAINING_COLUMNS),
 )
@@ -61,6 +61,7 @@ def _roster_read(report: Roster) -> RosterRead:
             RosterAuxiliary(
                 badge_no=e.auxiliary.badge_no,
                 name=e.auxiliary.name,
+                id_number_masked=e.auxiliary.id_number_masked,
                 hire_method=e.auxiliary.hire_method,
                 hire_method_name=HIRE_METHODS_ZH.get(e.auxiliary.hire_method, e.auxiliary.hire_method),
                 dispatch_company=e.auxiliary.dispatch_company,
@@ -110,8 +111,8 @@ def _roster_csv(read: RosterRead) -> bytes:
     writer.writerow(CSV_HEADERS)
     for a in read.auxiliaries:
         writer.writerow([_cell(v) for v in (
-            a.badge_no, a.name, a.hire_method_name, a.dispatch_company, a.hired_on, a.status_name, a.left_on,
-            a.command_agency, "、".join(c.name for c in a.categories),
+            a.badge_no, a.name, a.id_number_masked, a.hire_method_name, a.dispatch_company, a.hired_on,
+            a.status_name, a.left_on, a.command_agency, "、".join(c.name for c in a.categories),
             *(f"{a.training_hours.get(kind, 0):g}" for kind, _ in TRAINING_COLUMNS),
         )])
     # The BOM makes Excel and WPS read the file as UTF-8 instead of the system's GBK.

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -31,8 +32,8 @@ from tests.problems import assert_problem
 
 BEIJING = timezone(timedelta(hours=8))
 YEAR = 2025
-HEADERS = ["证件编号", "姓名", "聘用方式", "劳务派遣单位", "聘用日期", "状态", "离职日期", "指挥机关", "独立履职类别",
-           "岗前培训（小时）", "思想政治培训（小时）", "法律知识培训（小时）", "岗位技能培训（小时）",
+HEADERS = ["证件编号", "姓名", "身份证号码", "聘用方式", "劳务派遣单位", "聘用日期", "状态", "离职日期", "指挥机关",
+           "独立履职类别", "岗前培训（小时）", "思想政治培训（小时）", "法律知识培训（小时）", "岗位技能培训（小时）",
            "心理健康培训（小时）"]
 
 
@@ -120,6 +121,8 @@ def test_roster_csv_is_utf8_with_bom_chinese_headers_and_the_years_staff(
     assert {row[0] for row in rows[1:]} == expected
     steady = next(dict(zip(HEADERS, row, strict=True)) for row in rows[1:] if row[0] == staff["steady"].badge_no)
     assert (steady["姓名"], steady["聘用方式"], steady["状态"]) == ("王稳定", "劳务派遣", "在岗")
+    assert re.fullmatch(r"99\d{4}\*{8}\d{3}[\dX]", steady["身份证号码"])  # masked (第十四条: never whole)
+    assert steady["身份证号码"] == staff["steady"].id_number_masked
     assert steady["劳务派遣单位"].startswith("'=")  # not a live formula in Excel
     assert steady["指挥机关"] == "新街口街道" and steady["聘用日期"] == "2024-03-01"
     assert steady["法律知识培训（小时）"] == "12" and steady["岗前培训（小时）"] == "0"
@@ -153,6 +156,7 @@ def test_roster_json_lists_the_same_staff_with_usage_for_the_year(
     assert body["agency"]["id"] == str(agency.id) and body["year"] == YEAR
     entry = next(a for a in body["auxiliaries"] if a["badge_no"] == steady.badge_no)
     assert entry["training_hours"]["legal"] == 12 and entry["command_agency"] == "新街口街道"
+    assert entry["id_number_masked"] == steady.id_number_masked and "********" in entry["id_number_masked"]
     assert {"code": "patrol", "name": "巡查责任区，及时发现、劝阻违法行为并上报"} in entry["categories"]
     usage = body["usage"]
     assert (usage["headcount_quota"], usage["headcount_used"]) == (10, agency.headcount_used)
