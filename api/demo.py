@@ -1,8 +1,8 @@
 """Demo data: a municipal bureau, a district, two streets, officers, auxiliaries in every status, tasks of
 every duty category, some awaiting co-signature, a refusal and the overdue rectification order it led to, and
 people's standing: assessments, terms and a renewal, a commendation, a term whose renewal an incompetent
-assessment refuses, a dismissal decided on a complaint. Every auxiliary has a fictitious 居民身份证号码 with a
-correct check character.
+assessment refuses, a dismissal decided on a complaint, and another agency's attempt to hire the dismissed man,
+refused (第十四条). Every auxiliary has a fictitious 居民身份证号码 with a correct check character.
 Everything goes through the same domain functions as the API, so the demo obeys the Measures. Loading twice
 does nothing the second time."""
 
@@ -91,6 +91,8 @@ class Demo:
     auxiliaries: dict[str, Auxiliary]
     badges: list[DemoBadge]
     justice_admin: User
+    refused_rehire: list[dict[str, str]] | None = None
+    """The reasons 新街口街道 was refused when it tried to hire the dismissed 钱勇 (第十四条)."""
 
 
 def _agencies(session: Session) -> tuple[Agency, Agency, Agency, Agency]:
@@ -186,6 +188,7 @@ def load_demo(ctx: AppContext, *, quiet: bool) -> Demo | None:
         demo = _staff(ctx, session)
         _fieldwork(ctx, session, demo)
         _standing(ctx, session, demo)
+        demo.refused_rehire = _rehire_dismissed(ctx, session, demo)
     if not quiet:
         _print(ctx, demo)
     return demo
@@ -304,6 +307,22 @@ def _standing(ctx: AppContext, session: Session, demo: Demo) -> None:
                              action=action, notice=None)
 
 
+def _rehire_dismissed(ctx: AppContext, session: Session, demo: Demo) -> list[dict[str, str]] | None:
+    """新街口街道 tries to hire 钱勇, dismissed by the district for bribery, and states a clean record: his id
+    number finds the dismissal, and every agency is refused (第十四条(二)). The reasons of the refusal."""
+    try:
+        with session.begin_nested():
+            hire_auxiliary(session, actor=demo.street_admin, application=Application(
+                name="钱勇", birth_date=BIRTH_DATES["aux.qian"], education="high_school", hire_method="direct",
+                dispatch_company=None, agency_id=demo.xinjiekou.id, hired_on=beijing_date(utcnow()),
+                categories=["patrol"], zones=XINJIEKOU, record=CLEAN_RECORD, id_number=demo_id_number("aux.qian"),
+            ), username="aux.qian.xjk", password=PASSWORD, cost=ctx.hash_cost, id_key=ctx.id_key)
+    except RuleViolation as refused:
+        reasons = refused.extra.get("reasons")
+        return reasons if isinstance(reasons, list) else []
+    return None
+
+
 def _print(ctx: AppContext, demo: Demo) -> None:
     print(f"auxduty demo loaded. Every login's password: {PASSWORD}")
     print("  justice.admin     司法局 (justice_admin)")
@@ -317,5 +336,8 @@ def _print(ctx: AppContext, demo: Demo) -> None:
         print(f"  {b.username:<10} {b.name:<4} {b.badge_no}  {b.status:<13} {b.verify_url or ''}")
     print("Standing (GET /api/auxiliaries/<id>/standing): aux.zhang renewed on an assessment and commended;")
     print("  aux.wu assessed incompetent, so his renewal is refused (第二十一条); aux.qian dismissed on a complaint.")
+    if demo.refused_rehire:
+        print("  新街口街道 then tried to hire aux.qian: refused, his id number finds the dismissal (第十四条):",
+              ", ".join(r["code"] for r in demo.refused_rehire))
     print("Id numbers are fictitious and shown only masked (GET /api/auxiliaries/<id>, the roster).")
     print(f"API docs: http://{ctx.settings.host}:{ctx.settings.port}/docs")

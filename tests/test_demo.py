@@ -1,5 +1,6 @@
 """The demo shows the system working: every status, every duty, pending co-signatures, a refusal, and
-people's standing: an assessment, a renewal, a refused one, a commendation, a dismissal on a complaint."""
+people's standing: an assessment, a renewal, a refused one, a commendation, a dismissal on a complaint, and another
+agency refused the dismissed man (第十四条)."""
 
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -9,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.demo import PASSWORD, load_demo
+from api.demo import PASSWORD, Demo, demo_id_number, load_demo
 from api.domain.audit.check import verify_log
 from api.domain.duties import DUTIES
 from api.domain.errors import RuleViolation
@@ -26,6 +27,9 @@ from api.domain.models import (
 )
 from api.domain.oversight.rectification import beijing_today
 from api.domain.staff.contracts import record_contract
+from api.domain.staff.identity import check_id_number, mask_id_number
+from tests.factories import hire_body
+from tests.problems import assert_problem
 
 
 def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: Session) -> None:
@@ -57,7 +61,26 @@ def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: 
                          headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()["items"]
     assert [o["id"] for o in overdue] == [str(order.id)]
     _shows_standing(db, demo.auxiliaries, demo.district_admin)
+    _shows_one_person_city_wide(client, db, demo)
     assert verify_log(db).ok
+
+
+def _shows_one_person_city_wide(client: TestClient, db: Session, demo: Demo) -> None:
+    """Every demo auxiliary has a valid number, shown masked; 钱勇, dismissed by the district, is refused by the
+    street, in the demo and again through the API (第十四条)."""
+    assert demo.refused_rehire is not None
+    assert {"code": "dismissed_on_record", "article": "第十四条", "item": "（二）"} in demo.refused_rehire
+    assert db.scalars(select(Auxiliary).where(Auxiliary.agency_id == demo.xinjiekou.id)).all() == []
+    for username, aux in demo.auxiliaries.items():
+        number = demo_id_number(username)
+        assert check_id_number(number, birth_date=aux.birth_date) == number
+        assert aux.id_number_masked == mask_id_number(number)
+    r = client.post("/api/auth/token", data={"username": "admin.xinjiekou", "password": PASSWORD})
+    again = client.post("/api/auxiliaries", headers={"Authorization": f"Bearer {r.json()['access_token']}"},
+                        json={**hire_body(demo.xinjiekou, birth_date="1994-08-08"),
+                              "id_number": demo_id_number("aux.qian")})
+    body = assert_problem(again, 422, "ineligible", "第十四条")
+    assert [x["code"] for x in body["reasons"]] == ["dismissed_on_record"]
 
 
 def _shows_standing(db: Session, auxiliaries: dict[str, Auxiliary], admin: User) -> None:
