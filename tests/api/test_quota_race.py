@@ -1,6 +1,7 @@
-"""Races on PostgreSQL with real commits: hires for the last headcount places (第十二条) and a departure
-recorded twice at once. The server runs in a thread on a free port; each client thread has its own
-connection, so the database, not the test, decides who wins.
+"""Races on PostgreSQL with real commits: hires for the last headcount places (第十二条), one person hired by
+several agencies at once (第十四条: one current employment per person) and a departure recorded twice at once.
+The server runs in a thread on a free port; each client thread has its own connection, so the database, not the
+test, decides who wins.
 """
 
 import socket
@@ -22,7 +23,7 @@ from api.db import leaf_info
 from api.domain.models import Agency, Auxiliary, LogLeaf, LogPending, Role
 from api.main import create_app
 from tests.conftest import TEST_LEAF_KEY, make_settings
-from tests.factories import PASSWORD, hire_body, make_agency, make_auxiliary, make_user
+from tests.factories import PASSWORD, hire_body, make_agency, make_auxiliary, make_user, valid_id_number
 from tests.problems import assert_problem
 
 CONTENDERS = 8
@@ -96,6 +97,40 @@ def test_concurrent_hires_for_the_last_places_fill_exactly_the_quota(
         logged = sum(s.scalar(select(func.count()).select_from(table).where(
             table.entity == "auxiliaries", table.entity_id.in_(hired))) or 0 for table in (LogPending, LogLeaf))
     assert stored == hired and used == quota and logged == quota
+
+
+def test_one_person_hired_by_four_agencies_at_once_is_employed_once(pg_engine: Engine, data_dir: Path) -> None:
+    number = valid_id_number()
+    with Session(pg_engine, expire_on_commit=False, info=leaf_info(TEST_LEAF_KEY)) as s:
+        agencies = [make_agency(s, quota=5) for _ in range(4)]
+        admins = [make_user(s, role=Role.AGENCY_ADMIN, agency=a) for a in agencies]
+        s.commit()
+    app = create_app(make_settings(data_dir), engine=pg_engine, migrate=False)
+    with _serve(app) as base_url:
+        # Two hires from each agency: across agencies, and within one.
+        sends = [(_token(base_url, admin.username), hire_body(agency, id_number=number))
+                 for agency, admin in zip(agencies, admins, strict=True) for _ in range(2)]
+        start = threading.Barrier(len(sends))
+
+        def send(request: tuple[dict[str, str], dict[str, object]]) -> httpx2.Response:
+            headers, body = request
+            with httpx2.Client(base_url=base_url, headers=headers, timeout=60) as client:
+                start.wait()
+                return client.post("/api/auxiliaries", json=body)
+
+        with ThreadPoolExecutor(len(sends)) as pool:
+            responses = list(pool.map(send, sends))
+
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 7, [r.text for r in responses]
+    for refused in (r for r in responses if r.status_code == 409):
+        assert_problem(refused, 409, "already_employed")
+    [winner] = [r.json() for r in responses if r.status_code == 201]
+    ids = [a.id for a in agencies]
+    with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
+        hired = s.execute(select(Auxiliary.id, Auxiliary.agency_id).where(Auxiliary.agency_id.in_(ids))).all()
+        used = {i: n for i, n in s.execute(select(Agency.id, Agency.headcount_used).where(Agency.id.in_(ids)))}
+    assert [str(aux_id) for aux_id, _ in hired] == [winner["id"]]
+    assert used == {a: int(a == hired[0][1]) for a in ids}  # the losers' places were given back
 
 
 def test_a_departure_recorded_twice_at_once_frees_one_place(pg_engine: Engine, data_dir: Path) -> None:
