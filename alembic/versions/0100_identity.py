@@ -34,6 +34,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_auxiliaries_current_id_number_hash", table_name="auxiliaries")
     op.drop_index(op.f("ix_auxiliaries_id_number_hash"), table_name="auxiliaries")
-    with op.batch_alter_table("auxiliaries") as batch:
-        batch.drop_column("id_number_masked")
-        batch.drop_column("id_number_hash")
+    # Plain DROP COLUMN (SQLite 3.35+), not a batch copy: other tables' foreign keys point at auxiliaries.
+    op.drop_column("auxiliaries", "id_number_masked")
+    op.drop_column("auxiliaries", "id_number_hash")
