@@ -44,8 +44,8 @@ def upgrade_to_head(engine: Engine) -> None:
 # ever added to; tables whose rows move (a task's status, a complaint's handling) may be updated, never
 # emptied. Nothing is deleted but the integrator's queue. No TRUNCATE anywhere, and not being the owner,
 # the role cannot drop or disable the triggers either.
-INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "case_notices", "log_leaves",
-               "log_nodes", "log_checkpoints", "log_rejected")
+INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "case_notices", "complaint_photos",
+               "log_leaves", "log_nodes", "log_checkpoints", "log_rejected")
 DELETABLE = ("log_pending",)
 READ_ONLY_TABLES = ("alembic_version", "log_legacy")
 

@@ -178,7 +178,11 @@ class DeadBadgeScan(IdMixin, Base):
     auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))  # page | api | image | number
-    scanned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scanned_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Where the scan came from, only as coarse as a 0.01° cell (~1 km), and only when the citizen's phone
+    # said: enough for the agency to know where a dead badge is being shown, not where the citizen was.
+    place_lat: Mapped[float | None]
+    place_lon: Mapped[float | None]
 
 
 class ShiftEvent(CreatedMixin, Base):
@@ -322,3 +326,18 @@ class CaseNotice(IdMixin, Base):
     text: Mapped[str] = mapped_column(Text)
     published_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ComplaintPhoto(IdMixin, CreatedMixin, Base):
+    """A photo the complainant attached (第二十四条), re-encoded from its pixels so that no EXIF (position,
+    time, device) or other metadata is kept; the stored bytes are named by their SHA-256. Never altered."""
+
+    __tablename__ = "complaint_photos"
+    __table_args__ = (UniqueConstraint("complaint_id", "sha256"),)
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int]
+    height: Mapped[int]

@@ -31,6 +31,7 @@ from api.domain.models import (
     CaseNotice,
     Complaint,
     ComplaintEvent,
+    ComplaintPhoto,
     Cosignature,
     Credential,
     Evidence,
@@ -47,7 +48,7 @@ LEAF_FORMAT = 1
 LOGGED: dict[str, type[Base]] = {
     model.__tablename__: model
     for model in (Agency, User, Officer, Auxiliary, Training, Credential, ShiftEvent, Task, Cosignature, Evidence,
-                  Article19Case, Complaint, ComplaintEvent, CaseNotice)
+                  Article19Case, Complaint, ComplaintEvent, CaseNotice, ComplaintPhoto)
 }
 """Every table whose rows are logged, by its plural resource name (the ``entity`` of a leaf). A row of one of
 these with no leaf was written behind the service's back."""
