@@ -26,7 +26,7 @@ from api.domain.staff.credentials import (
 from api.domain.staff.eligibility import Application
 from api.domain.staff.hiring import hire_auxiliary
 from api.domain.staff.lookup import auxiliaries_query, managed_auxiliary, visible_auxiliary
-from api.domain.staff.photo import check_photo, image_too_large
+from api.domain.staff.photo import clean_id_photo, image_too_large
 from api.domain.staff.status import (
     record_departure,
     reinstate_auxiliary,
@@ -262,14 +262,16 @@ def upload_photo_route(
     file: Annotated[UploadFile, File(description="the ID photo: JPEG or PNG")],
 ) -> AuxiliaryRead:
     """Set the ID photo printed on the badge and shown to citizens who verify it. JPEG or PNG only (415), at
-    most `photo_max_bytes` (413), a real image of at most 40 megapixels (422)."""
+    most `photo_max_bytes` (413), a real image of at most 40 megapixels (422). What is stored is the picture
+    alone, re-encoded: EXIF (a phone's GPS position, time, device) and every other metadata are dropped, the
+    EXIF orientation applied to the pixels first."""
     limit = ctx.settings.photo_max_bytes
     aux = managed_auxiliary(session, aux_id, user=user)
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise image_too_large(limit)
-    media_type = check_photo(data, declared_type=file.content_type, max_bytes=limit)
-    return _read(session, set_photo(session, aux, actor=user, data=data, content_type=media_type))
+    photo = clean_id_photo(data, declared_type=file.content_type, max_bytes=limit)
+    return _read(session, set_photo(session, aux, actor=user, data=photo.data, content_type=photo.media_type))
 
 
 router.include_router(_uploads)
