@@ -15,6 +15,7 @@ from api.migrations import migrate as migrate_as_owner
 from api.migrations import upgrade_to_head
 from api.routes import (
     agencies,
+    alerts,
     audit,
     auth,
     auxiliaries,
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             {"name": "complaints", "description": "Complaints from anyone, their handling by the agency, and "
                                                   "published case notices (第二十四条、第二十八条)"},
             {"name": "reports", "description": "The December roster filing (第十二条) and usage figures (第三十条)"},
+            {"name": "alerts", "description": "Scans of suspended, revoked or superseded badges, for the agencies "
+                                              "that answer for the person (第二十四条、第二十七条)"},
             {"name": "log", "description": "The transparency log: signed checkpoints, its key, inclusion and "
                                            "consistency proofs, for anyone (第十条(三))"},
             {"name": "operations", "description": "Liveness and readiness probes for whoever runs the service"},
@@ -131,6 +134,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit.public)
     app.include_router(complaints.router)
     app.include_router(reports.router)
+    app.include_router(alerts.router)
     # Probes and figures last: they are few requests, the badge checks many.
     observability.install(app)
     health.install(app)

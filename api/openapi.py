@@ -92,6 +92,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "transition_agency_complaint": ("finding_required", "action_required", "action_only_when_resolved",
                                     "notice_only_when_resolved", "not_handling_agency"),
     "read_roster": ("not_found", "not_your_agency"),
+    "list_alerts": ("invalid_cursor", "not_your_agency"),
     "read_metrics": ("not_found", "not_your_agency"),
     "read_metrics_chart": ("not_found", "not_your_agency"),
     "verify_image": ("no_qr_found", "foreign_qr", "413:image_too_large", "unsupported_image_type",
