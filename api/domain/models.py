@@ -8,13 +8,16 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    ColumnElement,
     ForeignKey,
     Index,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    and_,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.domain import log_tables
@@ -299,6 +302,20 @@ class Complaint(IdMixin, Base):
     action: Mapped[str | None] = mapped_column(String(20))
     decided_at: Mapped[datetime | None]
     rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
+
+    @hybrid_property
+    def overdue(self) -> bool:
+        """Past its handling deadline and neither resolved nor dismissed."""
+        return self.status in OPEN_COMPLAINT_STATUSES and self.due_at < utcnow()
+
+    @overdue.inplace.expression
+    @classmethod
+    def _overdue_condition(cls) -> ColumnElement[bool]:
+        return and_(cls.status.in_(OPEN_COMPLAINT_STATUSES), cls.due_at < utcnow())
+
+
+OPEN_COMPLAINT_STATUSES = (ComplaintStatus.RECEIVED, ComplaintStatus.INVESTIGATING)
+"""Not yet resolved or dismissed (``catalogue.OPEN_STATUSES``)."""
 
 
 class ComplaintEvent(IdMixin, CreatedMixin, Base):

@@ -9,18 +9,18 @@ from fastapi import APIRouter, Header, Query, Response
 from api import ratelimit
 from api.deps import Admin, ContextDep, SessionDep, rate_limited
 from api.domain.audit.receipts import filing_inclusion, filing_receipt
-from api.domain.base import utcnow
-from api.domain.complaints.catalogue import ACTION_BY_CODE, CATEGORY_BY_CODE, OPEN_STATUSES
+from api.domain.complaints.catalogue import ACTION_BY_CODE, CATEGORY_BY_CODE
 from api.domain.complaints.handling import (
     complaint_events,
     complaint_notice,
     get_complaint,
+    handles,
     list_complaints,
     list_notices,
     transition_complaint,
 )
 from api.domain.complaints.intake import file_complaint, track_complaint
-from api.domain.models import CaseNotice, Complaint, ComplaintStatus
+from api.domain.models import CaseNotice, Complaint, ComplaintStatus, User
 from schemas.common import Page
 from schemas.complaints import (
     ComplaintCreate,
@@ -142,20 +142,32 @@ def list_agency_complaints(
     session: SessionDep,
     user: Admin,
     status: ComplaintStatusCode | None = None,
+    overdue: Annotated[bool | None, Query(description="true: only those past due_at and still open; "
+                                                       "false: only the others")] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> Page[ComplaintItem]:
     """Complaints about the caller's agency's auxiliaries, newest first; the justice bureau sees all,
-    including those nobody could be identified in. Filter with `?status=`."""
+    including those nobody could be identified in. The street that commands a seconded auxiliary
+    (第二十二条) sees the complaints about them too, to read (`can_handle: false`): the employing agency
+    handles them (第二十八条). Filter with `?status=` and `?overdue=true`."""
     rows, next_cursor = list_complaints(
-        session, user=user, status=ComplaintStatus(status) if status else None, limit=limit, cursor=cursor
+        session, user=user, status=ComplaintStatus(status) if status else None, overdue=overdue, limit=limit,
+        cursor=cursor,
     )
-    return Page(items=[ComplaintItem.model_validate(c) for c in rows], next_cursor=next_cursor)
+    return Page(items=[_item(user, c) for c in rows], next_cursor=next_cursor)
 
 
-def _read(session: SessionDep, complaint: Complaint) -> ComplaintRead:
+def _item(user: User, complaint: Complaint) -> ComplaintItem:
+    return ComplaintItem.model_validate({
+        **{k: getattr(complaint, k) for k in ComplaintItem.model_fields if k != "can_handle"},
+        "can_handle": handles(user, complaint),
+    })
+
+
+def _read(session: SessionDep, user: User, complaint: Complaint) -> ComplaintRead:
     notice = complaint_notice(session, complaint.id)
-    item = ComplaintItem.model_validate(complaint)
+    item = _item(user, complaint)
     return ComplaintRead(
         **item.model_dump(),
         agency_id=complaint.agency_id,
@@ -165,11 +177,11 @@ def _read(session: SessionDep, complaint: Complaint) -> ComplaintRead:
         location=complaint.location,
         lat=complaint.lat,
         lon=complaint.lon,
-        contact_phone=complaint.contact_phone,
+        # The complainant's phone is for whoever calls them back: the handling agency, not the street.
+        contact_phone=complaint.contact_phone if item.can_handle else None,
         finding=complaint.finding,
         action=complaint.action,
         decided_at=complaint.decided_at,
-        overdue=complaint.status in OPEN_STATUSES and complaint.due_at < utcnow(),
         events=[ComplaintEventRead.model_validate(e) for e in complaint_events(session, complaint.id)],
         notice=notice_read(notice, None) if notice else None,
     )
@@ -177,8 +189,9 @@ def _read(session: SessionDep, complaint: Complaint) -> ComplaintRead:
 
 @router.get("/api/complaints/{complaint_id}", response_model=ComplaintRead)
 def read_complaint(session: SessionDep, user: Admin, complaint_id: uuid.UUID) -> ComplaintRead:
-    """One complaint with its handling history. 404 when it is not the caller's agency's."""
-    return _read(session, get_complaint(session, user=user, complaint_id=complaint_id))
+    """One complaint with its handling history. 404 when it is neither about the caller's agency's staff nor
+    about staff seconded to it; the commanding street reads it without the complainant's phone."""
+    return _read(session, user, get_complaint(session, user=user, complaint_id=complaint_id))
 
 
 @router.post("/api/complaints/{complaint_id}/transitions", response_model=ComplaintRead)
@@ -201,4 +214,4 @@ def transition_agency_complaint(
         action=body.action,
         notice=body.notice,
     )
-    return _read(session, complaint)
+    return _read(session, user, complaint)
