@@ -189,6 +189,29 @@ class NoticeRead(BaseModel):
     text: str
 
 
+class ComplaintPhotoRead(BaseModel):
+    """A photo attached by the complainant, as stored: re-encoded, without EXIF or any other metadata."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {"id": "3c2b1a09-0000-4000-8000-000000000001",
+                 "sha256": "9f2c0d6e5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0",
+                 "bytes": 412337, "content_type": "image/jpeg", "width": 3024, "height": 4032,
+                 "created_at": "2026-11-26T02:07:00Z"}
+            ]
+        },
+    )
+    id: uuid.UUID
+    sha256: str = Field(description="of the stored bytes (hex)")
+    bytes: int
+    content_type: Literal["image/jpeg", "image/png"]
+    width: int
+    height: int
+    created_at: datetime
+
+
 class ComplaintRead(ComplaintItem):
     """The whole complaint, for the agency handling it, with every step of its handling."""
 
@@ -208,7 +231,11 @@ class ComplaintRead(ComplaintItem):
                              "actor_id": "8c1d7f5e-0000-4000-8000-0000000000aa", "from_status": "received",
                              "to_status": "investigating", "finding": None, "action": None,
                              "created_at": "2026-11-27T01:00:00Z"}],
-                 "notice": None}
+                 "notice": None,
+                 "photos": [{"id": "3c2b1a09-0000-4000-8000-000000000001",
+                             "sha256": "9f2c0d6e5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0",
+                             "bytes": 412337, "content_type": "image/jpeg", "width": 3024, "height": 4032,
+                             "created_at": "2026-11-26T02:07:00Z"}]}
             ]
         },
     )
@@ -229,6 +256,8 @@ class ComplaintRead(ComplaintItem):
     decided_at: datetime | None
     events: list[ComplaintEventRead]
     notice: NoticeRead | None
+    photos: list[ComplaintPhotoRead] | None = Field(
+        description="the complainant's photos, for the handling agency only; null for anyone else")
 
 
 class ComplaintTransition(BaseModel):

@@ -4,7 +4,7 @@ the auxiliary's employing agency (第二十八条), and published as anonymised 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, File, Header, Query, Response, UploadFile
 
 from api import ratelimit
 from api.deps import Admin, ContextDep, SessionDep, rate_limited
@@ -20,7 +20,9 @@ from api.domain.complaints.handling import (
     transition_complaint,
 )
 from api.domain.complaints.intake import file_complaint, track_complaint
+from api.domain.complaints.photos import MAX_PHOTO_BYTES, add_complaint_photo, complaint_photos, read_complaint_photo
 from api.domain.models import CaseNotice, Complaint, ComplaintStatus, User
+from api.uploads import limited_upload_route
 from schemas.common import Page
 from schemas.complaints import (
     ComplaintCreate,
@@ -28,6 +30,7 @@ from schemas.complaints import (
     ComplaintInclusion,
     ComplaintItem,
     ComplaintOutcome,
+    ComplaintPhotoRead,
     ComplaintRead,
     ComplaintReceipt,
     ComplaintStatusCode,
@@ -184,6 +187,8 @@ def _read(session: SessionDep, user: User, complaint: Complaint) -> ComplaintRea
         decided_at=complaint.decided_at,
         events=[ComplaintEventRead.model_validate(e) for e in complaint_events(session, complaint.id)],
         notice=notice_read(notice, None) if notice else None,
+        photos=[ComplaintPhotoRead.model_validate(p) for p in complaint_photos(session, complaint.id)]
+        if item.can_handle else None,
     )
 
 
@@ -215,3 +220,66 @@ def transition_agency_complaint(
         notice=body.notice,
     )
     return _read(session, user, complaint)
+
+
+# A photo's size is refused while it arrives, before multipart parsing spools it anywhere.
+_photos = APIRouter(route_class=limited_upload_route(lambda _: MAX_PHOTO_BYTES, "image_too_large", "照片", "photo"),
+                    tags=["complaints"])
+
+
+@_photos.post(
+    "/api/public/complaints/{tracking_no}/photos", response_model=ComplaintPhotoRead, status_code=201,
+    tags=["public"], dependencies=[rate_limited(ratelimit.IMAGE)],
+    responses={200: {"description": "the same picture again: the stored photo"},
+               404: {"description": "`complaint_not_found`: unknown number or wrong/missing code, alike"},
+               409: {"description": "`complaint_closed`: the complaint is decided"},
+               413: {"description": "larger than 8 MB"}, 415: {"description": "not JPEG/PNG/WebP/HEIC"},
+               422: {"description": "unreadable, over 40 megapixels, or a fourth photo (`too_many_photos`)"}},
+)
+def add_complaint_photo_route(
+    ctx: ContextDep,
+    session: SessionDep,
+    tracking_no: str,
+    file: Annotated[UploadFile, File(description="a photo: JPEG, PNG, WebP or HEIC, at most 8 MB")],
+    response: Response,
+    x_access_code: Annotated[str | None, Header()] = None,
+) -> ComplaintPhotoRead:
+    """Attach a photo to a complaint already filed (第二十四条), with its tracking number and the
+    `X-Access-Code` header, as for following it: a wrong or missing code answers exactly like an unknown
+    number (404 `complaint_not_found`).
+
+    A separate upload rather than a multipart `POST /api/public/complaints`: the complaint itself stays the
+    JSON of the contract, is filed (and its receipt given) even when a photo fails on a poor network, and
+    each photo can be sent again on its own. At most 3 photos per complaint (422 `too_many_photos`), each
+    at most 8 MB (413) of JPEG, PNG, WebP or HEIC (415) and 40 megapixels (422), while the complaint is
+    open (409 `complaint_closed`). The photo is re-encoded before it is kept: EXIF (the phone's position,
+    time, model) and every other metadata are dropped, the orientation applied; a PNG stays PNG, anything
+    else becomes JPEG. Only the agency handling the complaint sees the photos. The same picture sent again
+    answers 200 with the stored photo."""
+    complaint = track_complaint(session, tracking_no=tracking_no, access_code=x_access_code)
+    response.headers["Cache-Control"] = NO_STORE
+    data = file.file.read(MAX_PHOTO_BYTES + 1)
+    photo, created = add_complaint_photo(session, complaint=complaint, data=data, store=ctx.storage)
+    if not created:
+        response.status_code = 200
+    return ComplaintPhotoRead.model_validate(photo)
+
+
+@router.get(
+    "/api/complaints/{complaint_id}/photos/{photo_id}", response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "the photo as stored"}},
+)
+def read_complaint_photo_route(
+    ctx: ContextDep, session: SessionDep, user: Admin, complaint_id: uuid.UUID, photo_id: uuid.UUID
+) -> Response:
+    """A photo of a complaint, for the agency handling it (the employer; the justice bureau for a
+    complaint tied to no agency). The street that reads it as commanding agency gets 403
+    `not_handling_agency`. `ETag` is the SHA-256 of the bytes, re-hashed before they are sent (410
+    `photo_altered` or `photo_file_missing` when the store no longer has them as they were)."""
+    photo, data = read_complaint_photo(session, user=user, complaint_id=complaint_id, photo_id=photo_id,
+                                       store=ctx.storage)
+    return Response(data, media_type=photo.content_type, headers={
+        "ETag": f'"{photo.sha256}"', "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+router.include_router(_photos)
