@@ -1,6 +1,7 @@
 """Demo data: a municipal bureau, a district, two streets, officers, auxiliaries in every status, tasks of
-every duty category, some awaiting co-signature. Everything goes through the same domain functions as the
-API, so the demo obeys the Measures. Loading twice does nothing the second time."""
+every duty category, some awaiting co-signature, complaints, and scans of dead badges as alerts. Everything
+goes through the same domain functions as the API, so the demo obeys the Measures. Loading twice does
+nothing the second time."""
 
 import uuid
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from api.domain.fieldwork.tasks import correct_task, cosign_task, record_task
 from api.domain.models import Agency, AgencyLevel, Auxiliary, ComplaintStatus, Officer, Role, Task, User
 from api.domain.organisation.accounts import create_officer, create_user
 from api.domain.organisation.agencies import create_agency
+from api.domain.staff.badge_status import check_badge_no, record_dead_scan
 from api.domain.staff.credentials import issue_credential, record_training
 from api.domain.staff.eligibility import Application
 from api.domain.staff.hiring import hire_auxiliary
@@ -226,6 +228,16 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
     file_complaint(session, keyring=ctx.keyring, badge_no=None, token=None, category="no_identification",
                    description="自称城管的人员拒绝出示证件", occurred_at=_at(24, 11), location="珠江路",
                    lat=None, lon=None, contact_phone=None)
+    _dead_badge_scans(session, demo)
+
+
+def _dead_badge_scans(session: Session, demo: Demo) -> None:
+    """Alerts: the suspended auxiliary's badge photographed near 中山路 (the phone sent its position: 0.01° of
+    it is kept), and the departed one's badge number looked up with no position."""
+    for username, channel, lat, lon in (("aux.sun", "image", 32.0467, 118.7853), ("aux.zhou", "page", None, None)):
+        check = check_badge_no(session, demo.auxiliaries[username].badge_no)
+        if check is not None:
+            record_dead_scan(session, check, channel=channel, lat=lat, lon=lon)
 
 
 def _print(ctx: AppContext, demo: Demo) -> None:
@@ -238,4 +250,6 @@ def _print(ctx: AppContext, demo: Demo) -> None:
     print("Auxiliaries and their badges (open the URL, or GET /api/public/badges/<number>):")
     for b in demo.badges:
         print(f"  {b.username:<10} {b.name:<4} {b.badge_no}  {b.status:<13} {b.verify_url or ''}")
+    print("Alerts (GET /api/alerts as admin.xuanwu or admin.xinjiekou): the suspended and the departed badge were "
+          "scanned")
     print(f"API docs: http://{ctx.settings.host}:{ctx.settings.port}/docs")

@@ -34,4 +34,16 @@ def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: 
     pending = client.get("/api/tasks?status=pending_cosign",
                          headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()["items"]
     assert len(pending) >= 2
+    street = client.post("/api/auth/token", data={"username": "admin.xinjiekou", "password": PASSWORD})
+    alerts = client.get("/api/alerts", headers={"Authorization": f"Bearer {street.json()['access_token']}"})
+    # The demo's own scans (by photo, with a position) beside those of the checks above (by API, without).
+    [photographed] = [a for a in alerts.json()["items"] if a["channel"] == "image"]
+    sun = demo.auxiliaries["aux.sun"]
+    assert (photographed["badge_no"], photographed["status"], photographed["place"]) == (
+        sun.badge_no, "suspended", {"lat": 32.05, "lon": 118.79})
+    # The street commands the suspended auxiliary, not the departed one; their employer sees both.
+    assert demo.auxiliaries["aux.zhou"].badge_no not in {a["badge_no"] for a in alerts.json()["items"]}
+    district = client.post("/api/auth/token", data={"username": "admin.xuanwu", "password": PASSWORD})
+    both = client.get("/api/alerts", headers={"Authorization": f"Bearer {district.json()['access_token']}"})
+    assert {"suspended", "revoked"} <= {a["status"] for a in both.json()["items"]}
     assert verify_log(db).ok

@@ -49,7 +49,7 @@ TABLES = (
     "agencies", "users", "refresh_tokens", "officers", "auxiliaries", "trainings", "credentials",
     "dead_badge_scans", "shift_events", "tasks", "cosignatures", "evidence", "article19_cases", "log_pending",
     "log_leaves", "log_nodes", "log_checkpoints",
-    "complaints", "complaint_events", "case_notices",
+    "complaints", "complaint_events", "case_notices", "complaint_photos",
 )
 # Columns a refused request could change in place without adding a row.
 MUTABLE = {
@@ -265,7 +265,8 @@ def _bearer(client: TestClient, user_id: uuid.UUID, role: Role) -> dict[str, str
 
 def build_world(client: TestClient, db: Session) -> World:
     """Three agencies (municipal → district → street), one account of every role, an active and a
-    suspended auxiliary, a recorded and a pending task with evidence, a complaint under investigation."""
+    suspended auxiliary, a recorded and a pending task with evidence, a complaint under investigation with a
+    photo."""
     municipal = make_agency(db, level="municipal")
     district = make_agency(db, level="district", parent=municipal)
     street = make_agency(db, level="street", parent=district)
@@ -306,6 +307,9 @@ def build_world(client: TestClient, db: Session) -> World:
     assert complaint is not None
     ok(client.post(f"/api/complaints/{complaint.id}/transitions", json={"to": "investigating"},
                    headers=headers["agency_admin"]))
+    photo = ok(client.post(f"/api/public/complaints/{receipt['tracking_no']}/photos",
+                           files={"file": ("scene.png", png((40, 30)), "image/png")},
+                           headers={"X-Access-Code": receipt["access_code"]}))
     login = ok(client.post("/api/auth/token", data={"username": aux_user.username, "password": PASSWORD}))
     log = client.app.state.ctx.log  # type: ignore[attr-defined]
     integrate_all(db)
@@ -314,7 +318,8 @@ def build_world(client: TestClient, db: Session) -> World:
         ids={"municipal": str(municipal.id), "district": str(district.id), "street": str(street.id),
              "officer": str(officer.id),
              "aux": str(aux.id), "suspended": str(suspended.id), "recorded": recorded["id"],
-             "pending": pending["id"], "evidence": evidence["id"], "complaint": str(complaint.id)},
+             "pending": pending["id"], "evidence": evidence["id"], "complaint": str(complaint.id),
+             "photo": photo["id"]},
         headers=headers,
         values={"token": credential["token"], "badge_no": aux.badge_no, "tracking_no": receipt["tracking_no"],
                 "access_code": receipt["access_code"], "refresh_token": login["refresh_token"],
@@ -332,6 +337,7 @@ def path_values(op: Operation, world: World) -> dict[str, str]:
         "task_id": ids["pending"] if op.path.endswith("/cosign") else ids["recorded"],
         "evidence_id": ids["evidence"],
         "complaint_id": ids["complaint"],
+        "photo_id": ids["photo"],
         "token": values["token"],
         "badge_no": values["badge_no"],
         "tracking_no": values["tracking_no"],
@@ -394,7 +400,7 @@ def base_upload(op: Operation, world: World) -> tuple[str, bytes, str, str]:
     """(field name, bytes, content type, filename) of a valid upload."""
     if op.path == "/api/public/verify-image":
         return "image", qr_png(world.values["verify_url"]), "image/png", "badge.png"
-    if op.path.endswith("/photo"):
+    if op.path.endswith(("/photo", "/photos")):
         return "file", png(), "image/png", "photo.png"
     return "file", b"more evidence bytes", "image/jpeg", "scene.jpg"
 
