@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.domain.fieldwork.records import ShiftDraft, ShiftKind
 from schemas.common import Instant
-from schemas.tasks import Latitude, Longitude
+from schemas.tasks import Accuracy, Latitude, Longitude
 
 
 class CheckIn(BaseModel):
@@ -22,7 +22,7 @@ class CheckIn(BaseModel):
     at: Instant
     lat: Latitude
     lon: Longitude
-    accuracy_m: float | None = Field(None, ge=0, le=100_000, allow_inf_nan=False, description="GPS accuracy")
+    accuracy_m: Accuracy | None = None
 
     def to_draft(self, kind: ShiftKind) -> ShiftDraft:
         return ShiftDraft(id=self.id, kind=kind, at=self.at, lat=self.lat, lon=self.lon, accuracy_m=self.accuracy_m)
@@ -36,6 +36,13 @@ class CheckOut(CheckIn):
                         "lat": 32.0415, "lon": 118.7850}
         },
     )
+
+
+IN_ZONE = (
+    "true: the whole accuracy circle lies inside the auxiliary's zones; false: wholly outside; null: the circle "
+    "crosses a zone's edge (or, without accuracy_m, the position is within a few metres of it), or the "
+    "auxiliary has no zones"
+)
 
 
 class ShiftEventRead(BaseModel):
@@ -56,5 +63,5 @@ class ShiftEventRead(BaseModel):
     lat: float
     lon: float
     accuracy_m: float | None
-    in_zone: bool | None = Field(description="inside the auxiliary's zones; null when they have none")
+    in_zone: bool | None = Field(description=IN_ZONE)
     created_at: datetime

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.domain.duties import DutyCode
 from api.domain.fieldwork import records
+from api.domain.fieldwork.geo import MAX_ACCURACY_M
 from schemas.common import Instant, StorableText
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
@@ -21,6 +22,10 @@ Note = Annotated[str, Field(max_length=2000), StorableText]
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, examples=[32.0409])]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, examples=[118.7841])]
+Accuracy = Annotated[float, Field(
+    gt=0, le=MAX_ACCURACY_M, allow_inf_nan=False, examples=[12.5],
+    description="the phone's accuracy radius in metres (0 < accuracy_m ≤ 10000): the fix is a circle this wide",
+)]
 
 
 class TaskFlags(BaseModel):
@@ -178,7 +183,9 @@ class TaskRead(BaseModel):
     ended_at: datetime | None
     lat: float
     lon: float
-    in_zone: bool | None = Field(description="inside the auxiliary's zones; null when they have none")
+    in_zone: bool | None = Field(description=(
+        "true: the position lies inside the auxiliary's zones; false: outside; null: within a few metres of an "
+        "edge (a task carries no accuracy), or the auxiliary has no zones"))
     officer_id: uuid.UUID | None
     assignment_ref: str | None
     legal_basis: str | None

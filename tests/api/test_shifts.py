@@ -47,6 +47,15 @@ def test_no_zones_gives_in_zone_null(client: TestClient, db: Session) -> None:
     assert r.status_code == 201 and r.json()["in_zone"] is None
 
 
+@pytest.mark.parametrize(("accuracy_m", "in_zone"), [(10.0, True), (5000.0, None)])
+def test_in_zone_is_honest_about_the_phones_accuracy(
+    client: TestClient, db: Session, accuracy_m: float, in_zone: bool | None
+) -> None:
+    r = client.post("/api/shifts/check-in", json=shift_payload(accuracy_m=accuracy_m), headers=_headers(client, db))
+    assert r.status_code == 201, r.text
+    assert (r.json()["accuracy_m"], r.json()["in_zone"]) == (accuracy_m, in_zone)
+
+
 def test_a_check_in_sent_again_is_one_event(client: TestClient, db: Session) -> None:
     headers = _headers(client, db)
     body = shift_payload()
@@ -88,7 +97,8 @@ def test_only_auxiliaries_check_in(client: TestClient, db: Session) -> None:
 @pytest.mark.parametrize(
     "override",
     [{"at": "2026-11-26T08:58:00"}, {"at": "0001-01-01T00:00:00+14:00"}, {"lat": "NaN"}, {"lon": 181},
-     {"accuracy_m": -1}, {"id": "x"}, {"extra": True}, {"accuracy_m": "Infinity"}],
+     {"accuracy_m": -1}, {"accuracy_m": 0}, {"accuracy_m": 10_000.5}, {"id": "x"}, {"extra": True},
+     {"accuracy_m": "Infinity"}],
 )
 def test_malformed_shift_event_is_422(client: TestClient, db: Session, override: dict[str, Any]) -> None:
     r = client.post("/api/shifts/check-in", json=shift_payload(**override), headers=_headers(client, db))

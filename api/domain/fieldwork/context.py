@@ -3,11 +3,13 @@ and the officers of their commanding agency who may direct and co-sign their wor
 
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from api.domain.errors import Forbidden, RuleViolation
+from api.domain.fieldwork.geo import Zones
 from api.domain.models import (
     Auxiliary,
     AuxiliaryStatus,
@@ -27,6 +29,14 @@ class FieldContext:
     credential_valid: bool
     # Officers looked up so far: None for an id that is unknown, inactive or of another agency.
     officers: dict[uuid.UUID, Officer | None] = field(default_factory=dict)
+
+    @cached_property
+    def zones(self) -> Zones | None:
+        """The auxiliary's responsibility zones, parsed once for every record of the request."""
+        return Zones.from_geojson(self.aux.zones)
+
+    def in_zone(self, *, lat: float, lon: float, accuracy_m: float | None = None) -> bool | None:
+        return None if self.zones is None else self.zones.locate(lat=lat, lon=lon, accuracy_m=accuracy_m)
 
     @property
     def may_record(self) -> bool:

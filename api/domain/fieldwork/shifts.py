@@ -7,7 +7,6 @@ from sqlalchemy.orm import Session
 
 from api.domain.audit import log as audit
 from api.domain.fieldwork.context import FieldContext
-from api.domain.fieldwork.geo import point_in_zones
 from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
 from api.domain.fieldwork.records import ShiftDraft
 from api.domain.models import (
@@ -30,7 +29,7 @@ def record_shift_event(session: Session, fc: FieldContext, draft: ShiftDraft) ->
         lat=draft.lat,
         lon=draft.lon,
         accuracy_m=draft.accuracy_m,
-        in_zone=point_in_zones(fc.aux.zones, lat=draft.lat, lon=draft.lon),
+        in_zone=fc.in_zone(lat=draft.lat, lon=draft.lon, accuracy_m=draft.accuracy_m),
         content_hash=digest,
     )
     stored, created = insert_once(session, event, model=ShiftEvent, auxiliary_id=fc.aux.id)

@@ -22,7 +22,6 @@ from api.domain.duties import DUTY_BY_CODE, Duty, TaskMode
 from api.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
 from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
 from api.domain.fieldwork.context import FieldContext, available_officer, current_officer
-from api.domain.fieldwork.geo import point_in_zones
 from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
 from api.domain.fieldwork.records import TaskDraft
 from api.domain.models import Auxiliary, Cosignature, Evidence, Officer, Role, Task, TaskStatus, User
@@ -104,8 +103,9 @@ def new_task(fc: FieldContext, payload: TaskDraft, scope: Scope, digest: str, *,
         ended_at=payload.ended_at.astimezone(UTC) if payload.ended_at else None,
         lat=payload.lat,
         lon=payload.lon,
-        # A patrol outside its zone is recorded and flagged, never refused: GPS drifts.
-        in_zone=point_in_zones(fc.aux.zones, lat=payload.lat, lon=payload.lon),
+        # A patrol outside its zone is recorded and flagged, never refused: GPS drifts. The phone sends no
+        # accuracy with a task, so a position within a few metres of an edge is left undecided.
+        in_zone=fc.in_zone(lat=payload.lat, lon=payload.lon),
         officer_id=scope.officer.id if scope.officer else None,
         assignment_ref=payload.assignment_ref,
         legal_basis=payload.legal_basis,
