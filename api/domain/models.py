@@ -182,7 +182,16 @@ class DeadBadgeScan(IdMixin, Base):
 
 
 class ShiftEvent(CreatedMixin, Base):
+    """A check-in or check-out. An auxiliary's events alternate in time order (fieldwork/shifts.py): a check-in
+    opens their shift, the check-out after it names the check-in it closes."""
+
     __tablename__ = "shift_events"
+    __table_args__ = (
+        Index("ix_shift_events_auxiliary_at", "auxiliary_id", "at"),
+        # One check-out per check-in, whatever races.
+        Index("uq_shift_events_check_in_id", "check_in_id", unique=True),
+    )
+    __audit_late__ = ("check_in_id", "recorded_before_suspension")
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made on the phone
     auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
@@ -193,11 +202,16 @@ class ShiftEvent(CreatedMixin, Base):
     accuracy_m: Mapped[float | None]
     in_zone: Mapped[bool | None]
     content_hash: Mapped[str] = mapped_column(String(64))
+    # On a check-out: the check-in it closes (None on a check-in, and on check-outs older than the rule).
+    check_in_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shift_events.id"))
+    # Done while the credential was valid, received after it was suspended or revoked (第二十三条).
+    recorded_before_suspension: Mapped[bool | None]
 
 
 class Task(CreatedMixin, Base):
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_officer_status", "officer_id", "status"),)
+    __audit_late__ = ("recorded_before_suspension",)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made on the phone
     auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
@@ -220,10 +234,17 @@ class Task(CreatedMixin, Base):
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     content_hash: Mapped[str] = mapped_column(String(64))
     rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
+    # Done while the credential was valid, received after it was suspended or revoked (第二十三条).
+    recorded_before_suspension: Mapped[bool | None]
 
 
 class Cosignature(IdMixin, CreatedMixin, Base):
+    """An officer's decision on an assisted record (第八条), with where the officer was when deciding: how far
+    from the task's position and how long after the work. A far or unknown position is flagged for
+    oversight (第二十五条), never refused: the decision stands."""
+
     __tablename__ = "cosignatures"
+    __audit_late__ = ("distance_m", "accuracy_m", "seconds_after_task", "far_from_task", "position_missing")
 
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), unique=True)
     officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
@@ -231,6 +252,13 @@ class Cosignature(IdMixin, CreatedMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    # Metres between the officer and the task's position; None when the officer's phone gave no position.
+    distance_m: Mapped[float | None]
+    # From the end of the work (its start when it has no end) to the decision.
+    seconds_after_task: Mapped[int | None]
+    far_from_task: Mapped[bool | None]
+    position_missing: Mapped[bool | None]
 
 
 class Evidence(IdMixin, CreatedMixin, Base):

@@ -77,11 +77,22 @@ def canonical(content: dict[str, Any]) -> bytes:
 
 
 def row_hash(row: Base) -> str:
-    """SHA-256 of the row's columns as stored, in a canonical JSON form."""
-    mapper = inspect(type(row))
-    skip = getattr(type(row), "__audit_exclude__", ())
-    content = {attr.key: _plain(getattr(row, attr.key), attr.columns[0])
-               for attr in mapper.column_attrs if attr.key not in skip}
+    """SHA-256 of the row's columns as stored, in a canonical JSON form.
+
+    A model's ``__audit_exclude__`` columns are never hashed (running counts). Its ``__audit_late__`` columns,
+    added to a logged table after rows were logged, are hashed only when they hold a value: a row logged before
+    the column existed still hashes as it did, and any value written into it later is a change the check sees.
+    """
+    model = type(row)
+    mapper = inspect(model)
+    skip = getattr(model, "__audit_exclude__", ())
+    late = getattr(model, "__audit_late__", ())
+    content = {}
+    for attr in mapper.column_attrs:
+        value = getattr(row, attr.key)
+        if attr.key in skip or (value is None and attr.key in late):
+            continue
+        content[attr.key] = _plain(value, attr.columns[0])
     return hashlib.sha256(canonical(content)).hexdigest()
 
 
