@@ -6,7 +6,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.domain.fieldwork.records import ShiftDraft, ShiftKind
-from schemas.common import Instant
+from schemas.common import Instant, StoredFlag
 from schemas.tasks import Accuracy, Latitude, Longitude
 
 
@@ -45,6 +45,12 @@ IN_ZONE = (
 )
 
 
+RECORDED_BEFORE_SUSPENSION = (
+    "done while the credential was valid, received after it was suspended or revoked (第二十三条): kept, and "
+    "flagged for the agency"
+)
+
+
 class ShiftEventRead(BaseModel):
     model_config = ConfigDict(
         from_attributes=True,
@@ -53,6 +59,7 @@ class ShiftEventRead(BaseModel):
                         "auxiliary_id": "6d1e0f2a-3b4c-4d5e-8f60-7a8b9c0d1e2f",
                         "kind": "check_in", "at": "2026-11-26T00:58:00Z",
                         "lat": 32.0409, "lon": 118.7841, "accuracy_m": 12.5, "in_zone": True,
+                        "check_in_id": None, "recorded_before_suspension": False,
                         "created_at": "2026-11-26T00:58:03Z"}
         },
     )
@@ -64,4 +71,6 @@ class ShiftEventRead(BaseModel):
     lon: float
     accuracy_m: float | None
     in_zone: bool | None = Field(description=IN_ZONE)
+    check_in_id: uuid.UUID | None = Field(None, description="on a check-out: the check-in it closes")
+    recorded_before_suspension: StoredFlag = Field(False, description=RECORDED_BEFORE_SUSPENSION)
     created_at: datetime

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.domain.duties import DutyCode
 from api.domain.fieldwork import records
 from api.domain.fieldwork.geo import MAX_ACCURACY_M
-from schemas.common import Instant, StorableText
+from schemas.common import Instant, StorableText, StoredFlag
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
 Reference = Annotated[str, Field(max_length=1000), StorableText]
@@ -165,6 +165,7 @@ class TaskRead(BaseModel):
                 "recorded_by": "1a2b3c4d-0000-4000-8000-0000000000a1",
                 "created_at": "2026-11-26T03:31:02Z",
                 "rules_version": "宁政发〔2021〕12号/2026.1",
+                "recorded_before_suspension": False,
                 "cosigned_at": None,
                 "cosignature": None,
                 "evidence": [],
@@ -195,6 +196,9 @@ class TaskRead(BaseModel):
     recorded_by: uuid.UUID
     created_at: datetime
     rules_version: str = Field(description="the rule set the record was judged by")
+    recorded_before_suspension: StoredFlag = Field(False, description=(
+        "done while the credential was valid, received after it was suspended or revoked (第二十三条): kept, and "
+        "flagged for the agency"))
     cosigned_at: datetime | None = None
     cosignature: CosignatureRead | None = None
     evidence: list[EvidenceRead] = Field(default_factory=list)

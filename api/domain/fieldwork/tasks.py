@@ -9,7 +9,7 @@ on one record give one winner.
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Select, false, select, update
@@ -24,6 +24,7 @@ from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
 from api.domain.fieldwork.context import FieldContext, available_officer, current_officer
 from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
 from api.domain.fieldwork.records import TaskDraft
+from api.domain.fieldwork.timing import check_work_times, recorded_before_suspension
 from api.domain.models import Auxiliary, Cosignature, Evidence, Officer, Role, Task, TaskStatus, User
 
 # A duty whose record must cite a document (Duty.requires): the refusal when the citation is missing.
@@ -44,6 +45,7 @@ CITATION_REQUIRED: dict[str, tuple[str, str, str, str]] = {
 class Scope:
     duty: Duty
     officer: Officer | None
+    recorded_before_suspension: bool = False
 
 
 def check_task_scope(session: Session, fc: FieldContext, payload: TaskDraft) -> Scope:
@@ -83,6 +85,15 @@ def check_task_scope(session: Session, fc: FieldContext, payload: TaskDraft) -> 
     return Scope(duty, officer)
 
 
+def admit_task(session: Session, fc: FieldContext, payload: TaskDraft, *, earliest: datetime | None = None) -> Scope:
+    """Every check a new record passes, in order: believable times, a credential valid when the work was done
+    (第二十三条, flagged when received after a suspension), then the task's scope."""
+    end = ("ended_at", payload.ended_at) if payload.ended_at is not None else None
+    check_work_times(fc, start=("started_at", payload.started_at), end=end, earliest=earliest)
+    flagged = recorded_before_suspension(session, fc, payload.started_at)
+    return replace(check_task_scope(session, fc, payload), recorded_before_suspension=flagged)
+
+
 def task_digest(payload: TaskDraft, corrects_id: uuid.UUID | None) -> str:
     return content_hash({**payload.content(), "corrects_id": corrects_id})
 
@@ -113,28 +124,24 @@ def new_task(fc: FieldContext, payload: TaskDraft, scope: Scope, digest: str, *,
         version=version,
         recorded_by=fc.user.id,
         content_hash=digest,
+        recorded_before_suspension=scope.recorded_before_suspension,
     )
 
 
-def _stored_or_checked(
-    session: Session, fc: FieldContext, payload: TaskDraft, digest: str
-) -> tuple[Task | None, Scope]:
-    """The stored record if this is a retry (before any rule runs); else the record's scope, all rules passed."""
+def _stored(session: Session, fc: FieldContext, payload: TaskDraft, digest: str) -> Task | None:
+    """The stored record if this is a retry, recognised before any rule runs."""
     existing = session.get(Task, payload.id)
-    if existing is not None:
-        stored = same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest)
-        return stored, Scope(DUTY_BY_CODE[stored.category], None)
-    fc.require_active_credential()
-    return None, check_task_scope(session, fc, payload)
+    return None if existing is None else same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest)
 
 
 def record_task(session: Session, fc: FieldContext, payload: TaskDraft) -> tuple[Task, bool]:
     """Record a task made on the phone; (task, created). A retry of a stored record is answered with it
     before any rule runs, so a phone that lost the first answer always gets its record back."""
     digest = task_digest(payload, None)
-    stored, scope = _stored_or_checked(session, fc, payload, digest)
+    stored = _stored(session, fc, payload, digest)
     if stored is not None:
         return stored, False
+    scope = admit_task(session, fc, payload)
     task, created = insert_once(session, new_task(fc, payload, scope, digest), model=Task,
                                 auxiliary_id=fc.aux.id)
     if created:
@@ -155,16 +162,19 @@ def correct_task(
 ) -> tuple[Task, bool]:
     """A new version of a record; the old one stays as it was, marked superseded (第十条(三)).
 
-    Only the auxiliary who recorded it may correct it; the new version passes every check again, and an
-    assisted one goes back to its officer for co-signing.
+    Only the auxiliary who recorded it may correct it, and only with a credential valid now; the new version
+    passes every check again (it may keep the time of the version it corrects, however old), and an assisted
+    one goes back to its officer for co-signing.
     """
     old = session.get(Task, task_id)
     if old is None or old.auxiliary_id != fc.aux.id:
         raise NotFound("task", "任务记录")
     digest = task_digest(payload, old.id)
-    stored, scope = _stored_or_checked(session, fc, payload, digest)
+    stored = _stored(session, fc, payload, digest)
     if stored is not None:
         return stored, False
+    fc.require_active_credential()
+    scope = admit_task(session, fc, payload, earliest=old.started_at)
     new = new_task(fc, payload, scope, digest, version=old.version + 1, corrects_id=old.id)
     try:
         with session.begin_nested():
