@@ -39,3 +39,7 @@ Instant = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
 
 # A flag stored as NULL on rows older than the flag reads as false (API.md: optional booleans default to false).
 StoredFlag = Annotated[bool, BeforeValidator(lambda value: bool(value))]
+RECORDED_BEFORE_SUSPENSION = (
+    "done while the credential was valid, received after it was suspended or revoked (第二十三条): kept, and "
+    "flagged for the agency"
+)

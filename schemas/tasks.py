@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.domain.duties import DutyCode
 from api.domain.fieldwork import records
 from api.domain.fieldwork.geo import MAX_ACCURACY_M
-from schemas.common import Instant, StorableText, StoredFlag
+from schemas.common import RECORDED_BEFORE_SUSPENSION, Instant, StorableText, StoredFlag
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
 Reference = Annotated[str, Field(max_length=1000), StorableText]
@@ -196,9 +196,7 @@ class TaskRead(BaseModel):
     recorded_by: uuid.UUID
     created_at: datetime
     rules_version: str = Field(description="the rule set the record was judged by")
-    recorded_before_suspension: StoredFlag = Field(False, description=(
-        "done while the credential was valid, received after it was suspended or revoked (第二十三条): kept, and "
-        "flagged for the agency"))
+    recorded_before_suspension: StoredFlag = Field(False, description=RECORDED_BEFORE_SUSPENSION)
     cosigned_at: datetime | None = None
     cosignature: CosignatureRead | None = None
     evidence: list[EvidenceRead] = Field(default_factory=list)

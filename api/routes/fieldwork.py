@@ -14,7 +14,7 @@ from api.domain.fieldwork.article19 import article19_cases_visible_to, case_part
 from api.domain.fieldwork.context import load_field_context
 from api.domain.fieldwork.evidence import get_evidence, store_evidence
 from api.domain.fieldwork.records import ShiftKind
-from api.domain.fieldwork.shifts import record_shift_event
+from api.domain.fieldwork.shifts import pair_shifts, record_shift_event, shifts_query
 from api.domain.fieldwork.sync import sync_records
 from api.domain.fieldwork.tasks import (
     TaskBundle,
@@ -31,7 +31,7 @@ from api.errors import wants_english
 from api.storage import BlobResponse
 from api.uploads import limited_upload_route
 from schemas.common import Instant, Page
-from schemas.shifts import CheckIn, CheckOut, ShiftEventRead
+from schemas.shifts import CheckIn, CheckOut, ShiftEventRead, ShiftRead
 from schemas.sync import (
     ShiftSyncResult,
     SyncProblem,
@@ -117,6 +117,30 @@ def check_out(ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body: C
     `not_checked_in` without an open shift; 409 `shift_out_of_order` when dated before its check-in. Times
     and credential as for a check-in."""
     return _check("check_out", ctx, session, user, body, response)
+
+
+@router.get("/shifts", response_model=Page[ShiftRead])
+def list_shifts(
+    session: SessionDep,
+    user: CurrentUser,
+    auxiliary_id: uuid.UUID | None = None,
+    since: Annotated[Instant | None, Query(alias="from", description="checked in at or after this instant")] = None,
+    until: Annotated[Instant | None, Query(alias="to", description="checked in before this instant")] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[ShiftRead]:
+    """Shifts, latest check-in first: each check-in with the check-out that closed it (null while open), its
+    length, and `in_zone` at either end. An auxiliary sees their own; an agency admin those of the staff the
+    agency employs or, seconded to it, commands (第五条、第二十二条); the justice bureau all; an officer none."""
+    stmt = shifts_query(session, user, auxiliary_id=auxiliary_id, since=since, until=until)
+    rows, next_cursor = paginate(session, cast("Select[tuple[ShiftEvent]]", stmt), created=ShiftEvent.at,
+                                 key=ShiftEvent.id, limit=limit, cursor=cursor)
+    return Page(items=[
+        ShiftRead(id=shift.check_in.id, auxiliary_id=shift.check_in.auxiliary_id, duration_s=shift.duration_s,
+                  check_in=ShiftEventRead.model_validate(shift.check_in),
+                  check_out=ShiftEventRead.model_validate(shift.check_out) if shift.check_out else None)
+        for shift in pair_shifts(session, rows)
+    ], next_cursor=next_cursor)
 
 
 @router.post("/tasks", response_model=TaskRead, status_code=201, responses=SAME_AGAIN)
