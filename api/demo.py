@@ -17,9 +17,10 @@ from api.domain.complaints.handling import transition_complaint
 from api.domain.complaints.intake import file_complaint
 from api.domain.errors import ForbiddenWork
 from api.domain.fieldwork.context import FieldContext, load_field_context
+from api.domain.fieldwork.cosign import OfficerPosition, cosign_task
 from api.domain.fieldwork.records import ShiftDraft, ShiftKind
 from api.domain.fieldwork.shifts import record_shift_event
-from api.domain.fieldwork.tasks import correct_task, cosign_task, record_task
+from api.domain.fieldwork.tasks import correct_task, record_task
 from api.domain.models import Agency, AgencyLevel, Auxiliary, ComplaintStatus, Officer, Role, Task, User
 from api.domain.organisation.accounts import create_officer, create_user
 from api.domain.organisation.agencies import create_agency
@@ -204,7 +205,7 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
         if task is not None and decision:
             note = "已到场指挥" if decision == "approve" else "现场未到场，不予确认"
             cosign_task(session, user=wang_user, task_id=task.id, approve=decision == "approve", note=note,
-                        lat=32.0406, lon=118.7813)
+                        position=OfficerPosition(32.0406, 118.7813, 10.0), far_m=ctx.settings.cosign_far_metres)
     _task(zhang, session, 14, "statutory_other", "协助开展燃气安全联合检查", _at(26, 15), officer_id=wang,
           legal_basis="《城镇燃气管理条例》第四十二条")
     original = _task(zhang, session, 15, "patrol", "巡查汉中路，发现共享单车乱停", _at(26, 8))

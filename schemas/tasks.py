@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.domain.duties import DutyCode
 from api.domain.fieldwork import records
+from api.domain.fieldwork.cosign import OfficerPosition
 from api.domain.fieldwork.geo import MAX_ACCURACY_M
 from schemas.common import RECORDED_BEFORE_SUSPENSION, Instant, StorableText, StoredFlag
 
@@ -103,6 +104,8 @@ class TaskCreate(BaseModel):
 
 
 class CosignatureRead(BaseModel):
+    """The officer's decision and where the officer was: flags for oversight (第二十五条), never refusals."""
+
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     officer_id: uuid.UUID
@@ -110,7 +113,22 @@ class CosignatureRead(BaseModel):
     note: str | None
     lat: float | None
     lon: float | None
+    accuracy_m: float | None = Field(None, description="the officer's phone's accuracy radius, metres")
+    distance_m: float | None = Field(
+        None, description="metres between the officer and the task's position; null when the phone sent none")
+    seconds_after_task: int | None = Field(
+        None, description="from the end of the work (its start when it has no end) to the decision")
+    far_from_task: StoredFlag = Field(False, description="the officer was farther from the task than the threshold "
+                                                         "(500 m unless the service sets another)")
+    position_missing: StoredFlag = Field(False, description="the officer's phone sent no position")
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _no_position_is_missing(self) -> "CosignatureRead":
+        # Co-signatures older than the flag say it by their empty position.
+        if self.lat is None:
+            self.position_missing = True
+        return self
 
 
 class EvidenceRead(BaseModel):
@@ -203,18 +221,33 @@ class TaskRead(BaseModel):
 
 
 class CosignCreate(BaseModel):
-    """The named officer's decision on an assisted record (第八条)."""
+    """The named officer's decision on an assisted record (第八条), with the officer's phone's position."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "example": {"decision": "approve", "note": "现场检查属实", "lat": 32.0411, "lon": 118.7832}
+            "example": {"decision": "approve", "note": "现场检查属实", "lat": 32.0411, "lon": 118.7832,
+                        "accuracy_m": 8.0}
         },
     )
     decision: Literal["approve", "reject"]
     note: Note | None = None
-    lat: Latitude | None = None
+    lat: Latitude | None = Field(None, description="the officer's position: with `lon`, or neither")
     lon: Longitude | None = None
+    accuracy_m: Accuracy | None = None
+
+    @model_validator(mode="after")
+    def _whole_position(self) -> "CosignCreate":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together, or neither")
+        if self.accuracy_m is not None and self.lat is None:
+            raise ValueError("accuracy_m without a position")
+        return self
+
+    def position(self) -> OfficerPosition | None:
+        if self.lat is None or self.lon is None:
+            return None
+        return OfficerPosition(lat=self.lat, lon=self.lon, accuracy_m=self.accuracy_m)
 
 
 class Person(BaseModel):

@@ -12,6 +12,7 @@ from api.domain.duties import FORBIDDEN_WORK, DutyCode
 from api.domain.errors import DomainError
 from api.domain.fieldwork.article19 import article19_cases_visible_to, case_parties
 from api.domain.fieldwork.context import load_field_context
+from api.domain.fieldwork.cosign import cosign_task
 from api.domain.fieldwork.evidence import get_evidence, store_evidence
 from api.domain.fieldwork.records import ShiftKind
 from api.domain.fieldwork.shifts import pair_shifts, record_shift_event, shifts_query
@@ -20,7 +21,6 @@ from api.domain.fieldwork.tasks import (
     TaskBundle,
     bundle_tasks,
     correct_task,
-    cosign_task,
     record_task,
     tasks_query,
     visible_task,
@@ -187,12 +187,17 @@ def read_task(session: SessionDep, user: CurrentUser, task_id: uuid.UUID) -> Tas
 
 
 @router.post("/tasks/{task_id}/cosign", response_model=TaskRead)
-def cosign_task_route(session: SessionDep, user: OfficerUser, task_id: uuid.UUID, body: CosignCreate) -> TaskRead:
+def cosign_task_route(
+    ctx: ContextDep, session: SessionDep, user: OfficerUser, task_id: uuid.UUID, body: CosignCreate
+) -> TaskRead:
     """The named officer approves (`cosigned`) or rejects (`rejected`) an assisted record (第八条). Only that
-    officer may, only once, and only while the record is `pending_cosign`."""
+    officer may, only once, and only while the record is `pending_cosign`. The officer's phone sends its
+    position (`lat`, `lon`, `accuracy_m`): the co-signature keeps the distance to the task's position and the
+    time since the work, and is flagged `far_from_task` beyond the threshold, or `position_missing` without a
+    position. The flags are for oversight (第二十五条); the decision stands."""
     task, _ = cosign_task(
         session, user=user, task_id=task_id, approve=body.decision == "approve", note=body.note,
-        lat=body.lat, lon=body.lon,
+        position=body.position(), far_m=ctx.settings.cosign_far_metres,
     )
     return _one(session, task)
 

@@ -1,4 +1,5 @@
-"""Recording a task (第七条、第八条), co-signing it, correcting it with a new version (第十条(三)).
+"""Recording a task (第七条、第八条) and correcting it with a new version (第十条(三)); its co-signature is in
+cosign.py.
 
 The checks run in a fixed order, each refusal naming its article:
     forbidden work (第十九条)  →  required citation (第七条(六) / 第八条(六))  →  category granted (第七条)
@@ -19,9 +20,9 @@ from sqlalchemy.orm import Session
 from api.domain.access import visible_agencies
 from api.domain.audit import log as audit
 from api.domain.duties import DUTY_BY_CODE, Duty, TaskMode
-from api.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from api.domain.errors import Conflict, NotFound, RuleViolation
 from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
-from api.domain.fieldwork.context import FieldContext, available_officer, current_officer
+from api.domain.fieldwork.context import FieldContext, available_officer
 from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
 from api.domain.fieldwork.records import TaskDraft
 from api.domain.fieldwork.timing import check_work_times, recorded_before_suspension
@@ -200,67 +201,6 @@ def correct_task(
     audit.record(session, old, "task.superseded", actor_id=fc.user.id)
     audit.record(session, new, "task.corrected", actor_id=fc.user.id)
     return new, True
-
-
-def _not_pending() -> Conflict:
-    return Conflict(
-        "not_pending_cosign", "该记录不在待会签状态", "this record is not awaiting a co-signature"
-    )
-
-
-def cosign_task(
-    session: Session,
-    *,
-    user: User,
-    task_id: uuid.UUID,
-    approve: bool,
-    note: str | None,
-    lat: float | None,
-    lon: float | None,
-) -> tuple[Task, Cosignature]:
-    """The named officer approves or rejects an assisted record (第八条). One decision per record: the
-    status moves only from ``pending_cosign``, and the co-signature is unique per task."""
-    officer = current_officer(session, user)
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound("task", "任务记录")
-    if task.officer_id != officer.id:
-        raise Forbidden(
-            "not_named_officer",
-            "只有记录中注明的执法人员可以会签",
-            "only the officer named on the record may co-sign",
-            article="第八条",
-        )
-    if not officer.active:
-        raise Forbidden(
-            "officer_not_available", "执法人员已停用，不能会签", "an inactive officer cannot co-sign",
-            article="第八条",
-        )
-    if task.status != TaskStatus.PENDING_COSIGN:
-        raise _not_pending()
-    decided = TaskStatus.COSIGNED if approve else TaskStatus.REJECTED
-    cosignature = Cosignature(
-        task_id=task.id, officer_id=officer.id, decision="approve" if approve else "reject",
-        note=note, lat=lat, lon=lon,
-    )
-    try:
-        with session.begin_nested():
-            moved = session.execute(
-                update(Task)
-                .where(Task.id == task.id, Task.status == TaskStatus.PENDING_COSIGN)
-                .values(status=decided)
-                .execution_options(synchronize_session=False)
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                raise _not_pending()
-            session.add(cosignature)
-            session.flush()
-    except IntegrityError:
-        raise _not_pending() from None
-    session.refresh(task)
-    audit.record(session, cosignature, "cosignature.created", actor_id=user.id)
-    audit.record(session, task, f"task.{decided.value}", actor_id=user.id)
-    return task, cosignature
 
 
 # Who sees which records: the recorder, the named officer, the agencies that employ or command the
