@@ -1,4 +1,5 @@
-"""The demo shows the system working: every status, every duty, pending co-signatures, a refusal."""
+"""The demo shows the system working: every status, every duty, pending co-signatures, a refusal, a co-signature
+from far away and work kept from before a suspension."""
 
 from urllib.parse import urlsplit
 
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 from api.demo import PASSWORD, load_demo
 from api.domain.audit.check import verify_log
 from api.domain.duties import DUTIES
-from api.domain.models import Article19Case, Auxiliary, Task, User
+from api.domain.models import Article19Case, Auxiliary, Cosignature, ShiftEvent, Task, User
 
 
 def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: Session) -> None:
@@ -34,4 +35,11 @@ def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: 
     pending = client.get("/api/tasks?status=pending_cosign",
                          headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()["items"]
     assert len(pending) >= 2
+    far = db.scalars(select(Cosignature).where(Cosignature.far_from_task.is_(True))).all()
+    assert len(far) == 1 and far[0].distance_m is not None and far[0].distance_m > 500
+    assert [t.auxiliary_id for t in tasks if t.recorded_before_suspension] == [
+        a.id for a in db.scalars(select(Auxiliary).where(Auxiliary.status == "suspended"))]
+    shifts = db.scalars(select(ShiftEvent)).all()
+    assert {s.kind for s in shifts} == {"check_in", "check_out"}
+    assert all(s.check_in_id is not None for s in shifts if s.kind == "check_out")
     assert verify_log(db).ok
