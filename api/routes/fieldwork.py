@@ -171,7 +171,8 @@ def list_tasks(
 ) -> Page[TaskRead]:
     """Task records the caller may see, newest first: an auxiliary their own, an officer those naming them
     (`?status=pending_cosign` for what awaits their co-signature), an agency admin those of the agency that
-    employs or commands the auxiliary, the justice bureau all."""
+    employs or commands the auxiliary, the justice bureau all. A co-signed record carries where the officer
+    was: `distance_m`, `seconds_after_task`, and the flags `far_from_task` and `position_missing`."""
     stmt = tasks_query(session, user, status=status_, category=category, since=since)
     rows, next_cursor = paginate(
         session, cast("Select[tuple[Task]]", stmt), created=Task.created_at, key=Task.id, limit=limit,

@@ -146,6 +146,9 @@ def test_shift_events_are_applied_in_time_order_and_answered_in_place(client: Te
     assert [a["id"] for a in answers] == [evening_out["id"], morning_out["id"], evening_in["id"], morning_in["id"]]
     assert answers[1]["record"]["check_in_id"] == morning_in["id"]
     assert answers[0]["record"]["check_in_id"] == evening_in["id"]
+    again = client.post("/api/sync", json={"shifts": [morning_in, evening_out, morning_out, evening_in]},
+                        headers=headers).json()["shifts"]
+    assert [a["result"] for a in again] == ["duplicate"] * 4
     assert verify_log(db).ok
 
 
