@@ -359,10 +359,10 @@ def test_fieldwork_is_documented_with_examples(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     fieldwork = {path: ops for path, ops in spec["paths"].items()
                  if path.startswith(("/api/tasks", "/api/shifts", "/api/sync", "/api/article19"))}
-    assert len(fieldwork) == 10
+    assert len(fieldwork) == 11
     for ops in fieldwork.values():
         for op in ops.values():
             assert op.get("description"), op["operationId"]
     schemas = spec["components"]["schemas"]
-    for name in ("TaskCreate", "TaskRead", "CosignCreate", "CheckIn", "SyncRequest", "Article19CaseRead"):
+    for name in ("TaskCreate", "TaskRead", "CosignCreate", "CheckIn", "ShiftRead", "SyncRequest", "Article19CaseRead"):
         assert "example" in schemas[name] or "examples" in schemas[name], name
