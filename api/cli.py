@@ -11,7 +11,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = get_settings()
-    settings.decoder_prewarm = True
+    if "decoder_prewarm" not in settings.model_fields_set:  # a server warms its decoders unless told not to
+        settings.decoder_prewarm = True
     if args.demo:
         settings.demo = True
     from api.main import create_app

@@ -1,8 +1,12 @@
 """Demo data: a municipal bureau, a district, two streets, officers, auxiliaries in every status, tasks of
-every duty category, some awaiting co-signature. Everything goes through the same domain functions as the
-API, so the demo obeys the Measures. Loading twice does nothing the second time."""
+every duty category, some awaiting co-signature, a refusal and the overdue rectification order it led to, and
+people's standing: assessments, terms and a renewal, a commendation, a term whose renewal an incompetent
+assessment refuses, a dismissal decided on a complaint.
+Everything goes through the same domain functions as the API, so the demo obeys the Measures. Loading twice
+does nothing the second time."""
 
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,18 +16,32 @@ from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.db import session_scope
-from api.domain.base import BEIJING
+from api.domain.base import BEIJING, beijing_date, utcnow
 from api.domain.complaints.handling import transition_complaint
 from api.domain.complaints.intake import file_complaint
-from api.domain.errors import ForbiddenWork
+from api.domain.errors import ForbiddenWork, RuleViolation
 from api.domain.fieldwork.context import FieldContext, load_field_context
 from api.domain.fieldwork.cosign import OfficerPosition, cosign_task
 from api.domain.fieldwork.records import ShiftDraft, ShiftKind
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.tasks import correct_task, record_task
-from api.domain.models import Agency, AgencyLevel, Auxiliary, ComplaintStatus, Officer, Role, Task, User
+from api.domain.models import (
+    Agency,
+    AgencyLevel,
+    Article19Case,
+    Auxiliary,
+    ComplaintStatus,
+    Officer,
+    Role,
+    Task,
+    User,
+)
 from api.domain.organisation.accounts import create_officer, create_user
 from api.domain.organisation.agencies import create_agency
+from api.domain.oversight.rectification import beijing_today, issue_order
+from api.domain.staff.assessments import Scores, record_assessment
+from api.domain.staff.commendations import record_commendation
+from api.domain.staff.contracts import record_contract
 from api.domain.staff.credentials import issue_credential, record_training
 from api.domain.staff.eligibility import Application
 from api.domain.staff.hiring import hire_auxiliary
@@ -59,6 +77,7 @@ class Demo:
     officer_li: Officer
     auxiliaries: dict[str, Auxiliary]
     badges: list[DemoBadge]
+    justice_admin: User
 
 
 def _agencies(session: Session) -> tuple[Agency, Agency, Agency, Agency]:
@@ -76,8 +95,8 @@ def _agencies(session: Session) -> tuple[Agency, Agency, Agency, Agency]:
 def _staff(ctx: AppContext, session: Session) -> Demo:
     cost = ctx.hash_cost
     city, district, xinjiekou, xuanwumen = _agencies(session)
-    create_user(session, username="justice.admin", password=PASSWORD, role=Role.JUSTICE_ADMIN, agency_id=None,
-                name="市司法局 周主任", cost=cost)
+    justice = create_user(session, username="justice.admin", password=PASSWORD, role=Role.JUSTICE_ADMIN,
+                          agency_id=None, name="市司法局 周主任", cost=cost)
     d_admin = create_user(session, username="admin.xuanwu", password=PASSWORD, role=Role.AGENCY_ADMIN,
                           agency_id=district.id, name="玄武区城管局 人事科 陈科长", cost=cost)
     s_admin = create_user(session, username="admin.xinjiekou", password=PASSWORD, role=Role.AGENCY_ADMIN,
@@ -98,6 +117,7 @@ def _staff(ctx: AppContext, session: Session) -> Demo:
         ("aux.zhao", "赵敏", date(2001, 7, 19), "high_school", ["publicity"], False, "pending_training"),
         ("aux.sun", "孙强", date(1988, 11, 2), "high_school", ["patrol"], True, "suspended"),
         ("aux.zhou", "周丽", date(1992, 5, 30), "college", ["clerical"], False, "departed"),
+        ("aux.qian", "钱勇", date(1994, 8, 8), "high_school", ["patrol"], True, "dismissed"),
     ]
     auxiliaries: dict[str, Auxiliary] = {}
     badges: list[DemoBadge] = []
@@ -136,10 +156,11 @@ def _staff(ctx: AppContext, session: Session) -> Demo:
         if fate == "departed":
             record_departure(session, aux, actor=d_admin, left_on=date(2026, 6, 30), reason="合同期满不再续聘",
                              items_recovered=["credential", "badge", "armband", "uniform"])
+        # aux.qian is dismissed later, on a complaint (_standing): their badge ends up revoked.
         status = {"reissued": "valid", "active": "valid", "pending_training": "no badge yet"}.get(
-            fate, {"suspended": "suspended", "departed": "revoked"}.get(fate, fate))
+            fate, {"suspended": "suspended", "departed": "revoked", "dismissed": "revoked"}.get(fate, fate))
         badges.append(DemoBadge(username, name, aux.badge_no, status, verify_url))
-    return Demo(city, district, xinjiekou, xuanwumen, d_admin, s_admin, wang, li, auxiliaries, badges)
+    return Demo(city, district, xinjiekou, xuanwumen, d_admin, s_admin, wang, li, auxiliaries, badges, justice)
 
 
 def load_demo(ctx: AppContext, *, quiet: bool) -> Demo | None:
@@ -151,6 +172,7 @@ def load_demo(ctx: AppContext, *, quiet: bool) -> Demo | None:
             return None
         demo = _staff(ctx, session)
         _fieldwork(ctx, session, demo)
+        _standing(ctx, session, demo)
     if not quiet:
         _print(ctx, demo)
     return demo
@@ -227,9 +249,16 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
             id=uuid.uuid5(DEMO_NS, "task-15-v2"), category="patrol",
             description="巡查汉中路，发现共享单车乱停5处，已通知运营方",
             started_at=_at(1, 8), ended_at=_at(1, 8, 40), lat=32.0405, lon=118.7812).to_draft())
-    # 第十九条: a fine quota, passed on by the officer: refused, and kept against him.
+    # 第十九条: a fine quota, passed on by the officer: refused, and kept against him; the justice bureau
+    # ordered his street to rectify (第二十九条), and the street has let the date pass without an answer.
     _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(1, 10), officer_id=wang,
           flags={"fine_quota": True})
+    case = session.scalar(select(Article19Case).where(Article19Case.attempt_id == uuid.uuid5(DEMO_NS, "task-16")))
+    if case is not None:
+        issued = utcnow() - timedelta(days=20)
+        issue_order(session, actor=demo.justice_admin, case_id=case.id, now=issued,
+                    instructions="立即停止向辅助人员下达罚款指标，对相关执法人员批评教育，书面报告整改情况",
+                    due_on=beijing_today(issued) + timedelta(days=14))
     # Recorded on 孙强's phone the day before his suspension, synced after it: kept, flagged.
     _task(sun, session, 17, "patrol", "巡查中山路地铁站出入口，劝离流动摊贩1处", _at(1, 10))
     complaint, _ = file_complaint(
@@ -243,6 +272,39 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
                    lat=None, lon=None, contact_phone=None)
 
 
+def _standing(ctx: AppContext, session: Session, demo: Demo) -> None:
+    """Terms and their renewal on an assessment (第二十一条), one by the commanding street (第二十二条), a
+    renewal an incompetent assessment refuses, a commendation (第二十六条), a dismissal on a complaint
+    (第二十八条)."""
+    d_admin, s_admin, aux = demo.district_admin, demo.street_admin, demo.auxiliaries
+    today = beijing_date(utcnow())
+    ahead = date(today.year + 3, 2, 28)  # the current terms run past any day the demo is loaded on
+    # 张伟: first term, assessed by 新街口 (he is seconded there), renewed by the district.
+    record_contract(session, aux["aux.zhang"], actor=d_admin, starts_on=date(2024, 3, 1), ends_on=date(2026, 2, 28))
+    record_assessment(session, aux["aux.zhang"], actor=s_admin, period="2025", grade="excellent",
+                      scores=Scores(95, 92, 96, 90), note="全年巡查无差错，群众无投诉")
+    record_contract(session, aux["aux.zhang"], actor=d_admin, starts_on=date(2026, 3, 1), ends_on=ahead)
+    record_commendation(session, aux["aux.zhang"], actor=d_admin, kind="嘉奖",
+                        reason="暴雨夜协助疏散新街口地下通道群众", awarded_on=date(2026, 7, 20))
+    # 吴磊: assessed incompetent in his term; its renewal is refused (第二十一条), so it is left unrecorded.
+    wu = aux["aux.wu"]
+    record_contract(session, wu, actor=d_admin, starts_on=date(2024, 3, 1), ends_on=ahead)
+    record_assessment(session, wu, actor=s_admin, period="2026-H1", grade="incompetent",
+                      scores=Scores(55, 48, 60, 70), note="多次脱岗，巡查台账缺失")
+    with suppress(RuleViolation):
+        record_contract(session, wu, actor=d_admin, starts_on=ahead + timedelta(days=1),
+                        ends_on=date(ahead.year + 3, 2, 28))
+    # 钱勇: a complaint of bribery, found true, resolved with dismissal: his employment ends at once.
+    complaint, _ = file_complaint(
+        session, keyring=ctx.keyring, badge_no=aux["aux.qian"].badge_no, token=None, category="abuse_or_bribery",
+        description="巡查时向流动摊贩索要财物", occurred_at=_at(18, 15), location="洪武路", lat=None, lon=None,
+        contact_phone=None)
+    for to, finding, action in ((ComplaintStatus.INVESTIGATING, None, None),
+                                (ComplaintStatus.RESOLVED, "经调取执法记录仪视频核实，情况属实", "dismissal")):
+        transition_complaint(session, user=d_admin, complaint_id=complaint.id, to=to, finding=finding,
+                             action=action, notice=None)
+
+
 def _print(ctx: AppContext, demo: Demo) -> None:
     print(f"auxduty demo loaded. Every login's password: {PASSWORD}")
     print("  justice.admin     司法局 (justice_admin)")
@@ -250,7 +312,10 @@ def _print(ctx: AppContext, demo: Demo) -> None:
     print("  admin.xinjiekou   新街口街道 (agency_admin, commands the seconded auxiliaries)")
     print("  officer.wang      新街口街道 officer: co-signs assisted tasks")
     print("  officer.li        玄武区城市管理局 officer")
+    print("An overdue rectification order (第二十九条): GET /api/rectification-orders?overdue=true")
     print("Auxiliaries and their badges (open the URL, or GET /api/public/badges/<number>):")
     for b in demo.badges:
         print(f"  {b.username:<10} {b.name:<4} {b.badge_no}  {b.status:<13} {b.verify_url or ''}")
+    print("Standing (GET /api/auxiliaries/<id>/standing): aux.zhang renewed on an assessment and commended;")
+    print("  aux.wu assessed incompetent, so his renewal is refused (第二十一条); aux.qian dismissed on a complaint.")
     print(f"API docs: http://{ctx.settings.host}:{ctx.settings.port}/docs")

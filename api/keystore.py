@@ -25,17 +25,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from api.db import READ_ONLY
 from api.domain.audit.checkpoints import LogKeyError, LogKeys
 from api.domain.models import SigningKey
 from verification.note import Verifier, parse_verifier_key, verifier_key
-from verification.tokens import FileKeyStore
+from verification.tokens import FileKeyStore, new_key
 
 BADGE = "badge"
 LOG = "log"
+_FIRST_KEY_LOCK = 4242003
+"""PostgreSQL advisory lock under which a host that finds no key makes the first: hosts started together on an
+empty database then sign with one key, not one each."""
 
 
 class SealError(Exception):
@@ -98,6 +101,21 @@ class _Rows:
             self._stamped_at = float("-inf")
         return True
 
+    def ensure_live(self, make: Callable[[], tuple[str, Ed25519PrivateKey]]) -> None:
+        """Add a key made by ``make`` unless a live one is there; hosts doing this at once add one between them."""
+        try:
+            with self.engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FIRST_KEY_LOCK})
+                if conn.execute(select(SigningKey.serial).where(
+                        SigningKey.purpose == self.purpose, SigningKey.retired_at.is_(None)).limit(1)).first() is None:
+                    kid, key = make()
+                    conn.execute(insert(SigningKey).values(
+                        purpose=self.purpose, kid=kid, public_key=_public(key),
+                        sealed=self.sealer.seal(self.purpose, kid, key), created_at=datetime.now(UTC)))
+        finally:
+            self._stamped_at = float("-inf")
+
     def retire(self, kid: str) -> int:
         with self.engine.begin() as conn:
             done = conn.execute(update(SigningKey).where(
@@ -132,6 +150,9 @@ class DatabaseKeyStore:
             old, active = self.carry_over.load()
             for kid in sorted(old, key=lambda k: k == active):  # the active one last: it goes on signing
                 self.rows.add(kid, old[kid])
+            rows = self.rows.all()
+        if all(retired for _, _, retired in rows):
+            self.rows.ensure_live(new_key)
             rows = self.rows.all()
         live = [(kid, key) for kid, key, retired in rows if not retired]
         return dict(live), live[-1][0] if live else ""
@@ -168,9 +189,13 @@ class DatabaseLogKeys(LogKeys):
     def private_keys(self) -> list[Ed25519PrivateKey]:
         live = [key for _, key, retired in self._all() if not retired]
         if not live:
-            self.rotate()
+            self.rows.ensure_live(self._made)
             live = [key for _, key, retired in self._all() if not retired]
         return list(reversed(live))
+
+    def _made(self) -> tuple[str, Ed25519PrivateKey]:
+        key = Ed25519PrivateKey.generate()
+        return self._hash(key), key
 
     def rotate(self) -> str:
         key = Ed25519PrivateKey.generate()

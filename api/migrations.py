@@ -45,7 +45,9 @@ def upgrade_to_head(engine: Engine) -> None:
 # emptied. Nothing is deleted but the integrator's queue. No TRUNCATE anywhere, and not being the owner,
 # the role cannot drop or disable the triggers either.
 INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "case_notices", "log_leaves",
-               "log_nodes", "log_checkpoints", "log_rejected")
+               "log_nodes", "log_checkpoints", "log_rejected", "rectification_events", "task_reassignments",
+               # A person's standing (0007): what an agency decided about someone is never rewritten.
+               "assessments", "contracts", "commendations", "sanctions")
 DELETABLE = ("log_pending",)
 READ_ONLY_TABLES = ("alembic_version", "log_legacy")
 
@@ -57,6 +59,9 @@ def grant_service_role(engine: Engine, role: str) -> list[str]:
         raise RuntimeError("database roles are a PostgreSQL matter; SQLite refuses by trigger alone")
     quoted = engine.dialect.identifier_preparer.quote(role)
     with engine.begin() as conn:
+        # Hosts started together grant at once too: REVOKE/GRANT on one table from two sessions fails
+        # ("tuple concurrently updated"), so they take turns under the migrations' lock.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         tables = [row[0] for row in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))]
         statements = [f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {quoted}",

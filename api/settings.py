@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     # A co-signing officer farther than this from the task's position is flagged far_from_task (never refused).
     cosign_far_metres: float = Field(default=500.0, gt=0)
     demo: bool = False
-    # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them.
+    # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them
+    # (`auxduty serve` does unless AUXDUTY_DECODER_PREWARM=0).
     decoder_prewarm: bool = False
     # Photo-decoding worker processes; each is replaced after decoder_max_images photos, or sooner when its
     # resident memory after a photo is above decoder_max_rss_mib (the photo's answer is never lost).

@@ -6,15 +6,17 @@ A task has no field for an amount fined, and the schema forbids extra fields, so
 """
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.domain.duties import DutyCode
+from api.domain.duties import FORBIDDEN_WORK, DutyCode
 from api.domain.fieldwork import records
 from api.domain.fieldwork.cosign import OfficerPosition
 from api.domain.fieldwork.geo import MAX_ACCURACY_M
+from api.domain.fieldwork.tasks import TaskBundle
+from api.domain.oversight_tables import RectificationStatusName
 from schemas.common import RECORDED_BEFORE_SUSPENSION, Instant, StorableText, StoredFlag
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
@@ -158,6 +160,26 @@ class EvidenceRead(BaseModel):
     created_at: datetime
 
 
+class ReassignmentRead(BaseModel):
+    """The agency named another officer to co-sign the record while it waited (POST /api/tasks/{id}/reassign)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    from_officer_id: uuid.UUID
+    to_officer_id: uuid.UUID
+    actor_id: uuid.UUID = Field(description="the agency admin who named the new officer")
+    reason: str | None
+    created_at: datetime
+
+
+class TaskReassign(BaseModel):
+    """Another active officer of the commanding agency, to co-sign a record waiting for a co-signature."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "officer_id": "5a7c2e90-1b3d-4f6a-8c2e-0d9f1a3b5c71", "reason": "原会签执法人员已调离，账号停用"}})
+    officer_id: uuid.UUID
+    reason: Note | None = None
+
+
 class TaskRead(BaseModel):
     """A task record as stored, with its co-signature, evidence and place in the version chain."""
 
@@ -187,6 +209,7 @@ class TaskRead(BaseModel):
                 "cosigned_at": None,
                 "cosignature": None,
                 "evidence": [],
+                "reassignments": [],
             }
         },
     )
@@ -218,6 +241,23 @@ class TaskRead(BaseModel):
     cosigned_at: datetime | None = None
     cosignature: CosignatureRead | None = None
     evidence: list[EvidenceRead] = Field(default_factory=list)
+    reassignments: list[ReassignmentRead] = Field(
+        default_factory=list, description="the officers the record was handed from and to, oldest first")
+
+
+def task_read(bundle: TaskBundle) -> TaskRead:
+    """A task and what hangs off it, as the API shows it."""
+    read = TaskRead.model_validate(bundle.task)
+    cosignature = CosignatureRead.model_validate(bundle.cosignature) if bundle.cosignature else None
+    return read.model_copy(
+        update={
+            "superseded_by": bundle.superseded_by,
+            "cosignature": cosignature,
+            "cosigned_at": cosignature.created_at if cosignature else None,
+            "evidence": [EvidenceRead.model_validate(e) for e in bundle.evidence],
+            "reassignments": [ReassignmentRead.model_validate(r) for r in bundle.reassignments],
+        }
+    )
 
 
 class CosignCreate(BaseModel):
@@ -269,6 +309,22 @@ class ForbiddenFlagRead(BaseModel):
     name: str = Field(examples=["以行政执法人员名义从事执法活动"])
 
 
+def forbidden_flags(flags: list[str]) -> list[ForbiddenFlagRead]:
+    """A case's flags, each with its item of 第十九条 and its Chinese name."""
+    by_name = {f.flag: f for f in FORBIDDEN_WORK}
+    return [ForbiddenFlagRead(flag=f, article="第十九条", item=by_name[f].item, name=by_name[f].name_zh)
+            for f in flags if f in by_name]
+
+
+class RectificationRef(BaseModel):
+    """Where the rectification order of a case stands (第二十九条; POST /api/article19-cases/{id}/rectification)."""
+
+    id: uuid.UUID
+    status: RectificationStatusName
+    due_on: date
+    overdue: bool = Field(description="past `due_on` (Beijing time) with the agency's answer still owed")
+
+
 class Article19CaseRead(BaseModel):
     """A refused attempt to make an auxiliary do forbidden work (第十九条), kept for the justice bureau
     (第二十九条)."""
@@ -290,6 +346,8 @@ class Article19CaseRead(BaseModel):
                 "request": {**ASSISTED_EXAMPLE, "flags": {"in_officer_name": True}},
                 "created_at": "2026-11-26T06:00:00Z",
                 "rules_version": "宁政发〔2021〕12号/2026.1",
+                "rectification": {"id": "5e6f7a8b-0000-4000-8000-00000000c029", "status": "issued",
+                                  "due_on": "2026-12-31", "overdue": False},
             }
         }
     )
@@ -303,3 +361,4 @@ class Article19CaseRead(BaseModel):
     request: dict[str, object]
     created_at: datetime
     rules_version: str = Field(description="the rule set the refusal was judged by")
+    rectification: RectificationRef | None = Field(None, description="the order the case led to, if any")

@@ -16,9 +16,12 @@ for candidate in python3.11 python3.12 python3.13 python3; do
 done
 [ -n "$PY" ] || die "Python 3.11 or newer is needed (sudo apt-get install python3.11 python3.11-venv)"
 
-# System packages: zbar for pyzbar (QR decoding), a CJK font for badge cards, Chromium for page tests.
+# System packages: zbar for pyzbar (QR decoding), a CJK font for badge cards, Chromium for page tests, nginx
+# for the two-host topology of scripts/cluster.sh (its own nginx, started by that script, never the system's).
 need=()
-for pkg in libzbar0 fonts-noto-cjk ${AUXDUTY_SETUP_BROWSER:+chromium}; do
+for pkg in libzbar0 fonts-noto-cjk ${AUXDUTY_SETUP_BROWSER:+chromium} ${AUXDUTY_SETUP_CLUSTER:+nginx}; do
+  # Any nginx will do (nginx-light, nginx-full, one built by hand): the binary is what cluster.sh runs.
+  [ "$pkg" = nginx ] && { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 && continue
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ "${#need[@]}" -gt 0 ]; then

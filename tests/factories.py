@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.domain.audit import log as audit
@@ -12,10 +13,12 @@ from api.domain.base import BEIJING
 from api.domain.models import (
     Agency,
     AgencyLevel,
+    Assessment,
     Auxiliary,
     AuxiliaryStatus,
     Complaint,
     ComplaintStatus,
+    Contract,
     Credential,
     CredentialStatus,
     Officer,
@@ -23,6 +26,7 @@ from api.domain.models import (
     User,
 )
 from api.domain.organisation.accounts import HashCost, hash_password
+from api.domain.staff.assessments import parse_period
 from api.domain.staff.eligibility import Application
 
 PASSWORD = "correct horse battery"
@@ -141,6 +145,7 @@ def make_auxiliary(
             AuxiliaryStatus.ACTIVE: CredentialStatus.VALID,
             AuxiliaryStatus.SUSPENDED: CredentialStatus.SUSPENDED,
             AuxiliaryStatus.DEPARTED: CredentialStatus.REVOKED,
+            AuxiliaryStatus.DISMISSED: CredentialStatus.REVOKED,
         }[status]
         issued = datetime(HIRED_ON.year, HIRED_ON.month, HIRED_ON.day, 9, tzinfo=BEIJING)
         credential = Credential(auxiliary_id=aux.id, credential_no=f"C{_tag()}", version=1, kid="test",
@@ -249,3 +254,40 @@ def make_complaint(
     db.add(complaint)
     _logged(db, complaint)
     return complaint
+
+
+def _recorder(db: Session, agency_id: uuid.UUID) -> User:
+    """An admin of ``agency_id`` to name as the one who recorded a standing record."""
+    user = User(username=f"agency_admin.{_tag()}", password_hash=_PASSWORD_HASH, role=Role.AGENCY_ADMIN,
+                agency_id=agency_id, name="人事科")
+    db.add(user)
+    _logged(db, user)
+    return user
+
+
+def make_contract(
+    db: Session, aux: Auxiliary, *, starts_on: date, ends_on: date, renewal_of: Contract | None = None
+) -> Contract:
+    """A term of employment written straight to the table (no 第二十一条 check): for terms in the past, or a
+    history a test starts from."""
+    sequence = 1 + (db.scalar(select(func.count()).select_from(Contract).where(Contract.auxiliary_id == aux.id)) or 0)
+    contract = Contract(auxiliary_id=aux.id, agency_id=aux.agency_id, recorded_by=_recorder(db, aux.agency_id).id,
+                        sequence=sequence, starts_on=starts_on, ends_on=ends_on,
+                        renewal_of_id=renewal_of.id if renewal_of else None)
+    db.add(contract)
+    _logged(db, contract)
+    return contract
+
+
+def make_assessment(
+    db: Session, aux: Auxiliary, *, period: str = "2025", grade: str = "competent", agency: Agency | None = None
+) -> Assessment:
+    """An assessment of ``period`` by ``agency`` (default: the employer), written straight to the table."""
+    span = parse_period(period)
+    agency_id = agency.id if agency else aux.agency_id
+    assessment = Assessment(auxiliary_id=aux.id, agency_id=agency_id, recorded_by=_recorder(db, agency_id).id,
+                            period=period, period_starts_on=span.starts_on, period_ends_on=span.ends_on,
+                            grade=grade, discipline=85, performance=80, conduct=90, training=75, note=None)
+    db.add(assessment)
+    _logged(db, assessment)
+    return assessment

@@ -31,6 +31,11 @@ class BadgeClaims:
     kid: str
 
 
+def new_key() -> tuple[str, Ed25519PrivateKey]:
+    """A fresh badge key and its kid: the month it was made and six random hex digits."""
+    return datetime.now(UTC).strftime("%y%m") + uuid.uuid4().hex[:6], Ed25519PrivateKey.generate()
+
+
 class KeyRingError(Exception):
     """The configured keys cannot be used (bad JSON or PEM, no active key, rotation of fixed keys)."""
 
@@ -153,8 +158,7 @@ class KeyRing:
             raise KeyRingError(
                 "the keys come from AUXDUTY_BADGE_KEYS: rotate by adding a key there and making it active"
             )
-        kid = datetime.now(UTC).strftime("%y%m") + uuid.uuid4().hex[:6]
-        key = Ed25519PrivateKey.generate()
+        kid, key = new_key()
         self.store.add(kid, key)
         self._private[kid] = key
         self._active = kid

@@ -17,10 +17,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.domain import log_tables
+from api.domain import log_tables, oversight_tables, standing_tables
 from api.domain.base import RULES_VERSION, Base, CreatedMixin, IdMixin, utcnow
 
-# The log's tables are models too (kept in their own module for length): re-exported here.
+# The log's tables and those of a person's standing are models too (kept in their own modules for length):
+# re-exported here.
 
 LogPending = log_tables.LogPending
 LogLeaf = log_tables.LogLeaf
@@ -29,6 +30,14 @@ LogRejected = log_tables.LogRejected
 LogLegacy = log_tables.LogLegacy
 LogCheckpoint = log_tables.LogCheckpoint
 SigningKey = log_tables.SigningKey
+Assessment = standing_tables.Assessment
+Contract = standing_tables.Contract
+Commendation = standing_tables.Commendation
+Sanction = standing_tables.Sanction
+# So are the rectification orders of the justice bureau (第二十九条).
+RectificationStatus = oversight_tables.RectificationStatus
+RectificationOrder = oversight_tables.RectificationOrder
+RectificationEvent = oversight_tables.RectificationEvent
 
 
 class AgencyLevel(StrEnum):
@@ -52,6 +61,12 @@ class AuxiliaryStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     DEPARTED = "departed"
+    # Dismissed for breaking 第十条 (第二十八条): a departure that 第十四条 remembers ("曾因违法违纪被辞退").
+    DISMISSED = "dismissed"
+
+
+LEFT_STATUSES = frozenset({AuxiliaryStatus.DEPARTED, AuxiliaryStatus.DISMISSED})
+"""No longer employed (第二十七条): either status is final."""
 
 
 class CredentialStatus(StrEnum):
@@ -142,6 +157,11 @@ class Auxiliary(IdMixin, CreatedMixin, Base):
     @property
     def commanding_agency_id(self) -> uuid.UUID:
         return self.command_agency_id or self.agency_id
+
+    @property
+    def has_left(self) -> bool:
+        """Departed or dismissed: the employment is over (第二十七条、第二十八条)."""
+        return self.status in LEFT_STATUSES
 
 
 class Training(IdMixin, CreatedMixin, Base):
@@ -259,6 +279,19 @@ class Cosignature(IdMixin, CreatedMixin, Base):
     seconds_after_task: Mapped[int | None]
     far_from_task: Mapped[bool | None]
     position_missing: Mapped[bool | None]
+
+
+class TaskReassignment(IdMixin, CreatedMixin, Base):
+    """The agency named another officer to co-sign a pending record (the first one deactivated, say): the
+    record's ``officer_id`` moves, and this keeps from whom to whom, by whom and why."""
+
+    __tablename__ = "task_reassignments"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
+    from_officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    to_officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Evidence(IdMixin, CreatedMixin, Base):

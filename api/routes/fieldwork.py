@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal, cast
 from fastapi import APIRouter, Query, Request, Response, UploadFile, status
 from sqlalchemy import Select
 
-from api.deps import Admin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
-from api.domain.duties import FORBIDDEN_WORK, DutyCode
+from api.deps import Admin, AgencyAdmin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
+from api.domain.duties import DutyCode
 from api.domain.errors import DomainError
 from api.domain.fieldwork.article19 import article19_cases_visible_to, case_parties
 from api.domain.fieldwork.context import load_field_context
 from api.domain.fieldwork.cosign import cosign_task
 from api.domain.fieldwork.evidence import get_evidence, store_evidence
+from api.domain.fieldwork.reassignment import reassign_task
 from api.domain.fieldwork.records import ShiftKind
 from api.domain.fieldwork.shifts import pair_shifts, record_shift_event, shifts_query
 from api.domain.fieldwork.sync import sync_records
@@ -26,6 +27,8 @@ from api.domain.fieldwork.tasks import (
     visible_task,
 )
 from api.domain.models import Article19Case, ShiftEvent, Task
+from api.domain.oversight.rectification import beijing_today, orders_of_cases
+from api.domain.oversight_tables import RectificationStatusName
 from api.domain.pagination import paginate
 from api.errors import wants_english
 from api.storage import BlobResponse
@@ -44,13 +47,15 @@ from schemas.sync import (
 from schemas.tasks import (
     Article19CaseRead,
     AuxiliaryRef,
-    CosignatureRead,
     CosignCreate,
     EvidenceRead,
-    ForbiddenFlagRead,
     Person,
+    RectificationRef,
     TaskCreate,
     TaskRead,
+    TaskReassign,
+    forbidden_flags,
+    task_read,
 )
 
 router = APIRouter(prefix="/api", tags=["fieldwork"])
@@ -58,30 +63,16 @@ router = APIRouter(prefix="/api", tags=["fieldwork"])
 _evidence = APIRouter(route_class=limited_upload_route(lambda s: s.evidence_max_bytes, "evidence_too_large",
                                                        "证据文件", "evidence file"))
 
-FLAG_BY_NAME = {f.flag: f for f in FORBIDDEN_WORK}
 SAME_AGAIN: dict[int | str, dict[str, Any]] = {
     200: {"description": "the same record was sent again: the stored record, nothing new written"}
 }
 TaskStatusName = Literal["recorded", "pending_cosign", "cosigned", "rejected", "superseded"]
 
 
-def _task_read(bundle: TaskBundle) -> TaskRead:
-    read = TaskRead.model_validate(bundle.task)
-    cosignature = CosignatureRead.model_validate(bundle.cosignature) if bundle.cosignature else None
-    return read.model_copy(
-        update={
-            "superseded_by": bundle.superseded_by,
-            "cosignature": cosignature,
-            "cosigned_at": cosignature.created_at if cosignature else None,
-            "evidence": [EvidenceRead.model_validate(e) for e in bundle.evidence],
-        }
-    )
-
-
 def _one(session: SessionDep, task: Task, *, created: bool = False) -> TaskRead:
     # A record made this instant has nothing hanging off it yet: no co-signature, evidence or successor.
     bundle = TaskBundle(task, None, [], None) if created else bundle_tasks(session, [task])[0]
-    return _task_read(bundle)
+    return task_read(bundle)
 
 
 def _created(response: Response, created: bool) -> None:
@@ -178,7 +169,7 @@ def list_tasks(
         session, cast("Select[tuple[Task]]", stmt), created=Task.created_at, key=Task.id, limit=limit,
         cursor=cursor,
     )
-    return Page(items=[_task_read(b) for b in bundle_tasks(session, rows)], next_cursor=next_cursor)
+    return Page(items=[task_read(b) for b in bundle_tasks(session, rows)], next_cursor=next_cursor)
 
 
 @router.get("/tasks/{task_id}", response_model=TaskRead)
@@ -200,6 +191,19 @@ def cosign_task_route(
         session, user=user, task_id=task_id, approve=body.decision == "approve", note=body.note,
         position=body.position(), far_m=ctx.settings.cosign_far_metres,
     )
+    return _one(session, task)
+
+
+@router.post("/tasks/{task_id}/reassign", response_model=TaskRead)
+def reassign_task_route(session: SessionDep, user: AgencyAdmin, task_id: uuid.UUID, body: TaskReassign) -> TaskRead:
+    """Name another officer to co-sign a record waiting for a co-signature (`pending_cosign`), in place of the
+    one it names (say, an officer whose account was deactivated): the agency admin of the agency that
+    commands the auxiliary (403 `not_your_agency` for the employer of a seconded auxiliary), naming an active
+    officer of that agency (422 `officer_not_available`, 第八条). The step shows in the record's
+    `reassignments` and in the log; the first officer can no longer co-sign it (their attempt is refused as
+    not_named_officer).
+    409 `not_pending_cosign`, `officer_already_named`."""
+    task, _ = reassign_task(session, actor=user, task_id=task_id, officer_id=body.officer_id, reason=body.reason)
     return _one(session, task)
 
 
@@ -283,7 +287,7 @@ def sync_records_route(
         tasks=[
             TaskSyncResult(
                 index=i.index, id=i.id, result=i.result,
-                record=_task_read(bundles[i.record.id]) if i.record else None,
+                record=task_read(bundles[i.record.id]) if i.record else None,
                 problem=_problem(i.problem, english) if i.problem else None,
             )
             for i in batch.tasks
@@ -307,7 +311,8 @@ def list_article19_cases(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[Article19CaseRead]:
     """Refused attempts to make an auxiliary do forbidden work (第十九条), newest first, with who asked and
-    what was asked (第二十九条). The justice bureau sees all; an agency admin their agency's."""
+    what was asked (第二十九条), and where the rectification order a case led to stands (`rectification`).
+    The justice bureau sees all; an agency admin their agency's."""
     rows, next_cursor = paginate(
         session, cast("Select[tuple[Article19Case]]", article19_cases_visible_to(user)),
         created=Article19Case.created_at, key=Article19Case.id, limit=limit, cursor=cursor,
@@ -318,9 +323,12 @@ def list_article19_cases(
         u = users[user_id]
         return Person(id=u.id, name=u.name, role=u.role)
 
+    orders = orders_of_cases(session, [c.id for c in rows])
+    today = beijing_today()
     items = []
     for case in rows:
         aux = auxes.get(case.auxiliary_id) if case.auxiliary_id else None
+        order = orders.get(case.id)
         items.append(
             Article19CaseRead(
                 id=case.id,
@@ -329,14 +337,13 @@ def list_article19_cases(
                 requested_by=person(case.requested_by),
                 reported_by=person(case.reported_by),
                 auxiliary=AuxiliaryRef(id=aux.id, name=aux.name, badge_no=aux.badge_no) if aux else None,
-                flags=[
-                    ForbiddenFlagRead(flag=f, article="第十九条", item=FLAG_BY_NAME[f].item,
-                                      name=FLAG_BY_NAME[f].name_zh)
-                    for f in case.flags if f in FLAG_BY_NAME
-                ],
+                flags=forbidden_flags(case.flags),
                 request=case.request,
                 created_at=case.created_at,
                 rules_version=case.rules_version,
+                rectification=RectificationRef(id=order.id, status=cast("RectificationStatusName", order.status),
+                                               due_on=order.due_on, overdue=order.overdue(today))
+                if order else None,
             )
         )
     return Page(items=items, next_cursor=next_cursor)

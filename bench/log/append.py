@@ -34,9 +34,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
+from bench.databases import drop_database, fresh_database
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE_COMMIT = "48439e7"
 WARMUP = 5
@@ -295,21 +294,6 @@ def worker(url: str, modes: list[str], writer_counts: list[int], holds: list[flo
 
 # --- the orchestrator ---------------------------------------------------------------------------------------------
 
-def _fresh_url(backend: str, name: str, tmp: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / (name + '.db')}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-
-
-def _drop(backend: str, name: str) -> None:
-    if backend == "postgresql":
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def _spawn(tree: Path, url: str, modes: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
     """Run the worker in a subprocess that imports ``api`` from ``tree``; its results, one per run."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
@@ -387,13 +371,13 @@ def main() -> None:
             for label, tree, modes in (("after", ROOT, ["bare", "log"]), ("before", args.before, ["log"])):
                 name = f"auxduty_bench_log_{label}"
                 print(f"running {label} ({tree}): {', '.join(modes)}…", flush=True)
-                for r in _spawn(tree, _fresh_url(args.backend, name, Path(tmp)), modes, args):
+                for r in _spawn(tree, fresh_database(args.backend, name, Path(tmp)), modes, args):
                     key = "bare" if r["mode"] == "bare" else label
                     if key != "bare" and r["merkle"] != (label == "after"):
                         raise SystemExit(f"{label} ran the wrong log (merkle={r['merkle']})")
                     _check(key, r)
                     results[(key, r["hold_ms"], r["writers"])] = r
-                _drop(args.backend, name)
+                drop_database(args.backend, name)
     finally:
         if made_worktree:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(args.before)], check=True)

@@ -35,7 +35,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-import psycopg
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -61,9 +60,9 @@ from api.domain.models import (
     User,
 )
 from api.migrations import upgrade_to_head
+from bench.databases import drop_database, fresh_database
 from verification.tlog import leaf_hash, verify_consistency, verify_inclusion
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PG_DB = "auxduty_bench_log_verify"
 ORIGIN = "bench.auxduty.example/log"
 LEAF_KEY = audit.derive_leaf_key("bench-secret-" + "b" * 40)
@@ -94,24 +93,6 @@ def _reset_peak_rss() -> bool:
     except OSError:
         return False
     return True
-
-
-def _fresh_url(backend: str, tmp: Path) -> str:
-    if backend == "sqlite":
-        db = tmp / "verify.db"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{db}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{PG_DB}"')
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{PG_DB}"
-
-
-def _drop(backend: str) -> None:
-    if backend == "postgresql":
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
 
 
 def _transparency_log(directory: Path) -> TransparencyLog:
@@ -374,7 +355,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for leaves, rows in sizes:
             log_dir = Path(tmp) / f"log-{leaves}"
-            url = _fresh_url(args.backend, Path(tmp))
+            url = fresh_database(args.backend, PG_DB, Path(tmp))
             print(f"building {leaves:,} leaves ({rows:,} logged rows)…", flush=True)
             built = build(url, leaves, rows, _transparency_log(log_dir))
             print(f"  built in {built['build_s']:.1f} s, integrated in {built['integrate_s']:.1f} s; "
@@ -405,7 +386,7 @@ def main() -> None:
                 + ("" if plain["rss_reset"] else " (peak not reset)"),
                 f"{traced['seconds']:.1f}" if traced else "-",
             ))
-        _drop(args.backend)
+        drop_database(args.backend, PG_DB)
     print()
     _table(("leaves", "rows", "checkpoints", "integrate s", "integrate leaves/s", "verify s", "verify leaves/s",
             "tree pass leaves/s", "row pass rows/s", "py peak MiB", "RSS MiB start → peak", "verify s traced"),

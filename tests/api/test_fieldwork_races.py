@@ -22,10 +22,19 @@ from sqlalchemy.orm import Session
 
 from api.db import leaf_info
 from api.domain.audit.check import verify_log
-from api.domain.models import Article19Case, Cosignature, ShiftEvent, Task
+from api.domain.models import Article19Case, Cosignature, Role, ShiftEvent, Task
 from api.main import create_app
 from tests.conftest import TEST_LEAF_KEY, make_settings
-from tests.factories import PASSWORD, beijing, make_agency, make_auxiliary, make_officer, shift_payload, task_payload
+from tests.factories import (
+    PASSWORD,
+    beijing,
+    make_agency,
+    make_auxiliary,
+    make_officer,
+    make_user,
+    shift_payload,
+    task_payload,
+)
 from tests.problems import assert_problem
 
 THREADS = 8
@@ -226,3 +235,31 @@ def test_the_audit_chain_holds_after_the_races(pg_engine: Engine, base_url: str,
     _at_once(base_url, [_post("/api/tasks", b, cast.aux) for b in bodies])
     with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
         assert verify_log(s).ok
+
+
+def test_a_co_signature_and_a_reassignment_at_once_one_wins(pg_engine: Engine, base_url: str) -> None:
+    with Session(pg_engine, expire_on_commit=False, info=leaf_info(TEST_LEAF_KEY)) as s:
+        agency = make_agency(s)
+        first_user, first = make_officer(s, agency)
+        _, second = make_officer(s, agency)
+        aux_user, _ = make_auxiliary(s, agency)
+        admin = make_user(s, role=Role.AGENCY_ADMIN, agency=agency)
+        s.commit()
+    aux, officer, manager = (_token(base_url, u.username) for u in (aux_user, first_user, admin))
+    for _ in range(THREADS):
+        task = httpx2.post(f"{base_url}/api/tasks", headers=aux,
+                           json=task_payload(category="inspection", officer_id=str(first.id))).json()
+        cosign, reassign = _at_once(base_url, [
+            _post(f"/api/tasks/{task['id']}/cosign", {"decision": "approve"}, officer),
+            _post(f"/api/tasks/{task['id']}/reassign", {"officer_id": str(second.id)}, manager)])
+        assert [cosign.status_code, reassign.status_code].count(200) == 1, (cosign.text, reassign.text)
+        with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
+            stored = s.get(Task, uuid.UUID(task["id"]))
+            signed = s.scalar(select(Cosignature).where(Cosignature.task_id == uuid.UUID(task["id"])))
+        assert stored is not None
+        if cosign.status_code == 200:  # the first officer signed what still named them; no hand-over after
+            assert_problem(reassign, 409, "not_pending_cosign")
+            assert stored.officer_id == first.id and signed is not None and signed.officer_id == first.id
+        else:  # handed over first: the first officer's signature is refused, however late it lost
+            assert cosign.status_code in (403, 409), cosign.text
+            assert stored.officer_id == second.id and stored.status == "pending_cosign" and signed is None

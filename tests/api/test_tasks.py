@@ -359,7 +359,7 @@ def test_fieldwork_is_documented_with_examples(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     fieldwork = {path: ops for path, ops in spec["paths"].items()
                  if path.startswith(("/api/tasks", "/api/shifts", "/api/sync", "/api/article19"))}
-    assert len(fieldwork) == 11
+    assert len(fieldwork) == 13
     for ops in fieldwork.values():
         for op in ops.values():
             assert op.get("description"), op["operationId"]

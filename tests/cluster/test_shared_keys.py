@@ -3,6 +3,7 @@ service (API.md, "One service on many hosts"): a login on one works on the other
 verifies on the other, a key rotated on one signs on the other within a second, and checkpoints signed on
 either verify with the same published key. A host given another secret, or none, refuses to start."""
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,10 @@ from api.db import leaf_info, make_engine
 from api.domain.audit.checkpoints import make_checkpoint
 from api.domain.audit.tree import integrate_all
 from api.domain.models import Credential, Role
-from api.keystore import SealError
+from api.keystore import BADGE, LOG, DatabaseKeyStore, DatabaseLogKeys, Sealer, SealError
 from api.main import create_app
-from tests.conftest import TEST_LEAF_KEY, _drop_pg_database, _fresh_pg_database, _worker, make_settings
+from api.migrations import upgrade_to_head
+from tests.conftest import TEST_LEAF_KEY, TEST_SECRET, _drop_pg_database, _fresh_pg_database, _worker, make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_user
 from verification.note import open_checkpoint, parse_verifier_key
 from verification.tokens import FileKeyStore, KeyRing
@@ -121,3 +123,32 @@ def test_keys_a_host_kept_in_its_data_dir_are_carried_over(shared_db: Engine, tm
     assert FileKeyStore(tmp_path / "a" / "keys").load()[1] == old_kid
     with shared_db.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM signing_keys WHERE purpose = 'badge'")).scalar_one() == 1
+
+
+@pytest.mark.parametrize("purpose", [BADGE, LOG])
+def test_hosts_finding_no_key_at_once_make_one_between_them(shared_db: Engine, purpose: str) -> None:
+    upgrade_to_head(shared_db)
+    hosts = 6
+    engines = [make_engine(shared_db.url.render_as_string(hide_password=False)) for _ in range(hosts)]
+    barrier = threading.Barrier(hosts)
+    signing: list[str] = []
+
+    def start(engine: Engine) -> None:
+        barrier.wait()
+        if purpose == BADGE:
+            signing.append(DatabaseKeyStore(engine, Sealer(TEST_SECRET)).load()[1])
+        else:
+            key = DatabaseLogKeys(engine, Sealer(TEST_SECRET), "auxduty.test/log").private_keys()[0]
+            signing.append(key.public_key().public_bytes_raw().hex())
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for e in engines:
+        e.dispose()
+    assert len(signing) == hosts and len(set(signing)) == 1, signing
+    with shared_db.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM signing_keys WHERE purpose = :p"),
+                            {"p": purpose}).scalar_one() == 1

@@ -5,6 +5,7 @@ import copy
 from typing import Any
 
 from tests.factories import PASSWORD
+from tests.fuzz.admin_world import due_on
 from tests.fuzz.spec import Operation
 from tests.fuzz.world import World, png, qr_png, recent
 
@@ -13,7 +14,11 @@ def path_values(op: Operation, world: World) -> dict[str, str]:
     ids, values = world.ids, world.values
     by_name = {
         "aux_id": ids["suspended"] if op.path.endswith("/reinstate") else ids["aux"],
-        "task_id": ids["pending"] if op.path.endswith("/cosign") else ids["recorded"],
+        "task_id": {"cosign": ids["pending"], "reassign": ids["pending_other"]}.get(op.path.rsplit("/", 1)[-1],
+                                                                                     ids["recorded"]),
+        "user_id": ids["inactive_user"] if op.path.endswith("/reactivate") else ids["officer_user"],
+        "case_id": ids["case"],
+        "order_id": ids["order_answered"] if op.path.endswith(("/close", "/reopen")) else ids["order_issued"],
         "evidence_id": ids["evidence"],
         "complaint_id": ids["complaint"],
         "token": values["token"],
@@ -70,7 +75,10 @@ def base_json(op: Operation, world: World) -> Any:
     """The operation's own documented example, its ids pointing into the world."""
     if op.id == "POST /api/auth/refresh":  # a live secret, which no example can hold
         return {"refresh_token": world.values["refresh_token"]}
-    return _with_world_ids(copy.deepcopy(_richest_example(op.body_schema)), world)
+    if op.id == "POST /api/auth/password":  # every account of the world has the builders' password
+        return {"old_password": PASSWORD, "new_password": "紫金山下 玄武湖边 2026"}
+    body = _with_world_ids(copy.deepcopy(_richest_example(op.body_schema)), world)
+    return {**body, "due_on": due_on()} if isinstance(body, dict) and "due_on" in body else body
 
 
 def base_form(op: Operation, world: World) -> dict[str, str]:

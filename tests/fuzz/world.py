@@ -44,6 +44,7 @@ from tests.factories import (
     shift_payload,
     task_payload,
 )
+from tests.fuzz.admin_world import build_accounts, build_rectification
 from tests.fuzz.payloads import Case
 from tests.fuzz.spec import Operation
 
@@ -56,7 +57,8 @@ TABLES = (
     "agencies", "users", "refresh_tokens", "officers", "auxiliaries", "trainings", "credentials",
     "dead_badge_scans", "shift_events", "tasks", "cosignatures", "evidence", "article19_cases", "log_pending",
     "log_leaves", "log_nodes", "log_checkpoints",
-    "complaints", "complaint_events", "case_notices",
+    "complaints", "complaint_events", "case_notices", "task_reassignments", "rectification_orders",
+    "rectification_events",
 )
 # Columns a refused request could change in place without adding a row.
 MUTABLE = {
@@ -65,8 +67,9 @@ MUTABLE = {
     "refresh_tokens": ("id", "used_at", "revoked_at"),
     "auxiliaries": ("id", "status", "status_reason", "command_agency_id", "photo_type", "left_on"),
     "credentials": ("id", "status"),
-    "tasks": ("id", "status"),
+    "tasks": ("id", "status", "officer_id"),
     "complaints": ("id", "status", "finding", "action", "decided_at"),
+    "rectification_orders": ("id", "status", "due_on", "measures", "answered_at", "closed_at"),
 }
 
 
@@ -327,6 +330,8 @@ def build_world(client: TestClient, db: Session) -> World:
                    headers=headers["agency_admin"]))
     on_shift = _bearer(client, on_shift_user.id, Role.AUXILIARY)
     ok(client.post("/api/shifts/check-in", json=shift_payload(at=recent(hours=3)), headers=on_shift))
+    more = build_accounts(client, db, headers, agency=district, officer_user=officer_user, officer=officer)
+    more |= build_rectification(client, db, headers)
     login = ok(client.post("/api/auth/token", data={"username": aux_user.username, "password": PASSWORD}))
     log = client.app.state.ctx.log  # type: ignore[attr-defined]
     integrate_all(db)
@@ -335,7 +340,7 @@ def build_world(client: TestClient, db: Session) -> World:
         ids={"municipal": str(municipal.id), "district": str(district.id), "street": str(street.id),
              "officer": str(officer.id),
              "aux": str(aux.id), "suspended": str(suspended.id), "recorded": recorded["id"],
-             "pending": pending["id"], "evidence": evidence["id"], "complaint": str(complaint.id)},
+             "pending": pending["id"], "evidence": evidence["id"], "complaint": str(complaint.id), **more},
         headers=headers,
         values={"token": credential["token"], "badge_no": aux.badge_no, "tracking_no": receipt["tracking_no"],
                 "access_code": receipt["access_code"], "refresh_token": login["refresh_token"],

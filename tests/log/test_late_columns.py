@@ -8,7 +8,7 @@ from api.domain.audit.log import row_hash
 from api.domain.models import Cosignature, ShiftEvent, Task
 
 AT = datetime(2026, 11, 26, 0, 58, tzinfo=UTC)
-# The hashes these rows had before 0007f added columns to their tables (computed with the code of then).
+# The hashes these rows had before 0009 added columns to their tables (computed with the code of then).
 BEFORE_0007F = {
     "shift_events": "936d72f665e7f19233689222f6e2b3a87e68153c369bd0da1b9bcc8dd4a9cbde",
     "tasks": "6a2f80454c42d327af40d79ba719096f2fab9369ae635c2424a2d5d9d2af48cd",

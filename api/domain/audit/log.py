@@ -27,17 +27,24 @@ from api.domain.base import RULES_VERSION, Base, utcnow
 from api.domain.models import (
     Agency,
     Article19Case,
+    Assessment,
     Auxiliary,
     CaseNotice,
+    Commendation,
     Complaint,
     ComplaintEvent,
+    Contract,
     Cosignature,
     Credential,
     Evidence,
     LogPending,
     Officer,
+    RectificationEvent,
+    RectificationOrder,
+    Sanction,
     ShiftEvent,
     Task,
+    TaskReassignment,
     Training,
     User,
 )
@@ -47,7 +54,8 @@ LEAF_FORMAT = 1
 LOGGED: dict[str, type[Base]] = {
     model.__tablename__: model
     for model in (Agency, User, Officer, Auxiliary, Training, Credential, ShiftEvent, Task, Cosignature, Evidence,
-                  Article19Case, Complaint, ComplaintEvent, CaseNotice)
+                  Article19Case, Complaint, ComplaintEvent, CaseNotice, Assessment, Contract, Commendation,
+                  Sanction, TaskReassignment, RectificationOrder, RectificationEvent)
 }
 """Every table whose rows are logged, by its plural resource name (the ``entity`` of a leaf). A row of one of
 these with no leaf was written behind the service's back."""

@@ -1,5 +1,6 @@
-"""Who is recording field work: the auxiliary, whether their credential lets them record (第二十三条),
-and the officers of their commanding agency who may direct and co-sign their work (第八条、第二十二条)."""
+"""Who is recording field work: the auxiliary, whether their credential lets them record (第二十三条) within a
+term of employment that has not run out (第二十一条), and the officers of their commanding agency who may
+direct and co-sign their work (第八条、第二十二条)."""
 
 import uuid
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from functools import cached_property
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.domain.base import beijing_date, utcnow
 from api.domain.errors import Forbidden, RuleViolation
 from api.domain.fieldwork.geo import Zones
 from api.domain.models import (
@@ -19,6 +21,7 @@ from api.domain.models import (
     Officer,
     User,
 )
+from api.domain.staff.contracts import latest_term_end, term_over
 from api.domain.staff.credential_history import CredentialHistory, credential_history
 
 
@@ -63,10 +66,12 @@ class FieldContext:
 
     def in_zone(self, *, lat: float, lon: float, accuracy_m: float | None = None) -> bool | None:
         return None if self.zones is None else self.zones.locate(lat=lat, lon=lon, accuracy_m=accuracy_m)
+    # Their latest term of employment ended before today: the badge has expired (第二十一条).
+    term_ended: bool = False
 
     @property
     def may_record(self) -> bool:
-        return self.aux.status == AuxiliaryStatus.ACTIVE and self.credential_valid
+        return self.aux.status == AuxiliaryStatus.ACTIVE and self.credential_valid and not self.term_ended
 
     def not_active(self) -> RuleViolation:
         return RuleViolation(
@@ -108,8 +113,9 @@ def lock_auxiliary_of(session: Session, user: User) -> None:
 def load_field_context(
     session: Session, user: User, *, limits: TimeLimits | None = None, lock: bool = False
 ) -> FieldContext:
-    """The caller's auxiliary record and since when their credential is valid, in one query; with ``lock``, read
-    after the auxiliary's row is locked, so a suspension committed meanwhile is seen."""
+    """The caller's auxiliary record, since when their credential is valid and whether their latest term has
+    ended, in one query; with ``lock``, read after the auxiliary's row is locked, so a suspension committed
+    meanwhile is seen."""
     if lock:
         lock_auxiliary_of(session, user)
     valid_since = (
@@ -117,10 +123,13 @@ def load_field_context(
         .where(Credential.auxiliary_id == Auxiliary.id, Credential.status == CredentialStatus.VALID)
         .order_by(Credential.version.desc()).limit(1).scalar_subquery()
     )
-    row = session.execute(select(Auxiliary, valid_since).where(Auxiliary.user_id == user.id)).first()
+    row = session.execute(
+        select(Auxiliary, valid_since, latest_term_end(Auxiliary.id)).where(Auxiliary.user_id == user.id)
+    ).first()
     if row is None:
         raise Forbidden("not_an_auxiliary", "当前账号不是辅助人员", "this account is not an auxiliary's")
-    return FieldContext(user=user, aux=row[0], valid_since=row[1], limits=limits or TimeLimits(), holds_lock=lock)
+    return FieldContext(user=user, aux=row[0], valid_since=row[1], limits=limits or TimeLimits(), holds_lock=lock,
+                        term_ended=term_over(row[2], beijing_date(utcnow())))
 
 
 def load_officers(session: Session, fc: FieldContext, officer_ids: set[uuid.UUID]) -> None:

@@ -36,7 +36,7 @@ class OfficerPosition:
     accuracy_m: float | None = None
 
 
-def _not_pending() -> Conflict:
+def not_pending() -> Conflict:
     return Conflict(
         "not_pending_cosign", "该记录不在待会签状态", "this record is not awaiting a co-signature"
     )
@@ -80,29 +80,30 @@ def cosign_task(
             "only the officer named on the record may co-sign",
             article="第八条",
         )
-    if not officer.active:
+    if not (officer.active and user.active):
         raise Forbidden(
             "officer_not_available", "执法人员已停用，不能会签", "an inactive officer cannot co-sign",
             article="第八条",
         )
     if task.status != TaskStatus.PENDING_COSIGN:
-        raise _not_pending()
+        raise not_pending()
     decided = TaskStatus.COSIGNED if approve else TaskStatus.REJECTED
     cosignature = _cosignature(task, officer.id, approve=approve, note=note, position=position, far_m=far_m)
     try:
         with session.begin_nested():
+            # Guarded on the officer too: a reassignment that lands first takes the record from this one.
             moved = session.execute(
                 update(Task)
-                .where(Task.id == task.id, Task.status == TaskStatus.PENDING_COSIGN)
+                .where(Task.id == task.id, Task.status == TaskStatus.PENDING_COSIGN, Task.officer_id == officer.id)
                 .values(status=decided)
                 .execution_options(synchronize_session=False)
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
-                raise _not_pending()
+                raise not_pending()
             session.add(cosignature)
             session.flush()
     except IntegrityError:
-        raise _not_pending() from None
+        raise not_pending() from None
     session.refresh(task)
     audit.record(session, cosignature, "cosignature.created", actor_id=user.id)
     audit.record(session, task, f"task.{decided.value}", actor_id=user.id)

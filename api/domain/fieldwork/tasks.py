@@ -10,7 +10,7 @@ on one record give one winner.
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Select, false, select, update
@@ -26,7 +26,17 @@ from api.domain.fieldwork.context import FieldContext, available_officer
 from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
 from api.domain.fieldwork.records import TaskDraft
 from api.domain.fieldwork.timing import check_work_times, recorded_before_suspension
-from api.domain.models import Auxiliary, Cosignature, Evidence, Officer, Role, Task, TaskStatus, User
+from api.domain.models import (
+    Auxiliary,
+    Cosignature,
+    Evidence,
+    Officer,
+    Role,
+    Task,
+    TaskReassignment,
+    TaskStatus,
+    User,
+)
 
 # A duty whose record must cite a document (Duty.requires): the refusal when the citation is missing.
 CITATION_REQUIRED: dict[str, tuple[str, str, str, str]] = {
@@ -243,16 +253,18 @@ def tasks_query(
 
 @dataclass(frozen=True)
 class TaskBundle:
-    """A task with what hangs off it: its co-signature, its evidence, the version that corrects it."""
+    """A task with what hangs off it: its co-signature, its evidence, the version that corrects it, and the
+    officers it was handed from and to while it waited for a co-signature."""
 
     task: Task
     cosignature: Cosignature | None
     evidence: list[Evidence]
     superseded_by: uuid.UUID | None
+    reassignments: list[TaskReassignment] = field(default_factory=list)
 
 
 def bundle_tasks(session: Session, tasks: Sequence[Task]) -> list[TaskBundle]:
-    """Three queries for a whole page, however long."""
+    """Four queries for a whole page, however long."""
     ids = [t.id for t in tasks]
     if not ids:
         return []
@@ -267,4 +279,10 @@ def bundle_tasks(session: Session, tasks: Sequence[Task]) -> list[TaskBundle]:
             select(Task.corrects_id, Task.id).where(Task.corrects_id.in_(ids))
         )
     }
-    return [TaskBundle(t, cosigs.get(t.id), evidence.get(t.id, []), successors.get(t.id)) for t in tasks]
+    reassignments: dict[uuid.UUID, list[TaskReassignment]] = {}
+    stmt_r = select(TaskReassignment).where(TaskReassignment.task_id.in_(ids)).order_by(
+        TaskReassignment.created_at, TaskReassignment.id)
+    for step in session.scalars(stmt_r):
+        reassignments.setdefault(step.task_id, []).append(step)
+    return [TaskBundle(t, cosigs.get(t.id), evidence.get(t.id, []), successors.get(t.id),
+                       reassignments.get(t.id, [])) for t in tasks]

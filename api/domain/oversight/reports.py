@@ -49,6 +49,7 @@ STATUSES_ZH = {
     AuxiliaryStatus.ACTIVE: "在岗",
     AuxiliaryStatus.SUSPENDED: "暂停工作",
     AuxiliaryStatus.DEPARTED: "离职",
+    AuxiliaryStatus.DISMISSED: "辞退（违纪）",
 }
 
 

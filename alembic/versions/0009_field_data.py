@@ -5,8 +5,8 @@ was from the task and how long after it they decided.
 Only nullable columns are added, so the append-only tables need no rewrite and keep their triggers; rows logged
 before this migration have none of them and hash as they did (``__audit_late__``, api/domain/audit/log.py).
 
-Revision ID: 0007f
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007f"
-down_revision: str | None = "0006"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

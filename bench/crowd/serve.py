@@ -1,0 +1,92 @@
+"""The two servers a crowd meets: one ``auxduty serve`` worker on a fresh database, and the bare yardstick."""
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2
+
+from bench.databases import free_port
+
+DATABASE = "auxduty_crowd_bench"
+LOOPBACK = "127.0.0.1"
+
+
+def service_env(url: str, data_dir: Path, *, redis_url: str, light_hashes: bool) -> dict[str, str]:
+    """Settings as a deployment sets them; the bench stands where nginx would, so its X-Forwarded-For is believed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUXDUTY_")}
+    env.update({
+        "AUXDUTY_DATABASE_URL": url,
+        "AUXDUTY_DATA_DIR": str(data_dir),
+        "AUXDUTY_PUBLIC_BASE_URL": "https://verify.example.gov.cn",
+        # A secret of this run only: login lockouts in Redis are keyed with it, so no earlier run's count is met.
+        "AUXDUTY_SECRET_KEY": secrets.token_urlsafe(48),
+        "AUXDUTY_TRUSTED_PROXIES": LOOPBACK,
+        "AUXDUTY_LOG_FORMAT": "json",
+        "AUXDUTY_ACCESS_TOKEN_MINUTES": "30",
+    })
+    if redis_url:
+        env["AUXDUTY_REDIS_URL"] = redis_url
+    if light_hashes:
+        env.update({"AUXDUTY_ARGON2_TIME_COST": "1", "AUXDUTY_ARGON2_MEMORY_KIB": "8192"})
+    return env
+
+
+def cli(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def _wait(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            if httpx2.get(url, timeout=2).status_code == 200:
+                return
+        except httpx2.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"server did not answer within 60 s:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def _process(command: list[str], env: dict[str, str], ready_path: str, port: int, log: Path) -> Iterator[str]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://{LOOPBACK}:{port}"
+    try:
+        _wait(proc, base + ready_path, log)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@contextmanager
+def running_service(env: dict[str, str], log: Path) -> Iterator[str]:
+    """``auxduty serve``: one uvicorn worker, migrated at start, as a host of the service runs it."""
+    port = free_port()
+    command = [sys.executable, "-m", "api.cli", "serve", "--host", LOOPBACK, "--port", str(port)]
+    with _process(command, env, "/healthz", port, log) as base:
+        yield base
+
+
+@contextmanager
+def running_bare(log: Path) -> Iterator[str]:
+    """bench/verify/bare.py under one uvicorn worker with the same event loop and HTTP parser as the service."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "bench.verify.bare:app", "--host", LOOPBACK, "--port", str(port),
+               "--log-level", "warning", "--no-access-log"]
+    with _process(command, dict(os.environ), "/openapi.json", port, log) as base:
+        yield base

@@ -1,0 +1,32 @@
+"""``auxduty serve`` warms the photo decoders unless AUXDUTY_DECODER_PREWARM says not to."""
+
+import argparse
+
+import pytest
+import uvicorn
+
+import api.main
+from api import cli
+from api.settings import Settings, get_settings
+
+
+@pytest.mark.parametrize(("env", "expected"), [(None, True), ("0", False), ("1", True)])
+def test_serve_prewarms_the_decoders_unless_told_not_to(
+        monkeypatch: pytest.MonkeyPatch, env: str | None, expected: bool) -> None:
+    if env is None:
+        monkeypatch.delenv("AUXDUTY_DECODER_PREWARM", raising=False)
+    else:
+        monkeypatch.setenv("AUXDUTY_DECODER_PREWARM", env)
+    get_settings.cache_clear()
+    served: list[Settings] = []
+    def create_app(settings: Settings) -> Settings:
+        served.append(settings)
+        return settings
+
+    monkeypatch.setattr(api.main, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    try:
+        assert cli._cmd_serve(argparse.Namespace(demo=False, host=None, port=None)) == 0
+    finally:
+        get_settings.cache_clear()
+    assert [s.decoder_prewarm for s in served] == [expected]
