@@ -11,7 +11,8 @@ answers that read it are forgotten:
 * on one host without Redis, through a stamp file in the data dir that every worker stats in a microsecond,
   replaced after every such commit (this forgets every answer, not only those touched);
 * and, as a safety net whatever happens to a message, every answer is forgotten after
-  ``AUXDUTY_BADGE_CACHE_SECONDS``.
+  ``AUXDUTY_BADGE_CACHE_SECONDS``, or sooner when the answer itself says it stops being true then with nothing
+  written (a term of employment running out at midnight: ``BadgeCheck.good_for``).
 
 A reader takes a ticket *before* it reads the database, and an answer is only kept if nothing it read was
 touched since that ticket: an answer read from a state that a commit is replacing is never remembered.
@@ -33,7 +34,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from api.domain.models import Agency, Auxiliary, Credential
+from api.domain.models import Agency, Auxiliary, Contract, Credential
 
 Stamp = tuple[int, int]
 V = TypeVar("V")
@@ -58,6 +59,8 @@ def keys_of(obj: object) -> set[str]:
         return {credential_key(obj.id), auxiliary_key(obj.auxiliary_id)}
     if isinstance(obj, Auxiliary):
         return {auxiliary_key(obj.id)}
+    if isinstance(obj, Contract):
+        return {auxiliary_key(obj.auxiliary_id)}  # a renewal makes an expired badge valid again
     if isinstance(obj, Agency):
         return {EVERYTHING}  # its name is on every answer of its staff: rare enough to forget all
     return set()
@@ -132,15 +135,19 @@ class BadgeCache(Generic[V]):
             self._entries.move_to_end(token)
             return entry.value
 
-    def put(self, token: str, ticket: Ticket, keys: Iterable[str], value: V) -> bool:
-        """Remember ``value`` unless something it was read from was touched since ``ticket``."""
+    def put(self, token: str, ticket: Ticket, keys: Iterable[str], value: V, *, ttl: float | None = None) -> bool:
+        """Remember ``value`` unless something it was read from was touched since ``ticket``; for the cache's
+        time to live, or ``ttl`` seconds if that is sooner (when the answer stops being true by itself)."""
         keys = frozenset(keys)
+        life = self.ttl if ttl is None else min(self.ttl, ttl)
+        if life <= 0:
+            return False
         with self._lock:
             if ticket.seq < self._floor or any(self._touched.get(k, -1) > ticket.seq for k in keys):
                 return False
             if token in self._entries:
                 self._drop(token)
-            self._entries[token] = _Entry(ticket, self.clock() + self.ttl, keys, value)
+            self._entries[token] = _Entry(ticket, self.clock() + life, keys, value)
             for k in keys:
                 self._by_key.setdefault(k, set()).add(token)
             while len(self._entries) > self.size:

@@ -1,9 +1,12 @@
 """Demo data: a municipal bureau, a district, two streets, officers, auxiliaries in every status, tasks of
-every duty category, some awaiting co-signature, complaints, and scans of dead badges as alerts. Everything
-goes through the same domain functions as the API, so the demo obeys the Measures. Loading twice does
-nothing the second time."""
+every duty category, some awaiting co-signature, complaints, scans of dead badges as alerts, a refusal and
+the overdue rectification order it led to, and people's standing: assessments, terms and a renewal, a
+commendation, a term whose renewal an incompetent assessment refuses, a dismissal decided on a complaint.
+Everything goes through the same domain functions as the API, so the demo obeys the Measures. Loading twice
+does nothing the second time."""
 
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,18 +16,33 @@ from sqlalchemy.orm import Session
 
 from api.context import AppContext
 from api.db import session_scope
-from api.domain.base import BEIJING
+from api.domain.base import BEIJING, beijing_date, utcnow
 from api.domain.complaints.handling import transition_complaint
 from api.domain.complaints.intake import file_complaint
-from api.domain.errors import ForbiddenWork
+from api.domain.errors import ForbiddenWork, RuleViolation
 from api.domain.fieldwork.context import FieldContext, load_field_context
+from api.domain.fieldwork.cosign import OfficerPosition, cosign_task
 from api.domain.fieldwork.records import ShiftDraft, ShiftKind
 from api.domain.fieldwork.shifts import record_shift_event
-from api.domain.fieldwork.tasks import correct_task, cosign_task, record_task
-from api.domain.models import Agency, AgencyLevel, Auxiliary, ComplaintStatus, Officer, Role, Task, User
+from api.domain.fieldwork.tasks import correct_task, record_task
+from api.domain.models import (
+    Agency,
+    AgencyLevel,
+    Article19Case,
+    Auxiliary,
+    ComplaintStatus,
+    Officer,
+    Role,
+    Task,
+    User,
+)
 from api.domain.organisation.accounts import create_officer, create_user
 from api.domain.organisation.agencies import create_agency
+from api.domain.oversight.rectification import beijing_today, issue_order
+from api.domain.staff.assessments import Scores, record_assessment
 from api.domain.staff.badge_status import check_badge_no, record_dead_scan
+from api.domain.staff.commendations import record_commendation
+from api.domain.staff.contracts import record_contract
 from api.domain.staff.credentials import issue_credential, record_training
 from api.domain.staff.eligibility import Application
 from api.domain.staff.hiring import hire_auxiliary
@@ -60,6 +78,7 @@ class Demo:
     officer_li: Officer
     auxiliaries: dict[str, Auxiliary]
     badges: list[DemoBadge]
+    justice_admin: User
 
 
 def _agencies(session: Session) -> tuple[Agency, Agency, Agency, Agency]:
@@ -77,8 +96,8 @@ def _agencies(session: Session) -> tuple[Agency, Agency, Agency, Agency]:
 def _staff(ctx: AppContext, session: Session) -> Demo:
     cost = ctx.hash_cost
     city, district, xinjiekou, xuanwumen = _agencies(session)
-    create_user(session, username="justice.admin", password=PASSWORD, role=Role.JUSTICE_ADMIN, agency_id=None,
-                name="市司法局 周主任", cost=cost)
+    justice = create_user(session, username="justice.admin", password=PASSWORD, role=Role.JUSTICE_ADMIN,
+                          agency_id=None, name="市司法局 周主任", cost=cost)
     d_admin = create_user(session, username="admin.xuanwu", password=PASSWORD, role=Role.AGENCY_ADMIN,
                           agency_id=district.id, name="玄武区城管局 人事科 陈科长", cost=cost)
     s_admin = create_user(session, username="admin.xinjiekou", password=PASSWORD, role=Role.AGENCY_ADMIN,
@@ -99,6 +118,7 @@ def _staff(ctx: AppContext, session: Session) -> Demo:
         ("aux.zhao", "赵敏", date(2001, 7, 19), "high_school", ["publicity"], False, "pending_training"),
         ("aux.sun", "孙强", date(1988, 11, 2), "high_school", ["patrol"], True, "suspended"),
         ("aux.zhou", "周丽", date(1992, 5, 30), "college", ["clerical"], False, "departed"),
+        ("aux.qian", "钱勇", date(1994, 8, 8), "high_school", ["patrol"], True, "dismissed"),
     ]
     auxiliaries: dict[str, Auxiliary] = {}
     badges: list[DemoBadge] = []
@@ -137,10 +157,11 @@ def _staff(ctx: AppContext, session: Session) -> Demo:
         if fate == "departed":
             record_departure(session, aux, actor=d_admin, left_on=date(2026, 6, 30), reason="合同期满不再续聘",
                              items_recovered=["credential", "badge", "armband", "uniform"])
+        # aux.qian is dismissed later, on a complaint (_standing): their badge ends up revoked.
         status = {"reissued": "valid", "active": "valid", "pending_training": "no badge yet"}.get(
-            fate, {"suspended": "suspended", "departed": "revoked"}.get(fate, fate))
+            fate, {"suspended": "suspended", "departed": "revoked", "dismissed": "revoked"}.get(fate, fate))
         badges.append(DemoBadge(username, name, aux.badge_no, status, verify_url))
-    return Demo(city, district, xinjiekou, xuanwumen, d_admin, s_admin, wang, li, auxiliaries, badges)
+    return Demo(city, district, xinjiekou, xuanwumen, d_admin, s_admin, wang, li, auxiliaries, badges, justice)
 
 
 def load_demo(ctx: AppContext, *, quiet: bool) -> Demo | None:
@@ -152,13 +173,16 @@ def load_demo(ctx: AppContext, *, quiet: bool) -> Demo | None:
             return None
         demo = _staff(ctx, session)
         _fieldwork(ctx, session, demo)
+        _standing(ctx, session, demo)
     if not quiet:
         _print(ctx, demo)
     return demo
 
 
-def _at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=BEIJING)
+def _at(days_ago: int, hour: int, minute: int = 0) -> datetime:
+    """A time of a recent day, Beijing time: field work is accepted only for so long after it was done."""
+    day = (datetime.now(BEIJING) - timedelta(days=days_ago)).date()
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BEIJING)
 
 
 def _task(fc: FieldContext, session: Session, n: int, category: str, description: str, start: datetime,
@@ -174,25 +198,29 @@ def _task(fc: FieldContext, session: Session, n: int, category: str, description
 
 def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
     """Shifts, tasks of every duty category, co-signatures and refusals, a correction, complaints."""
-    zhang = load_field_context(session, session.get(User, demo.auxiliaries["aux.zhang"].user_id))  # type: ignore[arg-type]
-    chen = load_field_context(session, session.get(User, demo.auxiliaries["aux.chen"].user_id))  # type: ignore[arg-type]
+    def field(username: str) -> FieldContext:
+        user = session.get(User, demo.auxiliaries[username].user_id)
+        assert user is not None
+        return load_field_context(session, user, limits=ctx.field_limits)
+
+    zhang, chen, sun = field("aux.zhang"), field("aux.chen"), field("aux.sun")
     wang_user = session.get(User, demo.officer_wang.user_id)
     assert wang_user is not None
     for fc, n in ((zhang, 1), (chen, 2)):
         day: tuple[tuple[ShiftKind, int], ...] = (("check_in", 8), ("check_out", 17))
         for kind, hour in day:
             record_shift_event(session, fc, ShiftDraft(
-                id=uuid.uuid5(DEMO_NS, f"shift-{n}-{kind}"), kind=kind, at=_at(25, hour), lat=32.0410,
+                id=uuid.uuid5(DEMO_NS, f"shift-{n}-{kind}"), kind=kind, at=_at(2, hour), lat=32.0410,
                 lon=118.7815, accuracy_m=9.0))
     wang = demo.officer_wang.id
-    _task(zhang, session, 1, "patrol", "巡查中山路沿线，劝阻占道经营2起并上报", _at(25, 8, 30))
-    _task(zhang, session, 2, "patrol", "巡查途经玄武湖公园北门（责任区外）", _at(25, 10), lat=32.0800, lon=118.7950)
-    _task(zhang, session, 3, "publicity", "在新街口广场发放市容管理条例宣传册", _at(25, 14))
-    _task(zhang, session, 4, "clerical", "录入本周巡查发现问题台账", _at(25, 16))
-    _task(chen, session, 5, "clerical", "窗口接收占道施工许可申请材料", _at(25, 9))
-    _task(chen, session, 6, "technical", "维护执法记录仪数据采集站网络", _at(25, 11))
-    _task(chen, session, 7, "support", "清点、充电执法记录仪和对讲机", _at(25, 15))
-    _task(chen, session, 8, "assigned", "整理年度执法案卷目录", _at(25, 16),
+    _task(zhang, session, 1, "patrol", "巡查中山路沿线，劝阻占道经营2起并上报", _at(2, 8, 30))
+    _task(zhang, session, 2, "patrol", "巡查途经玄武湖公园北门（责任区外）", _at(2, 10), lat=32.0800, lon=118.7950)
+    _task(zhang, session, 3, "publicity", "在新街口广场发放市容管理条例宣传册", _at(2, 14))
+    _task(zhang, session, 4, "clerical", "录入本周巡查发现问题台账", _at(2, 16))
+    _task(chen, session, 5, "clerical", "窗口接收占道施工许可申请材料", _at(2, 9))
+    _task(chen, session, 6, "technical", "维护执法记录仪数据采集站网络", _at(2, 11))
+    _task(chen, session, 7, "support", "清点、充电执法记录仪和对讲机", _at(2, 15))
+    _task(chen, session, 8, "assigned", "整理年度执法案卷目录", _at(2, 16),
           assignment_ref="玄城管办〔2026〕31号交办单")
     assisted = [
         (9, "order_correction", "协助责令沿街商户清理店外堆放物", "approve"),
@@ -201,32 +229,47 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
         (12, "decision_execution", "协助执行拆除违法广告牌决定", "reject"),
         (13, "scene_order", "协助维持联合执法现场秩序", "approve"),
     ]
+    on_the_spot = OfficerPosition(32.0406, 118.7813, 10.0)
     for n, category, description, decision in assisted:
-        task = _task(zhang, session, n, category, description, _at(26, 9 + n % 5), officer_id=wang)
+        task = _task(zhang, session, n, category, description, _at(1, 9 + n % 5), officer_id=wang)
         if task is not None and decision:
             note = "已到场指挥" if decision == "approve" else "现场未到场，不予确认"
             cosign_task(session, user=wang_user, task_id=task.id, approve=decision == "approve", note=note,
-                        lat=32.0406, lon=118.7813)
-    _task(zhang, session, 14, "statutory_other", "协助开展燃气安全联合检查", _at(26, 15), officer_id=wang,
+                        position=on_the_spot, far_m=ctx.settings.cosign_far_metres)
+    # Co-signed from the district office, 3 km away: recorded, and flagged far_from_task for oversight.
+    from_the_office = _task(zhang, session, 18, "inspection", "协助核查珠江路沿街商铺油烟净化设施", _at(1, 15, 30),
+                            lat=32.0478, lon=118.7890, officer_id=wang)
+    if from_the_office is not None:
+        cosign_task(session, user=wang_user, task_id=from_the_office.id, approve=True, note="电话确认，已核",
+                    position=OfficerPosition(32.0590, 118.8150, 15.0), far_m=ctx.settings.cosign_far_metres)
+    _task(zhang, session, 14, "statutory_other", "协助开展燃气安全联合检查", _at(1, 15), officer_id=wang,
           legal_basis="《城镇燃气管理条例》第四十二条")
-    original = _task(zhang, session, 15, "patrol", "巡查汉中路，发现共享单车乱停", _at(26, 8))
+    original = _task(zhang, session, 15, "patrol", "巡查汉中路，发现共享单车乱停", _at(1, 8))
     if original is not None:
         correct_task(session, zhang, task_id=original.id, payload=TaskCreate(
             id=uuid.uuid5(DEMO_NS, "task-15-v2"), category="patrol",
             description="巡查汉中路，发现共享单车乱停5处，已通知运营方",
-            started_at=_at(26, 8), ended_at=_at(26, 8, 40), lat=32.0405, lon=118.7812).to_draft())
-    # 第十九条: a fine quota, passed on by the officer: refused, and kept against him.
-    _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(26, 10), officer_id=wang,
+            started_at=_at(1, 8), ended_at=_at(1, 8, 40), lat=32.0405, lon=118.7812).to_draft())
+    # 第十九条: a fine quota, passed on by the officer: refused, and kept against him; the justice bureau
+    # ordered his street to rectify (第二十九条), and the street has let the date pass without an answer.
+    _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(1, 10), officer_id=wang,
           flags={"fine_quota": True})
-    sun = demo.auxiliaries["aux.sun"]
+    case = session.scalar(select(Article19Case).where(Article19Case.attempt_id == uuid.uuid5(DEMO_NS, "task-16")))
+    if case is not None:
+        issued = utcnow() - timedelta(days=20)
+        issue_order(session, actor=demo.justice_admin, case_id=case.id, now=issued,
+                    instructions="立即停止向辅助人员下达罚款指标，对相关执法人员批评教育，书面报告整改情况",
+                    due_on=beijing_today(issued) + timedelta(days=14))
+    # Recorded on 孙强's phone the day before his suspension, synced after it: kept, flagged.
+    _task(sun, session, 17, "patrol", "巡查中山路地铁站出入口，劝离流动摊贩1处", _at(1, 10))
     complaint, _ = file_complaint(
-        session, keyring=ctx.keyring, badge_no=sun.badge_no, token=None, category="rude_conduct",
-        description="劝离摊贩时言语粗暴", occurred_at=_at(20, 18), location="中山路与汉中路交叉口",
+        session, keyring=ctx.keyring, badge_no=sun.aux.badge_no, token=None, category="rude_conduct",
+        description="劝离摊贩时言语粗暴", occurred_at=_at(7, 18), location="中山路与汉中路交叉口",
         lat=None, lon=None, contact_phone=None)
     transition_complaint(session, user=demo.district_admin, complaint_id=complaint.id,
                          to=ComplaintStatus.INVESTIGATING, finding=None, action=None, notice=None)
     file_complaint(session, keyring=ctx.keyring, badge_no=None, token=None, category="no_identification",
-                   description="自称城管的人员拒绝出示证件", occurred_at=_at(24, 11), location="珠江路",
+                   description="自称城管的人员拒绝出示证件", occurred_at=_at(3, 11), location="珠江路",
                    lat=None, lon=None, contact_phone=None)
     _dead_badge_scans(session, demo)
 
@@ -240,6 +283,39 @@ def _dead_badge_scans(session: Session, demo: Demo) -> None:
             record_dead_scan(session, check, channel=channel, lat=lat, lon=lon)
 
 
+def _standing(ctx: AppContext, session: Session, demo: Demo) -> None:
+    """Terms and their renewal on an assessment (第二十一条), one by the commanding street (第二十二条), a
+    renewal an incompetent assessment refuses, a commendation (第二十六条), a dismissal on a complaint
+    (第二十八条)."""
+    d_admin, s_admin, aux = demo.district_admin, demo.street_admin, demo.auxiliaries
+    today = beijing_date(utcnow())
+    ahead = date(today.year + 3, 2, 28)  # the current terms run past any day the demo is loaded on
+    # 张伟: first term, assessed by 新街口 (he is seconded there), renewed by the district.
+    record_contract(session, aux["aux.zhang"], actor=d_admin, starts_on=date(2024, 3, 1), ends_on=date(2026, 2, 28))
+    record_assessment(session, aux["aux.zhang"], actor=s_admin, period="2025", grade="excellent",
+                      scores=Scores(95, 92, 96, 90), note="全年巡查无差错，群众无投诉")
+    record_contract(session, aux["aux.zhang"], actor=d_admin, starts_on=date(2026, 3, 1), ends_on=ahead)
+    record_commendation(session, aux["aux.zhang"], actor=d_admin, kind="嘉奖",
+                        reason="暴雨夜协助疏散新街口地下通道群众", awarded_on=date(2026, 7, 20))
+    # 吴磊: assessed incompetent in his term; its renewal is refused (第二十一条), so it is left unrecorded.
+    wu = aux["aux.wu"]
+    record_contract(session, wu, actor=d_admin, starts_on=date(2024, 3, 1), ends_on=ahead)
+    record_assessment(session, wu, actor=s_admin, period="2026-H1", grade="incompetent",
+                      scores=Scores(55, 48, 60, 70), note="多次脱岗，巡查台账缺失")
+    with suppress(RuleViolation):
+        record_contract(session, wu, actor=d_admin, starts_on=ahead + timedelta(days=1),
+                        ends_on=date(ahead.year + 3, 2, 28))
+    # 钱勇: a complaint of bribery, found true, resolved with dismissal: his employment ends at once.
+    complaint, _ = file_complaint(
+        session, keyring=ctx.keyring, badge_no=aux["aux.qian"].badge_no, token=None, category="abuse_or_bribery",
+        description="巡查时向流动摊贩索要财物", occurred_at=_at(18, 15), location="洪武路", lat=None, lon=None,
+        contact_phone=None)
+    for to, finding, action in ((ComplaintStatus.INVESTIGATING, None, None),
+                                (ComplaintStatus.RESOLVED, "经调取执法记录仪视频核实，情况属实", "dismissal")):
+        transition_complaint(session, user=d_admin, complaint_id=complaint.id, to=to, finding=finding,
+                             action=action, notice=None)
+
+
 def _print(ctx: AppContext, demo: Demo) -> None:
     print(f"auxduty demo loaded. Every login's password: {PASSWORD}")
     print("  justice.admin     司法局 (justice_admin)")
@@ -247,9 +323,12 @@ def _print(ctx: AppContext, demo: Demo) -> None:
     print("  admin.xinjiekou   新街口街道 (agency_admin, commands the seconded auxiliaries)")
     print("  officer.wang      新街口街道 officer: co-signs assisted tasks")
     print("  officer.li        玄武区城市管理局 officer")
+    print("An overdue rectification order (第二十九条): GET /api/rectification-orders?overdue=true")
     print("Auxiliaries and their badges (open the URL, or GET /api/public/badges/<number>):")
     for b in demo.badges:
         print(f"  {b.username:<10} {b.name:<4} {b.badge_no}  {b.status:<13} {b.verify_url or ''}")
     print("Alerts (GET /api/alerts as admin.xuanwu or admin.xinjiekou): the suspended and the departed badge were "
           "scanned")
+    print("Standing (GET /api/auxiliaries/<id>/standing): aux.zhang renewed on an assessment and commended;")
+    print("  aux.wu assessed incompetent, so his renewal is refused (第二十一条); aux.qian dismissed on a complaint.")
     print(f"API docs: http://{ctx.settings.host}:{ctx.settings.port}/docs")

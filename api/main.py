@@ -14,6 +14,7 @@ from api.log_keeper import LogKeeper
 from api.migrations import migrate as migrate_as_owner
 from api.migrations import upgrade_to_head
 from api.routes import (
+    accounts,
     agencies,
     alerts,
     audit,
@@ -24,7 +25,9 @@ from api.routes import (
     complaints,
     fieldwork,
     public,
+    rectification,
     reports,
+    standing,
 )
 from api.settings import Settings, get_settings
 from verification.decoder_pool import configure_decoder_pool, shutdown_decoder_pool, start_decoder_pool
@@ -105,6 +108,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             {"name": "auth", "description": "Login and tokens"},
             {"name": "agencies", "description": "Agencies (行政执法机关) and their accounts"},
             {"name": "auxiliaries", "description": "Hiring, training, credentials, departure (第十一条–第二十七条)"},
+            {"name": "standing", "description": "Assessments, terms of employment and their renewal, commendations "
+                                                "and sanctions (第二十一条、第二十二条、第二十六条、第二十八条)"},
             {"name": "oversight", "description": "The justice bureau's checks (第二十九条、第三十条)"},
             {"name": "public", "description": "Badge verification for anyone, no account (第二十四条)"},
             {"name": "fieldwork", "description": "Shifts, tasks, co-signing, evidence, offline sync (第七条、第八条)"},
@@ -126,7 +131,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(public.router)
     app.include_router(auth.router)
     app.include_router(agencies.router)
+    app.include_router(accounts.router)
     app.include_router(auxiliaries.router)
+    app.include_router(standing.router)
     app.include_router(badges.router)
     app.include_router(fieldwork.router)
     app.include_router(complaint_pages.router)
@@ -135,6 +142,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(complaints.router)
     app.include_router(reports.router)
     app.include_router(alerts.router)
+    app.include_router(rectification.router)
     # Probes and figures last: they are few requests, the badge checks many.
     observability.install(app)
     health.install(app)

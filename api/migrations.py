@@ -45,7 +45,10 @@ def upgrade_to_head(engine: Engine) -> None:
 # emptied. Nothing is deleted but the integrator's queue. No TRUNCATE anywhere, and not being the owner,
 # the role cannot drop or disable the triggers either.
 INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "case_notices", "complaint_photos",
-               "log_leaves", "log_nodes", "log_checkpoints", "log_rejected")
+               "log_leaves", "log_nodes", "log_checkpoints", "log_rejected", "rectification_events",
+               "task_reassignments",
+               # A person's standing (0007): what an agency decided about someone is never rewritten.
+               "assessments", "contracts", "commendations", "sanctions")
 DELETABLE = ("log_pending",)
 READ_ONLY_TABLES = ("alembic_version", "log_legacy")
 

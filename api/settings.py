@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     log_dir: Path | None = None
     # The checkpoint signing key from a secret store (base64 of a 32-byte Ed25519 seed), shared by all hosts.
     log_key: str | None = Field(default=None, repr=False)
+    # Field work (issue 9): how far ahead of the server's clock a phone's time may be, and how old a record may
+    # be when it arrives (work older than that, or before the hire, is refused: time_too_old).
+    field_max_future_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
+    field_max_age_days: float = Field(default=30.0, gt=0, le=3660)
+    # A co-signing officer farther than this from the task's position is flagged far_from_task (never refused).
+    cosign_far_metres: float = Field(default=500.0, gt=0)
     demo: bool = False
     # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them
     # (`auxduty serve` does unless AUXDUTY_DECODER_PREWARM=0).

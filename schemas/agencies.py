@@ -63,3 +63,23 @@ class UserRead(BaseModel):
     agency_id: uuid.UUID | None
     name: str
     officer_id: uuid.UUID | None = None
+
+
+class AccountRead(BaseModel):
+    """An account after it was switched off or on."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": "0f8fad5b-d9cb-469f-a165-70867728950e", "username": "officer.wang", "role": "officer",
+        "agency_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "name": "王建国", "active": False,
+        "officer_id": "9a1c2d3e-4f50-4617-8829-3a4b5c6d7e8f", "pending_cosign": 2}})
+    id: uuid.UUID
+    username: str
+    role: str
+    agency_id: uuid.UUID | None
+    name: str
+    active: bool
+    officer_id: uuid.UUID | None = None
+    pending_cosign: int | None = Field(
+        None, description="an officer's records still waiting for their co-signature: list them with GET "
+                          "/api/users/{id}/pending-tasks and name another officer with POST /api/tasks/{id}/reassign "
+                          "(null: not an officer)")

@@ -1,8 +1,13 @@
 """Login, token refresh and the caller's own record."""
 
 import uuid
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import StorableText
+
+Password = Annotated[str, Field(min_length=1, max_length=200), StorableText]
 
 
 class TokenPair(BaseModel):
@@ -19,6 +24,22 @@ class RefreshRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {
         "refresh_token": "2n0YV1m3kq0u8bq4H4m7xw6cJ0f2a9ZrQy5sT1uV3wE"}})
     refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class LogoutRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "refresh_token": "2n0YV1m3kq0u8bq4H4m7xw6cJ0f2a9ZrQy5sT1uV3wE"}})
+    refresh_token: str = Field(min_length=1, max_length=200, description="any refresh token of the login to end")
+
+
+class PasswordChange(BaseModel):
+    """The caller's own password, changed; the new one is judged by the rules of
+    ``api/domain/organisation/passwords.py`` (422 `weak_password` names each one it breaks in `reasons`)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "old_password": "correct horse battery", "new_password": "紫金山下 玄武湖边 2026"}})
+    old_password: Password
+    new_password: Password
 
 
 class MeRead(BaseModel):

@@ -12,7 +12,7 @@ from api.domain.staff.eligibility import Education, HireMethod
 from api.domain.staff.status import RecoverableItem
 from schemas.common import StorableText
 
-AuxiliaryStatusName = Literal["pending_training", "active", "suspended", "departed"]
+AuxiliaryStatusName = Literal["pending_training", "active", "suspended", "departed", "dismissed"]
 CredentialStatusName = Literal["valid", "suspended", "revoked", "superseded"]
 
 _AGENCY = "8c1d7f5e-0000-4000-8000-000000000002"

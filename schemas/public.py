@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-VerificationStatus = Literal["valid", "suspended", "revoked", "superseded", "invalid"]
+VerificationStatus = Literal["valid", "suspended", "revoked", "superseded", "expired", "invalid"]
 
 
 class DutyRead(BaseModel):

@@ -123,7 +123,7 @@ class AgencyMetricsRead(BaseModel):
     complaints_overdue: int = Field(description="open past their 15-day handling deadline")
     article19_cases: int
     article19_cases_last_30_days: int
-    dead_badge_scans: int = Field(description="scans of suspended, revoked or superseded badges")
+    dead_badge_scans: int = Field(description="scans of suspended, revoked, superseded or expired badges")
     dead_badge_scans_last_30_days: int
 
 
@@ -139,7 +139,8 @@ class MetricsRead(BaseModel):
                         {"agency": {"id": "8c1d7f5e-0000-4000-8000-000000000002", "name": "玄武区城市管理局",
                                     "code": "XW-CG", "level": "district"},
                          "headcount_quota": 120, "headcount_used": 97,
-                         "auxiliaries": {"pending_training": 2, "active": 90, "suspended": 1, "departed": 4},
+                         "auxiliaries": {"pending_training": 2, "active": 90, "suspended": 1, "departed": 4,
+                                         "dismissed": 1},
                          "tasks_last_30_days": {"independent": 410, "assisted": 75},
                          "pending_cosign": 6, "oldest_pending_since": "2026-12-08T01:12:00Z",
                          "oldest_pending_hours": 48.8, "complaints_open": 3, "complaints_overdue": 1,

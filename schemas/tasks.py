@@ -6,14 +6,18 @@ A task has no field for an amount fined, and the schema forbids extra fields, so
 """
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.domain.duties import DutyCode
+from api.domain.duties import FORBIDDEN_WORK, DutyCode
 from api.domain.fieldwork import records
-from schemas.common import Instant, StorableText
+from api.domain.fieldwork.cosign import OfficerPosition
+from api.domain.fieldwork.geo import MAX_ACCURACY_M
+from api.domain.fieldwork.tasks import TaskBundle
+from api.domain.oversight_tables import RectificationStatusName
+from schemas.common import RECORDED_BEFORE_SUSPENSION, Instant, StorableText, StoredFlag
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
 Reference = Annotated[str, Field(max_length=1000), StorableText]
@@ -21,6 +25,10 @@ Note = Annotated[str, Field(max_length=2000), StorableText]
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, examples=[32.0409])]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, examples=[118.7841])]
+Accuracy = Annotated[float, Field(
+    gt=0, le=MAX_ACCURACY_M, allow_inf_nan=False, examples=[12.5],
+    description="the phone's accuracy radius in metres (0 < accuracy_m ≤ 10000): the fix is a circle this wide",
+)]
 
 
 class TaskFlags(BaseModel):
@@ -98,6 +106,8 @@ class TaskCreate(BaseModel):
 
 
 class CosignatureRead(BaseModel):
+    """The officer's decision and where the officer was: flags for oversight (第二十五条), never refusals."""
+
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     officer_id: uuid.UUID
@@ -105,7 +115,22 @@ class CosignatureRead(BaseModel):
     note: str | None
     lat: float | None
     lon: float | None
+    accuracy_m: float | None = Field(None, description="the officer's phone's accuracy radius, metres")
+    distance_m: float | None = Field(
+        None, description="metres between the officer and the task's position; null when the phone sent none")
+    seconds_after_task: int | None = Field(
+        None, description="from the end of the work (its start when it has no end) to the decision")
+    far_from_task: StoredFlag = Field(False, description="the officer was farther from the task than the threshold "
+                                                         "(500 m unless the service sets another)")
+    position_missing: StoredFlag = Field(False, description="the officer's phone sent no position")
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _no_position_is_missing(self) -> "CosignatureRead":
+        # Co-signatures older than the flag say it by their empty position.
+        if self.lat is None:
+            self.position_missing = True
+        return self
 
 
 class EvidenceRead(BaseModel):
@@ -135,6 +160,26 @@ class EvidenceRead(BaseModel):
     created_at: datetime
 
 
+class ReassignmentRead(BaseModel):
+    """The agency named another officer to co-sign the record while it waited (POST /api/tasks/{id}/reassign)."""
+
+    model_config = ConfigDict(from_attributes=True)
+    from_officer_id: uuid.UUID
+    to_officer_id: uuid.UUID
+    actor_id: uuid.UUID = Field(description="the agency admin who named the new officer")
+    reason: str | None
+    created_at: datetime
+
+
+class TaskReassign(BaseModel):
+    """Another active officer of the commanding agency, to co-sign a record waiting for a co-signature."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "officer_id": "5a7c2e90-1b3d-4f6a-8c2e-0d9f1a3b5c71", "reason": "原会签执法人员已调离，账号停用"}})
+    officer_id: uuid.UUID
+    reason: Note | None = None
+
+
 class TaskRead(BaseModel):
     """A task record as stored, with its co-signature, evidence and place in the version chain."""
 
@@ -160,9 +205,11 @@ class TaskRead(BaseModel):
                 "recorded_by": "1a2b3c4d-0000-4000-8000-0000000000a1",
                 "created_at": "2026-11-26T03:31:02Z",
                 "rules_version": "宁政发〔2021〕12号/2026.1",
+                "recorded_before_suspension": False,
                 "cosigned_at": None,
                 "cosignature": None,
                 "evidence": [],
+                "reassignments": [],
             }
         },
     )
@@ -178,7 +225,9 @@ class TaskRead(BaseModel):
     ended_at: datetime | None
     lat: float
     lon: float
-    in_zone: bool | None = Field(description="inside the auxiliary's zones; null when they have none")
+    in_zone: bool | None = Field(description=(
+        "true: the position lies inside the auxiliary's zones; false: outside; null: within a few metres of an "
+        "edge (a task carries no accuracy), or the auxiliary has no zones"))
     officer_id: uuid.UUID | None
     assignment_ref: str | None
     legal_basis: str | None
@@ -188,24 +237,57 @@ class TaskRead(BaseModel):
     recorded_by: uuid.UUID
     created_at: datetime
     rules_version: str = Field(description="the rule set the record was judged by")
+    recorded_before_suspension: StoredFlag = Field(False, description=RECORDED_BEFORE_SUSPENSION)
     cosigned_at: datetime | None = None
     cosignature: CosignatureRead | None = None
     evidence: list[EvidenceRead] = Field(default_factory=list)
+    reassignments: list[ReassignmentRead] = Field(
+        default_factory=list, description="the officers the record was handed from and to, oldest first")
+
+
+def task_read(bundle: TaskBundle) -> TaskRead:
+    """A task and what hangs off it, as the API shows it."""
+    read = TaskRead.model_validate(bundle.task)
+    cosignature = CosignatureRead.model_validate(bundle.cosignature) if bundle.cosignature else None
+    return read.model_copy(
+        update={
+            "superseded_by": bundle.superseded_by,
+            "cosignature": cosignature,
+            "cosigned_at": cosignature.created_at if cosignature else None,
+            "evidence": [EvidenceRead.model_validate(e) for e in bundle.evidence],
+            "reassignments": [ReassignmentRead.model_validate(r) for r in bundle.reassignments],
+        }
+    )
 
 
 class CosignCreate(BaseModel):
-    """The named officer's decision on an assisted record (第八条)."""
+    """The named officer's decision on an assisted record (第八条), with the officer's phone's position."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "example": {"decision": "approve", "note": "现场检查属实", "lat": 32.0411, "lon": 118.7832}
+            "example": {"decision": "approve", "note": "现场检查属实", "lat": 32.0411, "lon": 118.7832,
+                        "accuracy_m": 8.0}
         },
     )
     decision: Literal["approve", "reject"]
     note: Note | None = None
-    lat: Latitude | None = None
+    lat: Latitude | None = Field(None, description="the officer's position: with `lon`, or neither")
     lon: Longitude | None = None
+    accuracy_m: Accuracy | None = None
+
+    @model_validator(mode="after")
+    def _whole_position(self) -> "CosignCreate":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together, or neither")
+        if self.accuracy_m is not None and self.lat is None:
+            raise ValueError("accuracy_m without a position")
+        return self
+
+    def position(self) -> OfficerPosition | None:
+        if self.lat is None or self.lon is None:
+            return None
+        return OfficerPosition(lat=self.lat, lon=self.lon, accuracy_m=self.accuracy_m)
 
 
 class Person(BaseModel):
@@ -225,6 +307,22 @@ class ForbiddenFlagRead(BaseModel):
     article: str = Field(examples=["第十九条"])
     item: str = Field(examples=["（三）"])
     name: str = Field(examples=["以行政执法人员名义从事执法活动"])
+
+
+def forbidden_flags(flags: list[str]) -> list[ForbiddenFlagRead]:
+    """A case's flags, each with its item of 第十九条 and its Chinese name."""
+    by_name = {f.flag: f for f in FORBIDDEN_WORK}
+    return [ForbiddenFlagRead(flag=f, article="第十九条", item=by_name[f].item, name=by_name[f].name_zh)
+            for f in flags if f in by_name]
+
+
+class RectificationRef(BaseModel):
+    """Where the rectification order of a case stands (第二十九条; POST /api/article19-cases/{id}/rectification)."""
+
+    id: uuid.UUID
+    status: RectificationStatusName
+    due_on: date
+    overdue: bool = Field(description="past `due_on` (Beijing time) with the agency's answer still owed")
 
 
 class Article19CaseRead(BaseModel):
@@ -248,6 +346,8 @@ class Article19CaseRead(BaseModel):
                 "request": {**ASSISTED_EXAMPLE, "flags": {"in_officer_name": True}},
                 "created_at": "2026-11-26T06:00:00Z",
                 "rules_version": "宁政发〔2021〕12号/2026.1",
+                "rectification": {"id": "5e6f7a8b-0000-4000-8000-00000000c029", "status": "issued",
+                                  "due_on": "2026-12-31", "overdue": False},
             }
         }
     )
@@ -261,3 +361,4 @@ class Article19CaseRead(BaseModel):
     request: dict[str, object]
     created_at: datetime
     rules_version: str = Field(description="the rule set the refusal was judged by")
+    rectification: RectificationRef | None = Field(None, description="the order the case led to, if any")

@@ -5,16 +5,20 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.domain.audit import log as audit
+from api.domain.base import BEIJING
 from api.domain.models import (
     Agency,
     AgencyLevel,
+    Assessment,
     Auxiliary,
     AuxiliaryStatus,
     Complaint,
     ComplaintStatus,
+    Contract,
     Credential,
     CredentialStatus,
     Officer,
@@ -22,6 +26,7 @@ from api.domain.models import (
     User,
 )
 from api.domain.organisation.accounts import HashCost, hash_password
+from api.domain.staff.assessments import parse_period
 from api.domain.staff.eligibility import Application
 
 PASSWORD = "correct horse battery"
@@ -36,6 +41,26 @@ XINJIEKOU_ZONE: dict[str, Any] = {
 }
 IN_ZONE = (32.040, 118.781)  # lat, lon
 OUT_OF_ZONE = (32.10, 118.90)
+
+# Field work in tests happens yesterday, Beijing time: neither ahead of the server's clock nor too old to accept.
+WORKDAY = (datetime.now(BEIJING) - timedelta(days=1)).date()
+HIRED_ON = date(2024, 3, 1)
+
+
+def beijing(hour: int, minute: int = 0, *, day: date | None = None) -> str:
+    """An instant of the work day as a phone sends it: RFC 3339 with Beijing's offset."""
+    day = day or WORKDAY
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BEIJING).isoformat()
+
+
+def in_utc(instant: str) -> str:
+    """An RFC 3339 instant as the service answers it: UTC, with a Z."""
+    return datetime.fromisoformat(instant).astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def ago(**delta: float) -> str:
+    """An instant ``delta`` before now, in Beijing time."""
+    return (datetime.now(BEIJING) - timedelta(**delta)).isoformat()
 
 
 def _logged(db: Session, row: Any) -> None:
@@ -93,7 +118,8 @@ def make_auxiliary(
     command_agency: Agency | None = None,
     name: str = "李协管",
 ) -> tuple[User, Auxiliary]:
-    """An auxiliary in ``status``; an active one holds a valid credential, as after pre-job training."""
+    """An auxiliary in ``status``; an active one holds a valid credential, as after pre-job training. The
+    credential was issued on the day of the hire, and a suspended or revoked one has been so since then."""
     user = make_user(db, role=Role.AUXILIARY, agency=agency, name=name)
     aux = Auxiliary(
         user_id=user.id,
@@ -104,7 +130,7 @@ def make_auxiliary(
         birth_date=date(1995, 5, 1),
         education="high_school",
         hire_method="direct",
-        hired_on=date(2024, 3, 1),
+        hired_on=HIRED_ON,
         status=status,
         categories=categories if categories is not None else ["patrol", "publicity", "clerical"],
         zones=zones if zones is not None else XINJIEKOU_ZONE,
@@ -119,9 +145,11 @@ def make_auxiliary(
             AuxiliaryStatus.ACTIVE: CredentialStatus.VALID,
             AuxiliaryStatus.SUSPENDED: CredentialStatus.SUSPENDED,
             AuxiliaryStatus.DEPARTED: CredentialStatus.REVOKED,
+            AuxiliaryStatus.DISMISSED: CredentialStatus.REVOKED,
         }[status]
+        issued = datetime(HIRED_ON.year, HIRED_ON.month, HIRED_ON.day, 9, tzinfo=BEIJING)
         credential = Credential(auxiliary_id=aux.id, credential_no=f"C{_tag()}", version=1, kid="test",
-                                status=cred_status)
+                                status=cred_status, created_at=issued, status_changed_at=issued)
         db.add(credential)
         _logged(db, credential)
     return user, aux
@@ -161,8 +189,8 @@ def task_payload(**overrides: Any) -> dict[str, Any]:
         "id": str(uuid.uuid4()),
         "category": "patrol",
         "description": "新街口商圈巡查",
-        "started_at": "2026-11-26T09:00:00+08:00",
-        "ended_at": "2026-11-26T11:00:00+08:00",
+        "started_at": beijing(9),
+        "ended_at": beijing(11),
         "lat": IN_ZONE[0],
         "lon": IN_ZONE[1],
     }
@@ -173,7 +201,7 @@ def task_payload(**overrides: Any) -> dict[str, Any]:
 def shift_payload(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(uuid.uuid4()),
-        "at": "2026-11-26T08:58:00+08:00",
+        "at": beijing(8, 58),
         "lat": IN_ZONE[0],
         "lon": IN_ZONE[1],
         "accuracy_m": 10.0,
@@ -226,3 +254,40 @@ def make_complaint(
     db.add(complaint)
     _logged(db, complaint)
     return complaint
+
+
+def _recorder(db: Session, agency_id: uuid.UUID) -> User:
+    """An admin of ``agency_id`` to name as the one who recorded a standing record."""
+    user = User(username=f"agency_admin.{_tag()}", password_hash=_PASSWORD_HASH, role=Role.AGENCY_ADMIN,
+                agency_id=agency_id, name="人事科")
+    db.add(user)
+    _logged(db, user)
+    return user
+
+
+def make_contract(
+    db: Session, aux: Auxiliary, *, starts_on: date, ends_on: date, renewal_of: Contract | None = None
+) -> Contract:
+    """A term of employment written straight to the table (no 第二十一条 check): for terms in the past, or a
+    history a test starts from."""
+    sequence = 1 + (db.scalar(select(func.count()).select_from(Contract).where(Contract.auxiliary_id == aux.id)) or 0)
+    contract = Contract(auxiliary_id=aux.id, agency_id=aux.agency_id, recorded_by=_recorder(db, aux.agency_id).id,
+                        sequence=sequence, starts_on=starts_on, ends_on=ends_on,
+                        renewal_of_id=renewal_of.id if renewal_of else None)
+    db.add(contract)
+    _logged(db, contract)
+    return contract
+
+
+def make_assessment(
+    db: Session, aux: Auxiliary, *, period: str = "2025", grade: str = "competent", agency: Agency | None = None
+) -> Assessment:
+    """An assessment of ``period`` by ``agency`` (default: the employer), written straight to the table."""
+    span = parse_period(period)
+    agency_id = agency.id if agency else aux.agency_id
+    assessment = Assessment(auxiliary_id=aux.id, agency_id=agency_id, recorded_by=_recorder(db, agency_id).id,
+                            period=period, period_starts_on=span.starts_on, period_ends_on=span.ends_on,
+                            grade=grade, discipline=85, performance=80, conduct=90, training=75, note=None)
+    db.add(assessment)
+    _logged(db, assessment)
+    return assessment

@@ -2,7 +2,7 @@
 
     justice_admin   sees every agency's records; manages none of their staff (oversight, not management)
     agency_admin    sees and manages their own agency's: the staff it employs, and for daily command the
-                    staff seconded to it (第二十二条)
+                    staff seconded to it (第二十二条), whom it also assesses (绩效考核)
     officer         no agency-wide reach: the records that name them
     auxiliary       no agency-wide reach: their own records
 
@@ -69,7 +69,20 @@ def not_your_agency(detail_zh: str = "只能由用人机关管理本机关的行
     return Forbidden("not_your_agency", detail_zh, detail_en, article="第五条")
 
 
-def require_managed(user: User, agency_id: uuid.UUID) -> None:
-    """Refuse a write on ``agency_id``'s staff by anyone but that agency (第五条)."""
-    if not managed_agencies(user).covers(agency_id):
+def require_managed(user: User, agency_id: uuid.UUID, *, commanding_agency_id: uuid.UUID | None = None) -> None:
+    """Refuse a write on ``agency_id``'s staff by anyone but that agency (第五条). With
+    ``commanding_agency_id``, the agency that commands a seconded auxiliary may write too: the street that uses
+    them assesses them (第二十二条: 街镇统筹指挥调配、使用下沉的行政执法辅助人员，并进行绩效考核)."""
+    if not managed_agencies(user).covers(agency_id, commanding_agency_id):
+        if commanding_agency_id is not None:
+            raise not_your_agency("只能由用人机关或下沉所在街镇考核该辅助人员",
+                                  "only the employing agency, or the street commanding them, assesses an auxiliary")
         raise not_your_agency()
+
+
+def require_visible(user: User, *agency_ids: uuid.UUID | None) -> None:
+    """Refuse a read of records kept about staff (their standing) by anyone but the agencies that employ or
+    command them and the justice bureau (第五条). The person themself may read their record, not these."""
+    if not visible_agencies(user).covers(*agency_ids):
+        raise not_your_agency("只能由用人机关、指挥机关或司法行政部门查看",
+                              "only the employing or commanding agency and the justice bureau may read this")

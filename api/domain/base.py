@@ -1,7 +1,7 @@
 """The declarative base: one metadata with a naming convention, UTC instants, UUID keys."""
 
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, Uuid
@@ -45,6 +45,16 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def beijing_date(at: datetime) -> date:
+    """The calendar day in Nanjing at the instant ``at``: terms of employment begin and end on these."""
+    return at.astimezone(BEIJING).date()
+
+
+def beijing_midnight(day: date) -> datetime:
+    """The instant ``day`` begins in Nanjing."""
+    return datetime(day.year, day.month, day.day, tzinfo=BEIJING)
 
 
 class Base(DeclarativeBase):

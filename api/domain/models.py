@@ -20,10 +20,11 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.domain import log_tables
+from api.domain import log_tables, oversight_tables, standing_tables
 from api.domain.base import RULES_VERSION, Base, CreatedMixin, IdMixin, utcnow
 
-# The log's tables are models too (kept in their own module for length): re-exported here.
+# The log's tables and those of a person's standing are models too (kept in their own modules for length):
+# re-exported here.
 
 LogPending = log_tables.LogPending
 LogLeaf = log_tables.LogLeaf
@@ -32,6 +33,14 @@ LogRejected = log_tables.LogRejected
 LogLegacy = log_tables.LogLegacy
 LogCheckpoint = log_tables.LogCheckpoint
 SigningKey = log_tables.SigningKey
+Assessment = standing_tables.Assessment
+Contract = standing_tables.Contract
+Commendation = standing_tables.Commendation
+Sanction = standing_tables.Sanction
+# So are the rectification orders of the justice bureau (第二十九条).
+RectificationStatus = oversight_tables.RectificationStatus
+RectificationOrder = oversight_tables.RectificationOrder
+RectificationEvent = oversight_tables.RectificationEvent
 
 
 class AgencyLevel(StrEnum):
@@ -55,6 +64,12 @@ class AuxiliaryStatus(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     DEPARTED = "departed"
+    # Dismissed for breaking 第十条 (第二十八条): a departure that 第十四条 remembers ("曾因违法违纪被辞退").
+    DISMISSED = "dismissed"
+
+
+LEFT_STATUSES = frozenset({AuxiliaryStatus.DEPARTED, AuxiliaryStatus.DISMISSED})
+"""No longer employed (第二十七条): either status is final."""
 
 
 class CredentialStatus(StrEnum):
@@ -146,6 +161,11 @@ class Auxiliary(IdMixin, CreatedMixin, Base):
     def commanding_agency_id(self) -> uuid.UUID:
         return self.command_agency_id or self.agency_id
 
+    @property
+    def has_left(self) -> bool:
+        """Departed or dismissed: the employment is over (第二十七条、第二十八条)."""
+        return self.status in LEFT_STATUSES
+
 
 class Training(IdMixin, CreatedMixin, Base):
     __tablename__ = "trainings"
@@ -189,7 +209,16 @@ class DeadBadgeScan(IdMixin, Base):
 
 
 class ShiftEvent(CreatedMixin, Base):
+    """A check-in or check-out. An auxiliary's events alternate in time order (fieldwork/shifts.py): a check-in
+    opens their shift, the check-out after it names the check-in it closes."""
+
     __tablename__ = "shift_events"
+    __table_args__ = (
+        Index("ix_shift_events_auxiliary_at", "auxiliary_id", "at"),
+        # One check-out per check-in, whatever races.
+        Index("uq_shift_events_check_in_id", "check_in_id", unique=True),
+    )
+    __audit_late__ = ("check_in_id", "recorded_before_suspension")
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made on the phone
     auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
@@ -200,11 +229,16 @@ class ShiftEvent(CreatedMixin, Base):
     accuracy_m: Mapped[float | None]
     in_zone: Mapped[bool | None]
     content_hash: Mapped[str] = mapped_column(String(64))
+    # On a check-out: the check-in it closes (None on a check-in, and on check-outs older than the rule).
+    check_in_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shift_events.id"))
+    # Done while the credential was valid, received after it was suspended or revoked (第二十三条).
+    recorded_before_suspension: Mapped[bool | None]
 
 
 class Task(CreatedMixin, Base):
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_officer_status", "officer_id", "status"),)
+    __audit_late__ = ("recorded_before_suspension",)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made on the phone
     auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
@@ -227,10 +261,17 @@ class Task(CreatedMixin, Base):
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     content_hash: Mapped[str] = mapped_column(String(64))
     rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
+    # Done while the credential was valid, received after it was suspended or revoked (第二十三条).
+    recorded_before_suspension: Mapped[bool | None]
 
 
 class Cosignature(IdMixin, CreatedMixin, Base):
+    """An officer's decision on an assisted record (第八条), with where the officer was when deciding: how far
+    from the task's position and how long after the work. A far or unknown position is flagged for
+    oversight (第二十五条), never refused: the decision stands."""
+
     __tablename__ = "cosignatures"
+    __audit_late__ = ("distance_m", "accuracy_m", "seconds_after_task", "far_from_task", "position_missing")
 
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), unique=True)
     officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
@@ -238,6 +279,26 @@ class Cosignature(IdMixin, CreatedMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    # Metres between the officer and the task's position; None when the officer's phone gave no position.
+    distance_m: Mapped[float | None]
+    # From the end of the work (its start when it has no end) to the decision.
+    seconds_after_task: Mapped[int | None]
+    far_from_task: Mapped[bool | None]
+    position_missing: Mapped[bool | None]
+
+
+class TaskReassignment(IdMixin, CreatedMixin, Base):
+    """The agency named another officer to co-sign a pending record (the first one deactivated, say): the
+    record's ``officer_id`` moves, and this keeps from whom to whom, by whom and why."""
+
+    __tablename__ = "task_reassignments"
+
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), index=True)
+    from_officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    to_officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
+    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Evidence(IdMixin, CreatedMixin, Base):

@@ -1,18 +1,21 @@
 """Login, refresh-token rotation, and who the caller is."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response, status
 from sqlalchemy import select
 
 from api.capacity import ServiceBusy
 from api.deps import ContextDep, CurrentUser, SessionDep, request_client
 from api.domain.errors import Unauthenticated
 from api.domain.models import Auxiliary, Officer, User
-from api.domain.organisation.accounts import authenticate, issue_refresh_token, rotate_refresh_token
+from api.domain.organisation.accounts import authenticate, end_login, issue_refresh_token, rotate_refresh_token
+from api.domain.organisation.passwords import WrongPassword, change_password
 from api.security import encode_access
-from schemas.auth import MeRead, RefreshRequest, TokenPair
+from schemas.auth import LogoutRequest, MeRead, PasswordChange, RefreshRequest, TokenPair
 from schemas.common import StorableText
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -28,6 +31,24 @@ def _pair(ctx: ContextDep, user: User, refresh_token: str, family: uuid.UUID) ->
     )
 
 
+@contextmanager
+def _password_check(ctx: ContextDep, username: str, client: str, failure: type[Exception]) -> Iterator[None]:
+    """Around a password check: the login lockout (api/lockout.py) before any hashing, one of the hash slots,
+    ``failure`` counted as a wrong password, success clearing the name's count."""
+    ctx.login_guard.check(username, client)  # before any hashing: a locked name costs nothing
+    if not ctx.hash_slots.acquire(timeout=ctx.settings.login_queue_seconds):
+        raise ServiceBusy(2, "登录人数过多", "too many logins at once")
+    try:
+        ctx.login_guard.check(username, client)  # again: the guesses ahead of it in the queue may have locked it
+        yield
+    except failure:
+        ctx.login_guard.failed(username, client)
+        raise
+    finally:
+        ctx.hash_slots.release()
+    ctx.login_guard.succeeded(username)
+
+
 @router.post("/auth/token", response_model=TokenPair)
 def issue_token(
     request: Request,
@@ -39,19 +60,8 @@ def issue_token(
     """Exchange a username and password for a short-lived access token and a single-use refresh token.
     After 5 wrong passwords for one username within 15 minutes, or 20 from one client, that username or
     client answers 429 `login_locked` (with `Retry-After`) on every host until the window passes."""
-    client = request_client(request)
-    ctx.login_guard.check(username, client)  # before any hashing: a locked name costs nothing
-    if not ctx.hash_slots.acquire(timeout=ctx.settings.login_queue_seconds):
-        raise ServiceBusy(2, "登录人数过多", "too many logins at once")
-    try:
-        ctx.login_guard.check(username, client)  # again: the guesses ahead of it in the queue may have locked it
+    with _password_check(ctx, username, request_client(request), Unauthenticated):
         user = authenticate(session, username, password, cost=ctx.hash_cost)
-    except Unauthenticated:
-        ctx.login_guard.failed(username, client)
-        raise
-    finally:
-        ctx.hash_slots.release()
-    ctx.login_guard.succeeded(username)
     family = uuid.uuid4()
     refresh = issue_refresh_token(session, user=user, lifetime=ctx.refresh_lifetime, family_id=family)
     return _pair(ctx, user, refresh, family)
@@ -62,6 +72,31 @@ def refresh_token_route(ctx: ContextDep, session: SessionDep, body: RefreshReque
     """Spend a refresh token for a new pair. A token used twice revokes its whole family (a stolen phone)."""
     user, new_refresh, family = rotate_refresh_token(session, body.refresh_token, lifetime=ctx.refresh_lifetime)
     return _pair(ctx, user, new_refresh, family)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def log_out(session: SessionDep, body: LogoutRequest) -> Response:
+    """End a login: the family of the refresh token (every refresh token and access token it begat) is
+    revoked. Needs no access token, so a phone whose access token has expired can still log out. Always
+    204, for a token already revoked or never given out too: the answer tells nothing about a token."""
+    end_login(session, body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+def change_own_password(
+    request: Request, ctx: ContextDep, session: SessionDep, user: CurrentUser, body: PasswordChange
+) -> Response:
+    """Change the caller's password. A wrong `old_password` answers 403 `wrong_password` and counts as a
+    failed login of the account: after 5 of them it answers 429 `login_locked`, as logging in does. A new
+    password that is too short (under 10 characters), well known, a few characters repeated, containing the
+    username or the same as the old one answers 422 `weak_password` with every reason in `reasons`.
+    On success every login of the account ends (its refresh tokens, and with them its access tokens, this
+    one included): log in again with the new password."""
+    with _password_check(ctx, user.username, request_client(request), WrongPassword):
+        change_password(session, user=user, old_password=body.old_password, new_password=body.new_password,
+                        cost=ctx.hash_cost)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=MeRead)

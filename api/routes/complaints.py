@@ -205,9 +205,11 @@ def transition_agency_complaint(
 ) -> ComplaintRead:
     """Move a complaint one step (received → investigating → resolved | dismissed; received → dismissed).
 
-    Resolving needs a `finding` and an `action` from 第二十八条. With `notice`, the resolved case is
-    published as an anonymised case notice; one naming the auxiliary, their badge number or the
-    complainant's phone is refused (422 `notice_not_anonymised`). Any other step answers 409
+    Resolving needs a `finding` and an `action` from 第二十八条, and records that action as a sanction of the
+    auxiliary complained of (see `GET /api/auxiliaries/{id}/standing`), once: a `dismissal` ends their
+    employment at once, as a departure does (409 `auxiliary_departed` if they have already left). With
+    `notice`, the resolved case is published as an anonymised case notice; one naming the auxiliary, their badge
+    number or the complainant's phone is refused (422 `notice_not_anonymised`). Any other step answers 409
     `invalid_transition`.
     """
     complaint = transition_complaint(

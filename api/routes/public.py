@@ -54,7 +54,7 @@ def to_read(check: BadgeCheck) -> VerificationRead:
     )
 
 
-DEAD = ("suspended", "revoked", "superseded")
+DEAD = ("suspended", "revoked", "superseded", "expired")
 
 
 def _record_dead_scan(ctx: AppContext, check: BadgeCheck, channel: str, lat: float | None, lon: float | None
@@ -111,7 +111,7 @@ def _check_fresh(ctx: AppContext, token: str) -> Answer:
     answer = Answer.of(check)
     if check.status != "invalid":
         ctx.badge_cache.put(token, ticket, [credential_key(check.credential_id), auxiliary_key(check.auxiliary_id)],
-                            answer)
+                            answer, ttl=check.good_for)
     return answer
 
 

@@ -57,6 +57,16 @@ def test_every_answer_is_forgotten_after_its_time_to_live() -> None:
     assert cache.get("t") is None
 
 
+def test_an_answer_that_stops_being_true_sooner_is_kept_only_until_then() -> None:
+    now = [100.0]
+    cache: BadgeCache[str] = BadgeCache(None, ttl=30, clock=lambda: now[0])
+    cache.put("t", cache.ticket(), ["c:1"], "valid until midnight", ttl=5)
+    cache.put("u", cache.ticket(), ["c:2"], "no end of its own", ttl=None)
+    assert not cache.put("v", cache.ticket(), ["c:3"], "already over", ttl=0)
+    now[0] += 5.1
+    assert (cache.get("t"), cache.get("u"), cache.get("v")) == (None, "no end of its own", None)
+
+
 @pytest.fixture
 def second_worker(connection: Connection, data_dir: Path) -> Iterator[TestClient]:
     """Another app (worker) on the same database and data dir, with its own memory."""

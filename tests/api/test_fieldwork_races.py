@@ -22,10 +22,19 @@ from sqlalchemy.orm import Session
 
 from api.db import leaf_info
 from api.domain.audit.check import verify_log
-from api.domain.models import Article19Case, Cosignature, Task
+from api.domain.models import Article19Case, Cosignature, Role, ShiftEvent, Task
 from api.main import create_app
 from tests.conftest import TEST_LEAF_KEY, make_settings
-from tests.factories import PASSWORD, make_agency, make_auxiliary, make_officer, task_payload
+from tests.factories import (
+    PASSWORD,
+    beijing,
+    make_agency,
+    make_auxiliary,
+    make_officer,
+    make_user,
+    shift_payload,
+    task_payload,
+)
 from tests.problems import assert_problem
 
 THREADS = 8
@@ -183,8 +192,74 @@ def test_a_forbidden_attempt_retried_at_once_is_one_case(pg_engine: Engine, base
     assert _count(pg_engine, stmt) == 1
 
 
+@pytest.mark.postgres_only
+def test_check_ins_at_the_same_moment_open_one_shift(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    bodies = [shift_payload(at=beijing(8, i)) for i in range(THREADS)]
+    answers = _at_once(base_url, [_post("/api/shifts/check-in", b, cast.aux) for b in bodies])
+    assert sorted(r.status_code for r in answers) == [201] + [409] * (THREADS - 1), [r.text for r in answers]
+    for r in answers:
+        if r.status_code != 201:
+            assert_problem(r, 409, "already_checked_in")
+    ids = [uuid.UUID(b["id"]) for b in bodies]
+    assert _count(pg_engine, select(func.count()).select_from(ShiftEvent).where(ShiftEvent.id.in_(ids))) == 1
+
+
+@pytest.mark.postgres_only
+def test_check_outs_at_the_same_moment_close_the_shift_once(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    check_in = httpx2.post(f"{base_url}/api/shifts/check-in", json=shift_payload(at=beijing(8)), headers=cast.aux)
+    assert check_in.status_code == 201, check_in.text
+    bodies = [shift_payload(at=beijing(17, i)) for i in range(THREADS)]
+    answers = _at_once(base_url, [_post("/api/shifts/check-out", b, cast.aux) for b in bodies])
+    assert sorted(r.status_code for r in answers) == [201] + [409] * (THREADS - 1), [r.text for r in answers]
+    closing = select(func.count()).select_from(ShiftEvent).where(
+        ShiftEvent.check_in_id == uuid.UUID(check_in.json()["id"]))
+    assert _count(pg_engine, closing) == 1
+
+
+@pytest.mark.postgres_only
+def test_one_check_in_retried_at_the_same_moment_is_stored_once(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    body = shift_payload()
+    answers = _at_once(base_url, [_post("/api/shifts/check-in", body, cast.aux)] * 4
+                       + [_post("/api/sync", {"shifts": [{"kind": "check_in", **body}]}, cast.aux)] * 2)
+    assert all(r.status_code in (200, 201) for r in answers), [r.text for r in answers]
+    outcomes = [r.json()["shifts"][0]["result"] if "shifts" in r.json() else r.status_code for r in answers]
+    assert sorted(map(str, outcomes)).count("201") + outcomes.count("created") == 1, outcomes
+    stored = select(func.count()).select_from(ShiftEvent).where(ShiftEvent.id == uuid.UUID(body["id"]))
+    assert _count(pg_engine, stored) == 1
+    with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
+        assert verify_log(s).ok
+
+
 def test_the_audit_chain_holds_after_the_races(pg_engine: Engine, base_url: str, cast: Cast) -> None:
     bodies = [task_payload() for _ in range(THREADS)]
     _at_once(base_url, [_post("/api/tasks", b, cast.aux) for b in bodies])
     with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
         assert verify_log(s).ok
+
+
+def test_a_co_signature_and_a_reassignment_at_once_one_wins(pg_engine: Engine, base_url: str) -> None:
+    with Session(pg_engine, expire_on_commit=False, info=leaf_info(TEST_LEAF_KEY)) as s:
+        agency = make_agency(s)
+        first_user, first = make_officer(s, agency)
+        _, second = make_officer(s, agency)
+        aux_user, _ = make_auxiliary(s, agency)
+        admin = make_user(s, role=Role.AGENCY_ADMIN, agency=agency)
+        s.commit()
+    aux, officer, manager = (_token(base_url, u.username) for u in (aux_user, first_user, admin))
+    for _ in range(THREADS):
+        task = httpx2.post(f"{base_url}/api/tasks", headers=aux,
+                           json=task_payload(category="inspection", officer_id=str(first.id))).json()
+        cosign, reassign = _at_once(base_url, [
+            _post(f"/api/tasks/{task['id']}/cosign", {"decision": "approve"}, officer),
+            _post(f"/api/tasks/{task['id']}/reassign", {"officer_id": str(second.id)}, manager)])
+        assert [cosign.status_code, reassign.status_code].count(200) == 1, (cosign.text, reassign.text)
+        with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
+            stored = s.get(Task, uuid.UUID(task["id"]))
+            signed = s.scalar(select(Cosignature).where(Cosignature.task_id == uuid.UUID(task["id"])))
+        assert stored is not None
+        if cosign.status_code == 200:  # the first officer signed what still named them; no hand-over after
+            assert_problem(reassign, 409, "not_pending_cosign")
+            assert stored.officer_id == first.id and signed is not None and signed.officer_id == first.id
+        else:  # handed over first: the first officer's signature is refused, however late it lost
+            assert cosign.status_code in (403, 409), cosign.text
+            assert stored.officer_id == second.id and stored.status == "pending_cosign" and signed is None

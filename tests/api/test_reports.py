@@ -264,7 +264,7 @@ def test_metrics_count_the_rows_of_the_agency(client: TestClient, db: Session) -
     [m] = body["agencies"]
     assert m["agency"]["id"] == str(agency.id)
     assert (m["headcount_quota"], m["headcount_used"]) == (20, 5)
-    assert m["auxiliaries"] == {"pending_training": 1, "active": 2, "suspended": 1, "departed": 1}
+    assert m["auxiliaries"] == {"pending_training": 1, "active": 2, "suspended": 1, "departed": 1, "dismissed": 0}
     assert m["tasks_last_30_days"] == {"independent": 2, "assisted": 3}
     assert m["pending_cosign"] == 2 and 49.9 <= m["oldest_pending_hours"] <= 50.1
     assert (m["complaints_open"], m["complaints_overdue"]) == (2, 1)

@@ -2,7 +2,8 @@
 
 The agency moves the complaint received → investigating → resolved | dismissed (the table in
 ``catalogue.py``); each move is also an append-only event, and a resolved case may be published as an
-anonymised case notice (违法违纪案例通报).
+anonymised case notice (违法违纪案例通报). Resolving with an outcome also records it as a sanction of the
+auxiliary complained of (``staff/sanctions.py``); a dismissal ends their employment at once.
 """
 
 import re
@@ -30,6 +31,7 @@ from api.domain.models import (
     User,
 )
 from api.domain.pagination import paginate
+from api.domain.staff.sanctions import sanction_for_complaint
 
 
 def _scope(user: User) -> ColumnElement[bool]:
@@ -180,6 +182,8 @@ def transition_complaint(
             ComplaintStatus.DISMISSED: "dismiss"}[to]
     record(session, complaint, f"complaint.{verb}", actor_id=user.id)
     record(session, event, f"complaint.{verb}", actor_id=user.id)
+    if to == ComplaintStatus.RESOLVED:
+        sanction_for_complaint(session, complaint, actor=user)
     if notice is not None and action is not None:
         published = CaseNotice(
             complaint_id=complaint.id, agency_id=complaint.agency_id, category=complaint.category,

@@ -53,6 +53,15 @@ def _dummy_hash(cost: HashCost) -> str:
     return hash_password(secrets.token_hex(8), cost)
 
 
+def verify_password(user: User, password: str, *, cost: HashCost) -> bool:
+    """Whether ``password`` is the account's (inactive or not: the caller decides what that means)."""
+    try:
+        _verify(cost, user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return True
+
+
 def authenticate(session: Session, username: str, password: str, *, cost: HashCost) -> User:
     user = session.scalar(select(User).where(User.username == username))
     # Verifying against a hash of the same cost for unknown users keeps timing from telling who exists.
@@ -193,3 +202,29 @@ def family_revoked(session: Session, family_id: uuid.UUID) -> bool:
     return session.scalar(select(RefreshToken.id).where(
         RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None)).limit(1)) is not None
 
+
+
+def revoke_logins(session: Session, user_id: uuid.UUID) -> int:
+    """End every login (refresh-token family) of the account, and with them their access tokens; the number
+    of refresh tokens revoked. For a password change, a deactivation, a departure."""
+    revoked = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(revoked.rowcount)  # type: ignore[attr-defined]
+
+
+def end_login(session: Session, token: str) -> None:
+    """Log out: revoke the family of ``token`` (spent, expired or not). A token this service never gave out,
+    or one already revoked, changes nothing, and the caller learns nothing either way."""
+    family = session.scalar(select(RefreshToken.family_id).where(RefreshToken.token_hash == _digest(token)))
+    if family is None:
+        return
+    session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

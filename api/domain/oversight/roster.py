@@ -45,6 +45,7 @@ STATUSES_ZH = {
     AuxiliaryStatus.ACTIVE: "在岗",
     AuxiliaryStatus.SUSPENDED: "暂停工作",
     AuxiliaryStatus.DEPARTED: "离职",
+    AuxiliaryStatus.DISMISSED: "辞退（违纪）",
 }
 # What a roster row reads of an auxiliary: not their zones, background or photo.
 _ROW_COLUMNS = (Auxiliary.id, Auxiliary.agency_id, Auxiliary.command_agency_id, Auxiliary.badge_no, Auxiliary.name,

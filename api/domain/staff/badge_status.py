@@ -1,18 +1,24 @@
-"""What a badge says to a citizen who checks it (第九条、第二十三条、第二十四条、第二十七条).
+"""What a badge says to a citizen who checks it (第九条、第二十一条、第二十三条、第二十四条、第二十七条).
 
-The status changes the instant the agency acts: it is read from the credential and the auxiliary at each
-check, never from the token. Scans of badges that are no longer valid are recorded for their agency.
+The status changes the instant the agency acts: it is read from the credential, the auxiliary and their latest
+term of employment at each check, never from the token. A badge whose holder's latest term has ended is
+``expired`` from the next day on, with nothing written: each answer says how long it holds (``good_for``), so
+that whoever remembers it forgets it in time. Scans of badges that are no longer valid are recorded for their
+agency.
 """
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
+from api.domain.base import beijing_date, utcnow
 from api.domain.duties import DUTIES, DUTY_BY_CODE, Duty
 from api.domain.models import (
+    LEFT_STATUSES,
     Agency,
     Auxiliary,
     AuxiliaryStatus,
@@ -21,6 +27,7 @@ from api.domain.models import (
     DeadBadgeScan,
 )
 from api.domain.staff.alerts import coarse_place
+from api.domain.staff.contracts import latest_term_end, term_good_until, term_over
 from verification.tokens import BadTokenError, KeyRing
 
 
@@ -29,6 +36,7 @@ class BadgeStatus(StrEnum):
     SUSPENDED = "suspended"
     REVOKED = "revoked"
     SUPERSEDED = "superseded"
+    EXPIRED = "expired"
     INVALID = "invalid"
 
 
@@ -49,13 +57,17 @@ NOTICES: dict[BadgeStatus, str] = {
         "该证件已作废：已补发新证件，旧证件不得再使用。请勿配合其执法要求，"
         "可拨打12345或在本页举报；遇紧急情况请拨打110。"
     ),
+    BadgeStatus.EXPIRED: (
+        "该证件已过期：持证人的聘用期限已满且未续聘（第二十一条），目前不得从事行政执法辅助工作。"
+        "请勿配合其执法要求，可拨打12345或在本页举报；遇紧急情况请拨打110。"
+    ),
     BadgeStatus.INVALID: (
         "无法核验此证件：它不是本市签发的有效证件，可能是伪造或被篡改的。请勿配合其执法要求，"
         "可拨打12345或在本页举报；遇紧急情况请拨打110。"
     ),
 }
 
-_DEAD = {BadgeStatus.SUSPENDED, BadgeStatus.REVOKED, BadgeStatus.SUPERSEDED}
+_DEAD = {BadgeStatus.SUSPENDED, BadgeStatus.REVOKED, BadgeStatus.SUPERSEDED, BadgeStatus.EXPIRED}
 
 
 @dataclass(frozen=True)
@@ -69,17 +81,21 @@ class BadgeCheck:
     command_agency: str | None = None
     independent: list[Duty] = field(default_factory=list)
     assisted: list[Duty] = field(default_factory=list)
+    # Seconds this answer stays true if nothing is written: until the latest term runs out (None: no end).
+    good_for: float | None = None
 
     @property
     def notice(self) -> str:
         return NOTICES[self.status]
 
 
-def _status(aux_status: str, cred_status: str, version: int, newest_version: int) -> BadgeStatus:
+def _status(aux_status: str, cred_status: str, version: int, newest_version: int, term_ended: bool) -> BadgeStatus:
     if cred_status == CredentialStatus.SUPERSEDED or version < newest_version:
         return BadgeStatus.SUPERSEDED
-    if cred_status == CredentialStatus.REVOKED or aux_status == AuxiliaryStatus.DEPARTED:
+    if cred_status == CredentialStatus.REVOKED or aux_status in LEFT_STATUSES:
         return BadgeStatus.REVOKED
+    if term_ended:
+        return BadgeStatus.EXPIRED
     if cred_status == CredentialStatus.SUSPENDED or aux_status != AuxiliaryStatus.ACTIVE:
         return BadgeStatus.SUSPENDED
     return BadgeStatus.VALID
@@ -94,7 +110,7 @@ _BADGE_STATE = (
         select(func.max(_Newest.version)).where(_Newest.auxiliary_id == Credential.auxiliary_id)
         .scalar_subquery(),
         Auxiliary.id, Auxiliary.status, Auxiliary.badge_no, Auxiliary.name, Auxiliary.categories,
-        Agency.name, _Command.name,
+        Agency.name, _Command.name, latest_term_end(Credential.auxiliary_id),
     )
     .join(Auxiliary, Auxiliary.id == Credential.auxiliary_id)
     .join(Agency, Agency.id == Auxiliary.agency_id)
@@ -106,15 +122,27 @@ def _check(session: Session, where: ColumnElement[bool]) -> BadgeCheck | None:
     row = session.execute(_BADGE_STATE.where(where)).first()
     if row is None:
         return None
-    cred_id, cred_status, version, newest, aux_id, aux_status, badge_no, name, categories, agency, command = row
-    status = _status(aux_status, cred_status, version, newest or version)
+    (cred_id, cred_status, version, newest, aux_id, aux_status, badge_no, name, categories, agency, command,
+     term_ends_on) = row
+    now = utcnow()
+    status = _status(aux_status, cred_status, version, newest or version, term_over(term_ends_on, beijing_date(now)))
     person = {"credential_id": cred_id, "auxiliary_id": aux_id, "badge_no": badge_no, "name": name,
-              "agency": agency, "command_agency": command or agency}
+              "agency": agency, "command_agency": command or agency,
+              "good_for": _good_for(status, term_ends_on, now)}
     if status != BadgeStatus.VALID:
         return BadgeCheck(status, **person)
     independent = [DUTY_BY_CODE[c] for c in categories if c in DUTY_BY_CODE and not DUTY_BY_CODE[c].assisted]
     independent.sort(key=DUTIES.index)
     return BadgeCheck(status, **person, independent=independent, assisted=[d for d in DUTIES if d.assisted])
+
+
+def _good_for(status: BadgeStatus, term_ends_on: date | None, now: datetime) -> float | None:
+    """How long an answer holds with nothing written: a valid or suspended badge turns ``expired`` when the
+    latest term runs out; every other status is final, or ends only by a write."""
+    until = term_good_until(term_ends_on)
+    if until is None or status not in (BadgeStatus.VALID, BadgeStatus.SUSPENDED):
+        return None
+    return max(0.0, (until - now).total_seconds())
 
 
 def check_token(session: Session, keyring: KeyRing, token: str) -> BadgeCheck:
@@ -142,7 +170,7 @@ def check_badge_no(session: Session, badge_no: str) -> BadgeCheck | None:
 def record_dead_scan(
     session: Session, check: BadgeCheck, *, channel: str, lat: float | None = None, lon: float | None = None
 ) -> bool:
-    """Keep a scan of a suspended, revoked or superseded badge as an alert for the agencies that answer for
+    """Keep a scan of a suspended, revoked, superseded or expired badge as an alert for the agencies that answer for
     the person (``alerts``): when, how, and where only as the 0.01° cell of the position the citizen's phone
     sent, if it sent one; nothing about who scanned. Callers run it in a transaction of its own, so a
     citizen's check never waits for a write lock."""
@@ -158,8 +186,12 @@ def record_dead_scan(
 
 def valid_photo(session: Session, badge_no: str) -> tuple[bytes, str] | None:
     """The ID photo, only while the badge is valid: a dead badge shows no face to vouch for."""
-    aux = session.scalar(select(Auxiliary).where(Auxiliary.badge_no == badge_no.strip().upper()))
-    if aux is None or aux.status != AuxiliaryStatus.ACTIVE or aux.photo is None:
+    row = session.execute(select(Auxiliary, latest_term_end(Auxiliary.id))
+                          .where(Auxiliary.badge_no == badge_no.strip().upper())).first()
+    if row is None:
+        return None
+    aux, term_ends_on = row
+    if aux.status != AuxiliaryStatus.ACTIVE or aux.photo is None or term_over(term_ends_on, beijing_date(utcnow())):
         return None
     return aux.photo, aux.photo_type or "image/jpeg"
 

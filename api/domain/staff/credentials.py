@@ -50,7 +50,7 @@ def record_training(
     completed_on: date,
     passed: bool,
 ) -> Training:
-    if aux.status == AuxiliaryStatus.DEPARTED:
+    if aux.has_left:
         raise departed_refusal()
     if kind not in TRAINING_KINDS:
         raise DomainError("unknown_training_kind", "未知的培训类型", f"unknown training kind {kind!r}")
@@ -118,7 +118,7 @@ def issue_credential(
     session: Session, aux: Auxiliary, *, actor: User, signer: BadgeSigner
 ) -> IssuedCredential:
     """Issue, or reissue, the work credential; the auxiliary becomes ``active`` (持证上岗)."""
-    if aux.status == AuxiliaryStatus.DEPARTED:
+    if aux.has_left:
         raise departed_refusal()
     if aux.status == AuxiliaryStatus.SUSPENDED:
         raise Conflict("auxiliary_suspended", "该辅助人员已被暂停工作，恢复后方可发证",

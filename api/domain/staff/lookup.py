@@ -32,12 +32,16 @@ def visible_auxiliary(session: Session, aux_id: uuid.UUID, *, user: User) -> Aux
     return aux
 
 
-def managed_auxiliary(session: Session, aux_id: uuid.UUID, *, user: User) -> Auxiliary:
-    """The auxiliary, locked for a write by an admin of their employing agency."""
+def managed_auxiliary(
+    session: Session, aux_id: uuid.UUID, *, user: User, or_commanding: bool = False
+) -> Auxiliary:
+    """The auxiliary, locked for a write by an admin of their employing agency; with ``or_commanding``, also by
+    an admin of the street they are seconded to (第二十二条: it assesses them)."""
     aux = _load(session, aux_id, lock=True)
     if aux is None or not can_read(user, aux):
         raise NotFound("auxiliary", "辅助人员")
-    require_managed(user, aux.agency_id)
+    require_managed(user, aux.agency_id,
+                    commanding_agency_id=aux.commanding_agency_id if or_commanding else None)
     return aux
 
 

@@ -1,7 +1,9 @@
-"""Suspension, reinstatement, departure (第二十七条) and secondment to a street (第二十二条).
+"""Suspension, reinstatement, departure (第二十七条), dismissal (第二十八条) and secondment to a street
+(第二十二条).
 
-The credential follows the person at once: a suspended auxiliary's badge scans as ``suspended``, a departed
-one's as ``revoked``. Departure also closes their login and gives the headcount place back (第十二条).
+The credential follows the person at once: a suspended auxiliary's badge scans as ``suspended``, a departed or
+dismissed one's as ``revoked``. Leaving, either way, also closes their login and gives the headcount place back
+(第十二条); a dismissal is kept as its own status, so that 第十四条 can tell it from a plain departure.
 """
 
 import uuid
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 from api.domain.audit import log as audit
 from api.domain.errors import Conflict, DomainError, RuleViolation
 from api.domain.models import Agency, AgencyLevel, Auxiliary, AuxiliaryStatus, CredentialStatus, User
+from api.domain.organisation.accounts import revoke_logins
 from api.domain.organisation.agencies import is_descendant
 from api.domain.staff.credentials import current_credential, departed_refusal, set_credential_status
 from api.domain.staff.hiring import free_headcount_place
@@ -37,24 +40,25 @@ class StatusMove:
 
 _ACTIVE, _SUSPENDED = AuxiliaryStatus.ACTIVE, AuxiliaryStatus.SUSPENDED
 # The auxiliary's status machine. pending_training → active is the credential's issue (第二十三条,
-# credentials.py); departed is final (第二十七条).
+# credentials.py); departed and dismissed are final (第二十七条、第二十八条).
+_STAFF = frozenset({AuxiliaryStatus.PENDING_TRAINING, _ACTIVE, _SUSPENDED})
+_REVOKE = (frozenset({CredentialStatus.VALID, CredentialStatus.SUSPENDED}), CredentialStatus.REVOKED,
+           "credential.revoked")
 STATUS_MOVES: dict[str, StatusMove] = {
     "suspend": StatusMove(frozenset({_ACTIVE}), _SUSPENDED,
                           (frozenset({CredentialStatus.VALID}), CredentialStatus.SUSPENDED, "credential.suspended")),
     "reinstate": StatusMove(frozenset({_SUSPENDED}), _ACTIVE,
                             (frozenset({CredentialStatus.SUSPENDED}), CredentialStatus.VALID,
                              "credential.reinstated")),
-    "depart": StatusMove(frozenset({AuxiliaryStatus.PENDING_TRAINING, _ACTIVE, _SUSPENDED}),
-                         AuxiliaryStatus.DEPARTED,
-                         (frozenset({CredentialStatus.VALID, CredentialStatus.SUSPENDED}), CredentialStatus.REVOKED,
-                          "credential.revoked")),
+    "depart": StatusMove(_STAFF, AuxiliaryStatus.DEPARTED, _REVOKE),
+    "dismiss": StatusMove(_STAFF, AuxiliaryStatus.DISMISSED, _REVOKE),
 }
 
 
 def _check_move(aux: Auxiliary, move: StatusMove) -> None:
     if aux.status in move.from_:
         return
-    if aux.status == AuxiliaryStatus.DEPARTED:
+    if aux.has_left:
         raise departed_refusal()
     raise Conflict("invalid_transition", f"当前状态（{aux.status}）不能变更为{move.to}",
                    f"cannot go from {aux.status} to {move.to}", current_status=str(aux.status))
@@ -94,9 +98,11 @@ def record_departure(
     left_on: date,
     reason: str,
     items_recovered: Sequence[str],
+    dismissal: bool = False,
 ) -> Auxiliary:
-    """第二十七条: revoke the credential, record what was taken back, close the login, free the place."""
-    move = STATUS_MOVES["depart"]
+    """第二十七条: revoke the credential, record what was taken back, close the account and end its logins,
+    free the place. A ``dismissal`` (第二十八条) takes the same path and leaves the person ``dismissed``."""
+    move = STATUS_MOVES["dismiss" if dismissal else "depart"]
     _check_move(aux, move)
     if left_on < aux.hired_on:
         raise DomainError("left_before_hired", "离职日期不能早于聘用日期", "left_on is before hired_on")
@@ -109,10 +115,11 @@ def record_departure(
     user = session.get(User, aux.user_id)
     if user is not None:
         user.active = False
+        revoke_logins(session, user.id)
         audit.record(session, user, "user.deactivated", actor_id=actor.id)
     aux.left_on = left_on
     aux.items_recovered = [i for i in RECOVERABLE_ITEMS if i in items_recovered]
-    audit.record(session, aux, "auxiliary.departed", actor_id=actor.id)
+    audit.record(session, aux, "auxiliary.dismissed" if dismissal else "auxiliary.departed", actor_id=actor.id)
     return aux
 
 
@@ -120,7 +127,7 @@ def second_auxiliary(
     session: Session, aux: Auxiliary, *, actor: User, command_agency_id: uuid.UUID | None
 ) -> Auxiliary:
     """第二十二条: place the auxiliary under a street/town below the employer for daily command, or end it."""
-    if aux.status == AuxiliaryStatus.DEPARTED:
+    if aux.has_left:
         raise departed_refusal()
     if command_agency_id is not None:
         command = session.get(Agency, command_agency_id)
@@ -140,7 +147,7 @@ def second_auxiliary(
 
 
 def set_photo(session: Session, aux: Auxiliary, *, actor: User, data: bytes, content_type: str) -> Auxiliary:
-    if aux.status == AuxiliaryStatus.DEPARTED:
+    if aux.has_left:
         raise departed_refusal()
     aux.photo = data
     aux.photo_type = content_type

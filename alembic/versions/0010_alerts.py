@@ -4,8 +4,8 @@ complainants' photos (第二十四条) are kept, re-encoded without metadata, by
 Complaint photos are append-only (第十条(三)): the database refuses UPDATE, DELETE and TRUNCATE on them, as
 0002–0005 do for the other records.
 
-Revision ID: 0007a
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007a"
-down_revision: str | None = "0006"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
