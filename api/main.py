@@ -24,6 +24,7 @@ from api.routes import (
     complaint_pages,
     complaints,
     fieldwork,
+    privacy,
     public,
     rectification,
     reports,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(reports.router)
     app.include_router(alerts.router)
     app.include_router(rectification.router)
+    app.include_router(privacy.router)
     # Probes and figures last: they are few requests, the badge checks many.
     observability.install(app)
     health.install(app)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import Admin, ContextDep, CurrentUser, SessionDep
 from api.domain.errors import NotFound
-from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, Training
+from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, ReadKind, Training
 from api.domain.pagination import paginate
 from api.domain.staff.credentials import (
     PRE_JOB,
@@ -34,6 +34,7 @@ from api.domain.staff.status import (
     set_photo,
     suspend_auxiliary,
 )
+from api.read_log import log_personal_reads
 from api.uploads import limited_upload_route
 from schemas.auxiliaries import (
     AuxiliaryCreate,
@@ -145,14 +146,19 @@ def list_auxiliaries_route(
     # paginate() is annotated for SQLAlchemy 2.0's Select[tuple[T]]; 2.1 spells it Select[T].
     rows, next_cursor = paginate(session, cast("Select[tuple[Auxiliary]]", stmt),
                                  created=Auxiliary.created_at, key=Auxiliary.id, limit=limit, cursor=cursor)
-    return Page[AuxiliaryRead](items=_reads(session, rows), next_cursor=next_cursor)
+    items = _reads(session, rows)
+    # Each item carries birth date, education and criminal record: each is a read of personal data.
+    log_personal_reads(session, user, ReadKind.AUXILIARY, (a.id for a in rows))
+    return Page[AuxiliaryRead](items=items, next_cursor=next_cursor)
 
 
 @router.get("/auxiliaries/{aux_id}", response_model=AuxiliaryRead)
 def read_auxiliary_route(session: SessionDep, user: CurrentUser, aux_id: AuxId) -> AuxiliaryRead:
     """One auxiliary's record, with trainings and current credential. Visible to the employing agency, the
     street they are seconded to, the justice bureau and the auxiliary themself; anyone else gets 404."""
-    return _read(session, visible_auxiliary(session, aux_id, user=user))
+    read = _read(session, visible_auxiliary(session, aux_id, user=user))
+    log_personal_reads(session, user, ReadKind.AUXILIARY, [read.id])
+    return read
 
 
 @router.post("/auxiliaries/{aux_id}/trainings", response_model=TrainingRead,

@@ -21,7 +21,8 @@ from api.domain.complaints.handling import (
 )
 from api.domain.complaints.intake import file_complaint, track_complaint
 from api.domain.complaints.photos import MAX_PHOTO_BYTES, add_complaint_photo, complaint_photos, read_complaint_photo
-from api.domain.models import CaseNotice, Complaint, ComplaintStatus, User
+from api.domain.models import CaseNotice, Complaint, ComplaintStatus, ReadKind, User
+from api.read_log import log_personal_reads
 from api.uploads import limited_upload_route
 from schemas.common import Page
 from schemas.complaints import (
@@ -171,7 +172,7 @@ def _item(user: User, complaint: Complaint) -> ComplaintItem:
 def _read(session: SessionDep, user: User, complaint: Complaint) -> ComplaintRead:
     notice = complaint_notice(session, complaint.id)
     item = _item(user, complaint)
-    return ComplaintRead(
+    read = ComplaintRead(
         **item.model_dump(),
         agency_id=complaint.agency_id,
         identified_by=complaint.identified_by,
@@ -190,6 +191,9 @@ def _read(session: SessionDep, user: User, complaint: Complaint) -> ComplaintRea
         photos=[ComplaintPhotoRead.model_validate(p) for p in complaint_photos(session, complaint.id)]
         if item.can_handle else None,
     )
+    if read.contact_phone is not None:
+        log_personal_reads(session, user, ReadKind.COMPLAINANT_PHONE, [complaint.id])
+    return read
 
 
 @router.get("/api/complaints/{complaint_id}", response_model=ComplaintRead)

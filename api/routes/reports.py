@@ -12,11 +12,12 @@ from fastapi.responses import Response
 from api.deps import Admin, SessionDep
 from api.domain.base import BEIJING, utcnow
 from api.domain.duties import DUTY_BY_CODE, TaskMode
-from api.domain.models import Agency, Role
+from api.domain.models import Agency, ReadKind, Role
 from api.domain.oversight.reports import metrics, metrics_agencies, report_agency
 from api.domain.oversight.roster import HIRE_METHODS_ZH, STATUSES_ZH, Roster, Usage, roster
 from api.pages.charts import render_metrics_svg
 from api.pages.roster_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, content_disposition, roster_csv, roster_xlsx
+from api.read_log import log_personal_reads
 from schemas.reports import (
     AgencyMetricsRead,
     AgencyRef,
@@ -128,11 +129,16 @@ def read_roster(
     agency = report_agency(session, user=user, agency_id=agency_id)
     report = roster(session, agency=agency, year=year or _default_year())
     if fmt == "json":
-        return Response(_roster_read(report).model_dump_json(), media_type="application/json")
-    if fmt == "csv":
+        body, media_type = _roster_read(report).model_dump_json().encode(), "application/json"
+    elif fmt == "csv":
         body, media_type = roster_csv(report), CSV_MEDIA_TYPE
     else:
         body, media_type = roster_xlsx(report), XLSX_MEDIA_TYPE
+    # One entry per export, made once the roster is in hand: it names everyone the agency employed that year.
+    log_personal_reads(session, user, ReadKind.ROSTER, [None], agency_id=agency.id if agency else None,
+                       year=report.year, format=fmt, row_count=len(report.entries))
+    if fmt == "json":
+        return Response(body, media_type=media_type)
     return Response(body, media_type=media_type, headers={
         "Content-Disposition": content_disposition(report, fmt), "Cache-Control": "private, no-store"})
 
