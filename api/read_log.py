@@ -16,8 +16,9 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from api.db import READ_ONLY
-from api.domain.models import ReadKind, User
+from api.domain.models import User
 from api.domain.privacy.reads import record_reads
+from api.domain.privacy_tables import ReadKind
 from api.observability import current_request_id
 
 

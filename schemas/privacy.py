@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from api.domain.models import ReadKind
+from api.domain.privacy_tables import ReadKind
 
 
 class PersonalDataReadItem(BaseModel):

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.domain import log_tables, oversight_tables, privacy_tables, standing_tables
+from api.domain import log_tables, oversight_tables, privacy_tables, standing_tables  # noqa: F401 (metadata)
 from api.domain.base import RULES_VERSION, Base, CreatedMixin, IdMixin, utcnow
 
 # The log's tables and those of a person's standing are models too (kept in their own modules for length):
@@ -41,9 +41,6 @@ Sanction = standing_tables.Sanction
 RectificationStatus = oversight_tables.RectificationStatus
 RectificationOrder = oversight_tables.RectificationOrder
 RectificationEvent = oversight_tables.RectificationEvent
-# And the reads of personal data (第十条(一)).
-PersonalDataRead = privacy_tables.PersonalDataRead
-ReadKind = privacy_tables.ReadKind
 
 
 class AgencyLevel(StrEnum):

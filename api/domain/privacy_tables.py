@@ -1,4 +1,4 @@
-"""The table of reads of personal data (第十条(一)); re-exported by ``api.domain.models``.
+"""The table of reads of personal data (第十条(一)); imported by ``api.domain.models`` so the metadata has it.
 
 One row per record of a person shown to someone: who read it (account and role), what (a kind and the
 record's id; for a roster export, the agency, year, format and row count), when, and the request it came

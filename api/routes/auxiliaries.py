@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from api.deps import Admin, ContextDep, CurrentUser, SessionDep
 from api.domain.errors import NotFound
-from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, ReadKind, Training
+from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, Training
 from api.domain.pagination import paginate
+from api.domain.privacy_tables import ReadKind
 from api.domain.staff.credentials import (
     PRE_JOB,
     current_credentials,

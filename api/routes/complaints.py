@@ -21,7 +21,8 @@ from api.domain.complaints.handling import (
 )
 from api.domain.complaints.intake import file_complaint, track_complaint
 from api.domain.complaints.photos import MAX_PHOTO_BYTES, add_complaint_photo, complaint_photos, read_complaint_photo
-from api.domain.models import CaseNotice, Complaint, ComplaintStatus, ReadKind, User
+from api.domain.models import CaseNotice, Complaint, ComplaintStatus, User
+from api.domain.privacy_tables import ReadKind
 from api.read_log import log_personal_reads
 from api.uploads import limited_upload_route
 from schemas.common import Page

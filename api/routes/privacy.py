@@ -7,8 +7,8 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from api.deps import JusticeAdmin, SessionDep
-from api.domain.models import ReadKind
 from api.domain.privacy.reads import list_reads
+from api.domain.privacy_tables import ReadKind
 from schemas.common import Page
 from schemas.privacy import PersonalDataReadItem
 

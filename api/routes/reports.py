@@ -12,9 +12,10 @@ from fastapi.responses import Response
 from api.deps import Admin, SessionDep
 from api.domain.base import BEIJING, utcnow
 from api.domain.duties import DUTY_BY_CODE, TaskMode
-from api.domain.models import Agency, ReadKind, Role
+from api.domain.models import Agency, Role
 from api.domain.oversight.reports import metrics, metrics_agencies, report_agency
 from api.domain.oversight.roster import HIRE_METHODS_ZH, STATUSES_ZH, Roster, Usage, roster
+from api.domain.privacy_tables import ReadKind
 from api.pages.charts import render_metrics_svg
 from api.pages.roster_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, content_disposition, roster_csv, roster_xlsx
 from api.read_log import log_personal_reads

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Path, status
 from api.deps import CurrentUser, SessionDep
 from api.domain.access import require_visible
 from api.domain.complaints.catalogue import ACTION_BY_CODE
-from api.domain.models import ReadKind, Sanction
+from api.domain.models import Sanction
+from api.domain.privacy_tables import ReadKind
 from api.domain.staff.assessments import Scores, record_assessment
 from api.domain.staff.commendations import record_commendation
 from api.domain.staff.contracts import record_contract

@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api.domain.models import PersonalDataRead, ReadKind, Role, User
+from api.domain.models import Role, User
+from api.domain.privacy_tables import PersonalDataRead, ReadKind
 from tests.factories import login, make_agency, make_auxiliary, make_complaint, make_user
 from tests.problems import assert_problem
 

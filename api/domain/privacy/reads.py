@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.domain.base import utcnow
-from api.domain.models import PersonalDataRead, ReadKind, User
+from api.domain.models import User
 from api.domain.pagination import paginate
+from api.domain.privacy_tables import PersonalDataRead, ReadKind
 
 
 def record_reads(
