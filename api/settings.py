@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     checkpoint_seconds: float = Field(default=10.0, ge=0)
     # How often waiting leaves are given their place in the tree (0: only on demand).
     integrate_seconds: float = Field(default=1.0, ge=0)
+    # A complainant's phone number is erased this many days after the complaint is resolved or dismissed
+    # (第十条(一); api/domain/privacy/phones.py); the running service looks for such numbers this often (0: never,
+    # leaving it to `auxduty privacy erase-phones`).
+    complainant_phone_days: int = Field(default=180, ge=1, le=3650)
+    privacy_sweep_seconds: float = Field(default=3600.0, ge=0)
     # Line 1 of every checkpoint, and the name of its key; default: the public host + "/log".
     log_origin: str | None = None
     # Where published checkpoints are kept outside the database; default: log/ under the data dir.
