@@ -4,12 +4,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from api.deps import JusticeAdmin, SessionDep
 from api.domain.privacy.reads import list_reads
 from api.domain.privacy_tables import ReadKind
-from schemas.common import Page
+from schemas.common import Instant, Page
 from schemas.privacy import PersonalDataReadItem
 
 router = APIRouter(prefix="/api", tags=["oversight"])
@@ -21,8 +20,7 @@ def list_personal_data_reads(
     _user: JusticeAdmin,
     user_id: Annotated[uuid.UUID | None, Query(description="only this account's reads")] = None,
     kind: Annotated[ReadKind | None, Query(description="only reads of this kind")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="only reads at or after this instant (with offset)")]
-    = None,
+    since: Annotated[Instant | None, Query(description="only reads at or after this instant (RFC 3339)")] = None,
     limit: Annotated[int | None, Query(ge=1, description="page size; values above 200 are clamped")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[PersonalDataReadItem]:
