@@ -49,7 +49,7 @@ INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "
                "task_reassignments",
                # A person's standing (0007): what an agency decided about someone is never rewritten.
                "assessments", "contracts", "commendations", "sanctions",
-               # Reads of personal data (0100p, 第十条(一)): who read whom is never rewritten.
+               # Reads of personal data (0011, 第十条(一)): who read whom is never rewritten.
                "personal_data_reads")
 DELETABLE = ("log_pending",)
 READ_ONLY_TABLES = ("alembic_version", "log_legacy")

@@ -8,19 +8,22 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    ColumnElement,
     ForeignKey,
     Index,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
-    and_,
 )
-from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.domain import log_tables, oversight_tables, privacy_tables, standing_tables  # noqa: F401 (metadata)
+from api.domain import (  # noqa: F401 (privacy_tables: its table in the metadata)
+    complaint_tables,
+    log_tables,
+    oversight_tables,
+    privacy_tables,
+    standing_tables,
+)
 from api.domain.base import RULES_VERSION, Base, CreatedMixin, IdMixin, utcnow
 
 # The log's tables and those of a person's standing are models too (kept in their own modules for length):
@@ -41,6 +44,13 @@ Sanction = standing_tables.Sanction
 RectificationStatus = oversight_tables.RectificationStatus
 RectificationOrder = oversight_tables.RectificationOrder
 RectificationEvent = oversight_tables.RectificationEvent
+# And a citizen's complaints (第二十四条) with their steps, notices and photos.
+ComplaintStatus = complaint_tables.ComplaintStatus
+Complaint = complaint_tables.Complaint
+OPEN_COMPLAINT_STATUSES = complaint_tables.OPEN_COMPLAINT_STATUSES
+ComplaintEvent = complaint_tables.ComplaintEvent
+CaseNotice = complaint_tables.CaseNotice
+ComplaintPhoto = complaint_tables.ComplaintPhoto
 
 
 class AgencyLevel(StrEnum):
@@ -325,97 +335,3 @@ class Article19Case(IdMixin, CreatedMixin, Base):
     flags: Mapped[list[str]] = mapped_column(JSON)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
-
-
-class ComplaintStatus(StrEnum):
-    RECEIVED = "received"
-    INVESTIGATING = "investigating"
-    RESOLVED = "resolved"
-    DISMISSED = "dismissed"
-
-
-class Complaint(IdMixin, Base):
-    """A citizen's complaint (第二十四条). Never deleted; only ``status`` and the decision move, and each
-    move is also kept as a ComplaintEvent."""
-
-    __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_agency_status", "agency_id", "status"),)
-
-    tracking_no: Mapped[str] = mapped_column(String(16), unique=True)
-    access_code_hash: Mapped[str] = mapped_column(String(64))
-    # None: nobody could be identified, so the justice bureau handles it.
-    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
-    auxiliary_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
-    # As the citizen gave it (upper-cased), kept even when no auxiliary has that number.
-    badge_no: Mapped[str | None] = mapped_column(String(32))
-    identified_by: Mapped[str | None] = mapped_column(String(20))  # token | badge_no | unverified_token
-    category: Mapped[str] = mapped_column(String(32))
-    description: Mapped[str] = mapped_column(Text)
-    occurred_at: Mapped[datetime]
-    location: Mapped[str | None] = mapped_column(String(200))
-    lat: Mapped[float | None]
-    lon: Mapped[float | None]
-    contact_phone: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[ComplaintStatus] = mapped_column(String(16), default=ComplaintStatus.RECEIVED)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    due_at: Mapped[datetime]
-    finding: Mapped[str | None] = mapped_column(Text)
-    action: Mapped[str | None] = mapped_column(String(20))
-    decided_at: Mapped[datetime | None]
-    rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
-
-    @hybrid_property
-    def overdue(self) -> bool:
-        """Past its handling deadline and neither resolved nor dismissed."""
-        return self.status in OPEN_COMPLAINT_STATUSES and self.due_at < utcnow()
-
-    @overdue.inplace.expression
-    @classmethod
-    def _overdue_condition(cls) -> ColumnElement[bool]:
-        return and_(cls.status.in_(OPEN_COMPLAINT_STATUSES), cls.due_at < utcnow())
-
-
-OPEN_COMPLAINT_STATUSES = (ComplaintStatus.RECEIVED, ComplaintStatus.INVESTIGATING)
-"""Not yet resolved or dismissed (``catalogue.OPEN_STATUSES``)."""
-
-
-class ComplaintEvent(IdMixin, CreatedMixin, Base):
-    """One step of a complaint's handling: who moved it from which status to which, and what they found."""
-
-    __tablename__ = "complaint_events"
-
-    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), index=True)
-    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    from_status: Mapped[str] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
-    finding: Mapped[str | None] = mapped_column(Text)
-    action: Mapped[str | None] = mapped_column(String(20))
-
-
-class CaseNotice(IdMixin, Base):
-    """An anonymised case notice (违法违纪案例通报, 第二十四条) published when a complaint is resolved."""
-
-    __tablename__ = "case_notices"
-
-    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), unique=True)
-    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
-    category: Mapped[str] = mapped_column(String(32))
-    action: Mapped[str] = mapped_column(String(20))
-    text: Mapped[str] = mapped_column(Text)
-    published_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-
-
-class ComplaintPhoto(IdMixin, CreatedMixin, Base):
-    """A photo the complainant attached (第二十四条), re-encoded from its pixels so that no EXIF (position,
-    time, device) or other metadata is kept; the stored bytes are named by their SHA-256. Never altered."""
-
-    __tablename__ = "complaint_photos"
-    __table_args__ = (UniqueConstraint("complaint_id", "sha256"),)
-
-    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), index=True)
-    sha256: Mapped[str] = mapped_column(String(64))
-    bytes: Mapped[int] = mapped_column(BigInteger)
-    content_type: Mapped[str] = mapped_column(String(32))
-    width: Mapped[int]
-    height: Mapped[int]

@@ -2,7 +2,7 @@
 
 One row per record of a person shown to someone: who read it (account and role), what (a kind and the
 record's id; for a roster export, the agency, year, format and row count), when, and the request it came
-with. Never the data itself. Append-only: the database refuses UPDATE, DELETE and TRUNCATE (0100p).
+with. Never the data itself. Append-only: the database refuses UPDATE, DELETE and TRUNCATE (0011).
 """
 
 import uuid

@@ -4,7 +4,7 @@ or roster export, and when; never the data itself.
 The table is append-only: the database refuses UPDATE, DELETE and TRUNCATE on it, as 0002–0010 do for the
 records, and the service role may only SELECT and INSERT (``api.migrations.INSERT_ONLY``).
 
-Revision ID: 0100p
+Revision ID: 0011
 Revises: 0010
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0100p"
+revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
