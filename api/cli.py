@@ -1,4 +1,4 @@
-"""The ``auxduty`` console script: serve, migrate, create-admin, demo, keys, log, audit verify."""
+"""The ``auxduty`` console script: serve, migrate, create-admin, demo, keys, log, audit verify, privacy."""
 
 import argparse
 import base64
@@ -166,6 +166,20 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _cmd_privacy(args: argparse.Namespace) -> int:
+    from api.context import AppContext
+    from api.log_keeper import erase_phones_now
+
+    settings = get_settings()
+    if args.days is not None:
+        settings = settings.model_copy(update={"complainant_phone_days": args.days})
+    ctx = AppContext.build(settings)
+    erased = erase_phones_now(ctx)
+    print(f"complainants' phone numbers erased: {erased} "
+          f"(complaints decided more than {settings.complainant_phone_days} days ago)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="auxduty", description="auxduty: field duty and badge verification")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -199,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--full", action="store_true",
                        help="re-read every leaf from the first, not only those added since the last passing check")
     audit.set_defaults(func=_cmd_audit)
+    privacy = sub.add_parser("privacy", help="erase complainants' phone numbers whose time is up (第十条(一))")
+    privacy.add_argument("action", choices=["erase-phones"])
+    privacy.add_argument("--days", type=int, help="days after the decision (default AUXDUTY_COMPLAINANT_PHONE_DAYS)")
+    privacy.set_defaults(func=_cmd_privacy)
     return parser
 
 

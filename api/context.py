@@ -14,6 +14,7 @@ from api.capacity import DatabaseSlots
 from api.db import make_engine, make_sessionmaker
 from api.domain.audit.checkpoints import CheckpointStore, LogKeys, TransparencyLog
 from api.domain.audit.log import derive_leaf_key
+from api.domain.fieldwork.context import TimeLimits
 from api.domain.organisation.accounts import HashCost
 from api.domain.staff.identity import derive_id_key
 from api.domain.storage import BlobStore
@@ -120,6 +121,11 @@ class AppContext:
     @cached_property
     def hash_cost(self) -> HashCost:
         return HashCost(self.settings.argon2_time_cost, self.settings.argon2_memory_kib)
+
+    @cached_property
+    def field_limits(self) -> TimeLimits:
+        return TimeLimits(max_future=timedelta(minutes=self.settings.field_max_future_minutes),
+                          max_age=timedelta(days=self.settings.field_max_age_days))
 
     @property
     def access_lifetime(self) -> timedelta:

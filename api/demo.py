@@ -1,8 +1,9 @@
 """Demo data: a municipal bureau, a district, two streets, officers, auxiliaries in every status, tasks of
-every duty category, some awaiting co-signature, a refusal and the overdue rectification order it led to, and
-people's standing: assessments, terms and a renewal, a commendation, a term whose renewal an incompetent
-assessment refuses, a dismissal decided on a complaint, and another agency's attempt to hire the dismissed man,
-refused (第十四条). Every auxiliary has a fictitious 居民身份证号码 with a correct check character.
+every duty category, some awaiting co-signature, complaints, scans of dead badges as alerts, a refusal and
+the overdue rectification order it led to, and people's standing: assessments, terms and a renewal, a
+commendation, a term whose renewal an incompetent assessment refuses, a dismissal decided on a complaint, and
+another agency's attempt to hire the dismissed man, refused (第十四条). Every auxiliary has a fictitious
+居民身份证号码 with a correct check character.
 Everything goes through the same domain functions as the API, so the demo obeys the Measures. Loading twice
 does nothing the second time."""
 
@@ -22,9 +23,10 @@ from api.domain.complaints.handling import transition_complaint
 from api.domain.complaints.intake import file_complaint
 from api.domain.errors import ForbiddenWork, RuleViolation
 from api.domain.fieldwork.context import FieldContext, load_field_context
+from api.domain.fieldwork.cosign import OfficerPosition, cosign_task
 from api.domain.fieldwork.records import ShiftDraft, ShiftKind
 from api.domain.fieldwork.shifts import record_shift_event
-from api.domain.fieldwork.tasks import correct_task, cosign_task, record_task
+from api.domain.fieldwork.tasks import correct_task, record_task
 from api.domain.models import (
     Agency,
     AgencyLevel,
@@ -40,6 +42,7 @@ from api.domain.organisation.accounts import create_officer, create_user
 from api.domain.organisation.agencies import create_agency
 from api.domain.oversight.rectification import beijing_today, issue_order
 from api.domain.staff.assessments import Scores, record_assessment
+from api.domain.staff.badge_status import check_badge_no, record_dead_scan
 from api.domain.staff.commendations import record_commendation
 from api.domain.staff.contracts import record_contract
 from api.domain.staff.credentials import issue_credential, record_training
@@ -194,8 +197,10 @@ def load_demo(ctx: AppContext, *, quiet: bool) -> Demo | None:
     return demo
 
 
-def _at(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=BEIJING)
+def _at(days_ago: int, hour: int, minute: int = 0) -> datetime:
+    """A time of a recent day, Beijing time: field work is accepted only for so long after it was done."""
+    day = (datetime.now(BEIJING) - timedelta(days=days_ago)).date()
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BEIJING)
 
 
 def _task(fc: FieldContext, session: Session, n: int, category: str, description: str, start: datetime,
@@ -211,25 +216,29 @@ def _task(fc: FieldContext, session: Session, n: int, category: str, description
 
 def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
     """Shifts, tasks of every duty category, co-signatures and refusals, a correction, complaints."""
-    zhang = load_field_context(session, session.get(User, demo.auxiliaries["aux.zhang"].user_id))  # type: ignore[arg-type]
-    chen = load_field_context(session, session.get(User, demo.auxiliaries["aux.chen"].user_id))  # type: ignore[arg-type]
+    def field(username: str) -> FieldContext:
+        user = session.get(User, demo.auxiliaries[username].user_id)
+        assert user is not None
+        return load_field_context(session, user, limits=ctx.field_limits)
+
+    zhang, chen, sun = field("aux.zhang"), field("aux.chen"), field("aux.sun")
     wang_user = session.get(User, demo.officer_wang.user_id)
     assert wang_user is not None
     for fc, n in ((zhang, 1), (chen, 2)):
         day: tuple[tuple[ShiftKind, int], ...] = (("check_in", 8), ("check_out", 17))
         for kind, hour in day:
             record_shift_event(session, fc, ShiftDraft(
-                id=uuid.uuid5(DEMO_NS, f"shift-{n}-{kind}"), kind=kind, at=_at(25, hour), lat=32.0410,
+                id=uuid.uuid5(DEMO_NS, f"shift-{n}-{kind}"), kind=kind, at=_at(2, hour), lat=32.0410,
                 lon=118.7815, accuracy_m=9.0))
     wang = demo.officer_wang.id
-    _task(zhang, session, 1, "patrol", "巡查中山路沿线，劝阻占道经营2起并上报", _at(25, 8, 30))
-    _task(zhang, session, 2, "patrol", "巡查途经玄武湖公园北门（责任区外）", _at(25, 10), lat=32.0800, lon=118.7950)
-    _task(zhang, session, 3, "publicity", "在新街口广场发放市容管理条例宣传册", _at(25, 14))
-    _task(zhang, session, 4, "clerical", "录入本周巡查发现问题台账", _at(25, 16))
-    _task(chen, session, 5, "clerical", "窗口接收占道施工许可申请材料", _at(25, 9))
-    _task(chen, session, 6, "technical", "维护执法记录仪数据采集站网络", _at(25, 11))
-    _task(chen, session, 7, "support", "清点、充电执法记录仪和对讲机", _at(25, 15))
-    _task(chen, session, 8, "assigned", "整理年度执法案卷目录", _at(25, 16),
+    _task(zhang, session, 1, "patrol", "巡查中山路沿线，劝阻占道经营2起并上报", _at(2, 8, 30))
+    _task(zhang, session, 2, "patrol", "巡查途经玄武湖公园北门（责任区外）", _at(2, 10), lat=32.0800, lon=118.7950)
+    _task(zhang, session, 3, "publicity", "在新街口广场发放市容管理条例宣传册", _at(2, 14))
+    _task(zhang, session, 4, "clerical", "录入本周巡查发现问题台账", _at(2, 16))
+    _task(chen, session, 5, "clerical", "窗口接收占道施工许可申请材料", _at(2, 9))
+    _task(chen, session, 6, "technical", "维护执法记录仪数据采集站网络", _at(2, 11))
+    _task(chen, session, 7, "support", "清点、充电执法记录仪和对讲机", _at(2, 15))
+    _task(chen, session, 8, "assigned", "整理年度执法案卷目录", _at(2, 16),
           assignment_ref="玄城管办〔2026〕31号交办单")
     assisted = [
         (9, "order_correction", "协助责令沿街商户清理店外堆放物", "approve"),
@@ -238,23 +247,30 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
         (12, "decision_execution", "协助执行拆除违法广告牌决定", "reject"),
         (13, "scene_order", "协助维持联合执法现场秩序", "approve"),
     ]
+    on_the_spot = OfficerPosition(32.0406, 118.7813, 10.0)
     for n, category, description, decision in assisted:
-        task = _task(zhang, session, n, category, description, _at(26, 9 + n % 5), officer_id=wang)
+        task = _task(zhang, session, n, category, description, _at(1, 9 + n % 5), officer_id=wang)
         if task is not None and decision:
             note = "已到场指挥" if decision == "approve" else "现场未到场，不予确认"
             cosign_task(session, user=wang_user, task_id=task.id, approve=decision == "approve", note=note,
-                        lat=32.0406, lon=118.7813)
-    _task(zhang, session, 14, "statutory_other", "协助开展燃气安全联合检查", _at(26, 15), officer_id=wang,
+                        position=on_the_spot, far_m=ctx.settings.cosign_far_metres)
+    # Co-signed from the district office, 3 km away: recorded, and flagged far_from_task for oversight.
+    from_the_office = _task(zhang, session, 18, "inspection", "协助核查珠江路沿街商铺油烟净化设施", _at(1, 15, 30),
+                            lat=32.0478, lon=118.7890, officer_id=wang)
+    if from_the_office is not None:
+        cosign_task(session, user=wang_user, task_id=from_the_office.id, approve=True, note="电话确认，已核",
+                    position=OfficerPosition(32.0590, 118.8150, 15.0), far_m=ctx.settings.cosign_far_metres)
+    _task(zhang, session, 14, "statutory_other", "协助开展燃气安全联合检查", _at(1, 15), officer_id=wang,
           legal_basis="《城镇燃气管理条例》第四十二条")
-    original = _task(zhang, session, 15, "patrol", "巡查汉中路，发现共享单车乱停", _at(26, 8))
+    original = _task(zhang, session, 15, "patrol", "巡查汉中路，发现共享单车乱停", _at(1, 8))
     if original is not None:
         correct_task(session, zhang, task_id=original.id, payload=TaskCreate(
             id=uuid.uuid5(DEMO_NS, "task-15-v2"), category="patrol",
             description="巡查汉中路，发现共享单车乱停5处，已通知运营方",
-            started_at=_at(26, 8), ended_at=_at(26, 8, 40), lat=32.0405, lon=118.7812).to_draft())
+            started_at=_at(1, 8), ended_at=_at(1, 8, 40), lat=32.0405, lon=118.7812).to_draft())
     # 第十九条: a fine quota, passed on by the officer: refused, and kept against him; the justice bureau
     # ordered his street to rectify (第二十九条), and the street has let the date pass without an answer.
-    _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(26, 10), officer_id=wang,
+    _task(zhang, session, 16, "patrol", "按罚款指标开具处罚单", _at(1, 10), officer_id=wang,
           flags={"fine_quota": True})
     case = session.scalar(select(Article19Case).where(Article19Case.attempt_id == uuid.uuid5(DEMO_NS, "task-16")))
     if case is not None:
@@ -262,16 +278,27 @@ def _fieldwork(ctx: AppContext, session: Session, demo: Demo) -> None:
         issue_order(session, actor=demo.justice_admin, case_id=case.id, now=issued,
                     instructions="立即停止向辅助人员下达罚款指标，对相关执法人员批评教育，书面报告整改情况",
                     due_on=beijing_today(issued) + timedelta(days=14))
-    sun = demo.auxiliaries["aux.sun"]
+    # Recorded on 孙强's phone the day before his suspension, synced after it: kept, flagged.
+    _task(sun, session, 17, "patrol", "巡查中山路地铁站出入口，劝离流动摊贩1处", _at(1, 10))
     complaint, _ = file_complaint(
-        session, keyring=ctx.keyring, badge_no=sun.badge_no, token=None, category="rude_conduct",
-        description="劝离摊贩时言语粗暴", occurred_at=_at(20, 18), location="中山路与汉中路交叉口",
+        session, keyring=ctx.keyring, badge_no=sun.aux.badge_no, token=None, category="rude_conduct",
+        description="劝离摊贩时言语粗暴", occurred_at=_at(7, 18), location="中山路与汉中路交叉口",
         lat=None, lon=None, contact_phone=None)
     transition_complaint(session, user=demo.district_admin, complaint_id=complaint.id,
                          to=ComplaintStatus.INVESTIGATING, finding=None, action=None, notice=None)
     file_complaint(session, keyring=ctx.keyring, badge_no=None, token=None, category="no_identification",
-                   description="自称城管的人员拒绝出示证件", occurred_at=_at(24, 11), location="珠江路",
+                   description="自称城管的人员拒绝出示证件", occurred_at=_at(3, 11), location="珠江路",
                    lat=None, lon=None, contact_phone=None)
+    _dead_badge_scans(session, demo)
+
+
+def _dead_badge_scans(session: Session, demo: Demo) -> None:
+    """Alerts: the suspended auxiliary's badge photographed near 中山路 (the phone sent its position: 0.01° of
+    it is kept), and the departed one's badge number looked up with no position."""
+    for username, channel, lat, lon in (("aux.sun", "image", 32.0467, 118.7853), ("aux.zhou", "page", None, None)):
+        check = check_badge_no(session, demo.auxiliaries[username].badge_no)
+        if check is not None:
+            record_dead_scan(session, check, channel=channel, lat=lat, lon=lon)
 
 
 def _standing(ctx: AppContext, session: Session, demo: Demo) -> None:
@@ -334,6 +361,8 @@ def _print(ctx: AppContext, demo: Demo) -> None:
     print("Auxiliaries and their badges (open the URL, or GET /api/public/badges/<number>):")
     for b in demo.badges:
         print(f"  {b.username:<10} {b.name:<4} {b.badge_no}  {b.status:<13} {b.verify_url or ''}")
+    print("Alerts (GET /api/alerts as admin.xuanwu or admin.xinjiekou): the suspended and the departed badge were "
+          "scanned")
     print("Standing (GET /api/auxiliaries/<id>/standing): aux.zhang renewed on an assessment and commended;")
     print("  aux.wu assessed incompetent, so his renewal is refused (第二十一条); aux.qian dismissed on a complaint.")
     if demo.refused_rehire:

@@ -2,6 +2,10 @@
 ``AUXDUTY_INTEGRATE_SECONDS``, and a signed checkpoint is made at least every ``AUXDUTY_CHECKPOINT_SECONDS``
 while there are new leaves. Hosts of one service may all run it: one integrates at a time (the others skip
 their turn), and two hosts signing the same tree keep one checkpoint.
+
+The same thread erases complainants' phone numbers whose time is up (第十条(一)), about every
+``AUXDUTY_PRIVACY_SWEEP_SECONDS``: each erasure is a leaf of the log, so it belongs with the log's upkeep; hosts
+sweeping at once skip each other's rows (``SKIP LOCKED`` on PostgreSQL, the write lock on SQLite).
 """
 
 import logging
@@ -11,7 +15,9 @@ import time
 from api.context import AppContext
 from api.domain.audit.checkpoints import make_checkpoint, publish
 from api.domain.audit.tree import integrate_all
+from api.domain.base import utcnow
 from api.domain.models import LogCheckpoint
+from api.domain.privacy.phones import erase_closed_complainant_phones
 
 log = logging.getLogger("auxduty.log")
 
@@ -31,6 +37,17 @@ def checkpoint_now(ctx: AppContext) -> LogCheckpoint:
     return checkpoint
 
 
+def erase_phones_now(ctx: AppContext) -> int:
+    """Erase every complainant's phone whose time is up, a batch per short transaction of its own."""
+    erased = 0
+    while True:
+        with ctx.sessions.begin() as session:
+            done = erase_closed_complainant_phones(session, now=utcnow(), days=ctx.settings.complainant_phone_days)
+        erased += done
+        if not done:
+            return erased
+
+
 class LogKeeper:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -46,9 +63,18 @@ class LogKeeper:
 
     def _run(self) -> None:
         settings = self.ctx.settings
-        every = min(s for s in (settings.integrate_seconds, settings.checkpoint_seconds) if s > 0)
-        next_checkpoint = 0.0
+        every = min(s for s in (settings.integrate_seconds, settings.checkpoint_seconds,
+                                settings.privacy_sweep_seconds) if s > 0)
+        next_checkpoint = next_sweep = 0.0
         while not self.stopping.is_set():
+            if settings.privacy_sweep_seconds and time.monotonic() >= next_sweep:
+                next_sweep = time.monotonic() + settings.privacy_sweep_seconds
+                try:
+                    erased = erase_phones_now(self.ctx)
+                    if erased:
+                        log.info("complainants' phone numbers erased: %d", erased)
+                except Exception:  # as for the log: try again next sweep
+                    log.exception("privacy: erasing complainants' phone numbers failed")
             try:
                 if settings.checkpoint_seconds and time.monotonic() >= next_checkpoint:
                     checkpoint_now(self.ctx)
@@ -61,4 +87,5 @@ class LogKeeper:
 
     @staticmethod
     def wanted(ctx: AppContext) -> bool:
-        return bool(ctx.settings.integrate_seconds or ctx.settings.checkpoint_seconds)
+        settings = ctx.settings
+        return bool(settings.integrate_seconds or settings.checkpoint_seconds or settings.privacy_sweep_seconds)

@@ -16,6 +16,7 @@ from api.migrations import upgrade_to_head
 from api.routes import (
     accounts,
     agencies,
+    alerts,
     audit,
     auth,
     auxiliaries,
@@ -23,6 +24,7 @@ from api.routes import (
     complaint_pages,
     complaints,
     fieldwork,
+    privacy,
     public,
     rectification,
     reports,
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             {"name": "complaints", "description": "Complaints from anyone, their handling by the agency, and "
                                                   "published case notices (第二十四条、第二十八条)"},
             {"name": "reports", "description": "The December roster filing (第十二条) and usage figures (第三十条)"},
+            {"name": "alerts", "description": "Scans of suspended, revoked or superseded badges, for the agencies "
+                                              "that answer for the person (第二十四条、第二十七条)"},
             {"name": "log", "description": "The transparency log: signed checkpoints, its key, inclusion and "
                                            "consistency proofs, for anyone (第十条(三))"},
             {"name": "operations", "description": "Liveness and readiness probes for whoever runs the service"},
@@ -138,7 +142,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(audit.public)
     app.include_router(complaints.router)
     app.include_router(reports.router)
+    app.include_router(alerts.router)
     app.include_router(rectification.router)
+    app.include_router(privacy.router)
     # Probes and figures last: they are few requests, the badge checks many.
     observability.install(app)
     health.install(app)

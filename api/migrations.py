@@ -44,10 +44,13 @@ def upgrade_to_head(engine: Engine) -> None:
 # ever added to; tables whose rows move (a task's status, a complaint's handling) may be updated, never
 # emptied. Nothing is deleted but the integrator's queue. No TRUNCATE anywhere, and not being the owner,
 # the role cannot drop or disable the triggers either.
-INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "case_notices", "log_leaves",
-               "log_nodes", "log_checkpoints", "log_rejected", "rectification_events", "task_reassignments",
+INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "case_notices", "complaint_photos",
+               "log_leaves", "log_nodes", "log_checkpoints", "log_rejected", "rectification_events",
+               "task_reassignments",
                # A person's standing (0007): what an agency decided about someone is never rewritten.
-               "assessments", "contracts", "commendations", "sanctions")
+               "assessments", "contracts", "commendations", "sanctions",
+               # Reads of personal data (0011, 第十条(一)): who read whom is never rewritten.
+               "personal_data_reads")
 DELETABLE = ("log_pending",)
 READ_ONLY_TABLES = ("alembic_version", "log_legacy")
 

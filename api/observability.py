@@ -323,3 +323,9 @@ def install(app: FastAPI) -> None:
     app.add_middleware(ObserveRequests, metrics=metrics, templates=_Templates(app), settings=settings)
     app.include_router(router)
 
+
+
+def current_request_id() -> str | None:
+    """The id of the request being served (the ``X-Request-ID`` of its logs), or None outside one."""
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return value if isinstance(value, str) else None

@@ -80,12 +80,23 @@ class Settings(BaseSettings):
     checkpoint_seconds: float = Field(default=10.0, ge=0)
     # How often waiting leaves are given their place in the tree (0: only on demand).
     integrate_seconds: float = Field(default=1.0, ge=0)
+    # A complainant's phone number is erased this many days after the complaint is resolved or dismissed
+    # (第十条(一); api/domain/privacy/phones.py); the running service looks for such numbers this often (0: never,
+    # leaving it to `auxduty privacy erase-phones`).
+    complainant_phone_days: int = Field(default=180, ge=1, le=3650)
+    privacy_sweep_seconds: float = Field(default=3600.0, ge=0)
     # Line 1 of every checkpoint, and the name of its key; default: the public host + "/log".
     log_origin: str | None = None
     # Where published checkpoints are kept outside the database; default: log/ under the data dir.
     log_dir: Path | None = None
     # The checkpoint signing key from a secret store (base64 of a 32-byte Ed25519 seed), shared by all hosts.
     log_key: str | None = Field(default=None, repr=False)
+    # Field work (issue 9): how far ahead of the server's clock a phone's time may be, and how old a record may
+    # be when it arrives (work older than that, or before the hire, is refused: time_too_old).
+    field_max_future_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
+    field_max_age_days: float = Field(default=30.0, gt=0, le=3660)
+    # A co-signing officer farther than this from the task's position is flagged far_from_task (never refused).
+    cosign_far_metres: float = Field(default=500.0, gt=0)
     demo: bool = False
     # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them
     # (`auxduty serve` does unless AUXDUTY_DECODER_PREWARM=0).

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator
 
 T = TypeVar("T")
 
@@ -35,3 +35,11 @@ def _in_utc_range(value: datetime) -> datetime:
 
 StorableText = AfterValidator(_storable)
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
+
+
+# A flag stored as NULL on rows older than the flag reads as false (API.md: optional booleans default to false).
+StoredFlag = Annotated[bool, BeforeValidator(lambda value: bool(value))]
+RECORDED_BEFORE_SUSPENSION = (
+    "done while the credential was valid, received after it was suspended or revoked (第二十三条): kept, and "
+    "flagged for the agency"
+)

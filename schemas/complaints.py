@@ -135,7 +135,7 @@ class ComplaintItem(BaseModel):
                 {"id": "5f0c7c1e-2b1a-4a55-9a57-3f2f6b1d0a11", "tracking_no": "TS20261126K7M2QX",
                  "category": "rude_conduct", "status": "received", "received_at": "2026-11-26T02:05:00Z",
                  "auxiliary_id": "0b7d1f4e-8f55-4a0e-9d0c-0d6a3d0e2c77", "badge_no": "NJ20260000123",
-                 "due_at": "2026-12-11T02:05:00Z"}
+                 "due_at": "2026-12-11T02:05:00Z", "overdue": False, "can_handle": True}
             ]
         },
     )
@@ -147,6 +147,12 @@ class ComplaintItem(BaseModel):
     auxiliary_id: uuid.UUID | None
     badge_no: str | None
     due_at: datetime = Field(description="received + 15 days: the handling deadline this service sets")
+    overdue: bool = Field(description="due_at has passed and it is neither resolved nor dismissed")
+    can_handle: bool = Field(
+        description="the caller's agency handles it (the employer, 第二十八条; the justice bureau when tied to "
+                    "no agency); false for the street that commands a seconded auxiliary (第二十二条), which "
+                    "reads it only"
+    )
 
 
 class ComplaintEventRead(BaseModel):
@@ -183,6 +189,29 @@ class NoticeRead(BaseModel):
     text: str
 
 
+class ComplaintPhotoRead(BaseModel):
+    """A photo attached by the complainant, as stored: re-encoded, without EXIF or any other metadata."""
+
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {"id": "3c2b1a09-0000-4000-8000-000000000001",
+                 "sha256": "9f2c0d6e5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0",
+                 "bytes": 412337, "content_type": "image/jpeg", "width": 3024, "height": 4032,
+                 "created_at": "2026-11-26T02:07:00Z"}
+            ]
+        },
+    )
+    id: uuid.UUID
+    sha256: str = Field(description="of the stored bytes (hex)")
+    bytes: int
+    content_type: Literal["image/jpeg", "image/png"]
+    width: int
+    height: int
+    created_at: datetime
+
+
 class ComplaintRead(ComplaintItem):
     """The whole complaint, for the agency handling it, with every step of its handling."""
 
@@ -197,12 +226,16 @@ class ComplaintRead(ComplaintItem):
                  "identified_by": "token", "description": "劝离摊贩时推搡并辱骂摊主。",
                  "occurred_at": "2026-11-26T01:40:00Z", "location": "新街口地铁站2号口", "lat": 32.0416,
                  "lon": 118.7784, "contact_phone": "13800138000", "finding": None, "action": None,
-                 "decided_at": None, "overdue": False,
+                 "decided_at": None, "overdue": False, "can_handle": True,
                  "events": [{"id": "1d2c3b4a-0000-4000-8000-000000000009",
                              "actor_id": "8c1d7f5e-0000-4000-8000-0000000000aa", "from_status": "received",
                              "to_status": "investigating", "finding": None, "action": None,
                              "created_at": "2026-11-27T01:00:00Z"}],
-                 "notice": None}
+                 "notice": None,
+                 "photos": [{"id": "3c2b1a09-0000-4000-8000-000000000001",
+                             "sha256": "9f2c0d6e5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0",
+                             "bytes": 412337, "content_type": "image/jpeg", "width": 3024, "height": 4032,
+                             "created_at": "2026-11-26T02:07:00Z"}]}
             ]
         },
     )
@@ -216,13 +249,15 @@ class ComplaintRead(ComplaintItem):
     location: str | None
     lat: float | None
     lon: float | None
-    contact_phone: str | None = Field(description="for calling the complainant back; never shown publicly")
+    contact_phone: str | None = Field(
+        description="for calling the complainant back; only for the handling agency, never shown publicly")
     finding: str | None
     action: ActionCode | None
     decided_at: datetime | None
-    overdue: bool
     events: list[ComplaintEventRead]
     notice: NoticeRead | None
+    photos: list[ComplaintPhotoRead] | None = Field(
+        description="the complainant's photos, for the handling agency only; null for anyone else")
 
 
 class ComplaintTransition(BaseModel):

@@ -19,6 +19,7 @@ class DutyName(BaseModel):
 
 
 class RosterAuxiliary(BaseModel):
+    agency: AgencyRef = Field(description="the employing agency (the city-wide roster lists every agency's)")
     badge_no: str
     name: str
     id_number_masked: str | None = Field(description="居民身份证号码, masked (first six, last four)")
@@ -26,14 +27,17 @@ class RosterAuxiliary(BaseModel):
     hire_method_name: str
     dispatch_company: str | None
     hired_on: date
-    status: str
+    status: str = Field(description="on 31 December of the year, not today: pending_training | active | "
+                                    "suspended | departed")
     status_name: str
-    left_on: date | None
+    left_on: date | None = Field(description="only a departure on or before 31 December of the year")
     command_agency: str = Field(
         description="the agency that commands them (第二十二条); the employer if not seconded"
     )
     categories: list[DutyName] = Field(description="independent duties granted (第七条)")
     training_hours: dict[str, float] = Field(description="hours of training that year, by kind (第二十条)")
+    training_hours_year: float = Field(description="hours of training that year, all kinds")
+    training_hours_total: float = Field(description="hours of every training completed up to 31 December")
 
 
 class TaskCount(BaseModel):
@@ -71,16 +75,20 @@ class RosterRead(BaseModel):
                     "agency": {"id": "8c1d7f5e-0000-4000-8000-000000000002", "name": "玄武区城市管理局",
                                "code": "XW-CG", "level": "district"},
                     "year": 2026,
+                    "status_as_of": "2026-12-31",
                     "generated_at": "2026-12-10T02:00:00Z",
                     "auxiliaries": [
-                        {"badge_no": "NJ20260000123", "name": "李协管", "id_number_masked": "320102********1232",
+                        {"agency": {"id": "8c1d7f5e-0000-4000-8000-000000000002", "name": "玄武区城市管理局",
+                                    "code": "XW-CG", "level": "district"},
+                         "badge_no": "NJ20260000123", "name": "李协管", "id_number_masked": "320102********1232",
                          "hire_method": "dispatch",
                          "hire_method_name": "劳务派遣", "dispatch_company": "南京某人力资源有限公司",
                          "hired_on": "2024-03-01", "status": "active", "status_name": "在岗", "left_on": None,
                          "command_agency": "新街口街道办事处",
                          "categories": [{"code": "patrol", "name": "巡查责任区"}],
                          "training_hours": {"pre_job": 0, "political": 8, "legal": 16, "skills": 8,
-                                            "mental_health": 4}}
+                                            "mental_health": 4},
+                         "training_hours_year": 36, "training_hours_total": 148}
                     ],
                     "usage": {"headcount_quota": 120, "headcount_used": 97, "tasks": 5210,
                               "tasks_by_mode": {"independent": 4300, "assisted": 910},
@@ -94,11 +102,14 @@ class RosterRead(BaseModel):
         }
     )
 
-    agency: AgencyRef
+    agency: AgencyRef | None = Field(description="null: the whole city's roster (justice bureau only)")
     year: int
+    status_as_of: date = Field(description="31 December of the year: the day every row's status is taken on")
     generated_at: datetime
     auxiliaries: list[RosterAuxiliary]
-    usage: RosterUsage
+    usage: RosterUsage | None = Field(
+        description="how the agency used its staff that year; null for the city-wide roster"
+    )
 
 
 class AgencyMetricsRead(BaseModel):

@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.domain.duties import FORBIDDEN_WORK, DutyCode
 from api.domain.fieldwork import records
+from api.domain.fieldwork.cosign import OfficerPosition
+from api.domain.fieldwork.geo import MAX_ACCURACY_M
 from api.domain.fieldwork.tasks import TaskBundle
 from api.domain.oversight_tables import RectificationStatusName
-from schemas.common import Instant, StorableText
+from schemas.common import RECORDED_BEFORE_SUSPENSION, Instant, StorableText, StoredFlag
 
 Description = Annotated[str, Field(min_length=1, max_length=4000), StorableText]
 Reference = Annotated[str, Field(max_length=1000), StorableText]
@@ -23,6 +25,10 @@ Note = Annotated[str, Field(max_length=2000), StorableText]
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, examples=[32.0409])]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, examples=[118.7841])]
+Accuracy = Annotated[float, Field(
+    gt=0, le=MAX_ACCURACY_M, allow_inf_nan=False, examples=[12.5],
+    description="the phone's accuracy radius in metres (0 < accuracy_m ≤ 10000): the fix is a circle this wide",
+)]
 
 
 class TaskFlags(BaseModel):
@@ -100,6 +106,8 @@ class TaskCreate(BaseModel):
 
 
 class CosignatureRead(BaseModel):
+    """The officer's decision and where the officer was: flags for oversight (第二十五条), never refusals."""
+
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     officer_id: uuid.UUID
@@ -107,7 +115,22 @@ class CosignatureRead(BaseModel):
     note: str | None
     lat: float | None
     lon: float | None
+    accuracy_m: float | None = Field(None, description="the officer's phone's accuracy radius, metres")
+    distance_m: float | None = Field(
+        None, description="metres between the officer and the task's position; null when the phone sent none")
+    seconds_after_task: int | None = Field(
+        None, description="from the end of the work (its start when it has no end) to the decision")
+    far_from_task: StoredFlag = Field(False, description="the officer was farther from the task than the threshold "
+                                                         "(500 m unless the service sets another)")
+    position_missing: StoredFlag = Field(False, description="the officer's phone sent no position")
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _no_position_is_missing(self) -> "CosignatureRead":
+        # Co-signatures older than the flag say it by their empty position.
+        if self.lat is None:
+            self.position_missing = True
+        return self
 
 
 class EvidenceRead(BaseModel):
@@ -182,6 +205,7 @@ class TaskRead(BaseModel):
                 "recorded_by": "1a2b3c4d-0000-4000-8000-0000000000a1",
                 "created_at": "2026-11-26T03:31:02Z",
                 "rules_version": "宁政发〔2021〕12号/2026.1",
+                "recorded_before_suspension": False,
                 "cosigned_at": None,
                 "cosignature": None,
                 "evidence": [],
@@ -201,7 +225,9 @@ class TaskRead(BaseModel):
     ended_at: datetime | None
     lat: float
     lon: float
-    in_zone: bool | None = Field(description="inside the auxiliary's zones; null when they have none")
+    in_zone: bool | None = Field(description=(
+        "true: the position lies inside the auxiliary's zones; false: outside; null: within a few metres of an "
+        "edge (a task carries no accuracy), or the auxiliary has no zones"))
     officer_id: uuid.UUID | None
     assignment_ref: str | None
     legal_basis: str | None
@@ -211,6 +237,7 @@ class TaskRead(BaseModel):
     recorded_by: uuid.UUID
     created_at: datetime
     rules_version: str = Field(description="the rule set the record was judged by")
+    recorded_before_suspension: StoredFlag = Field(False, description=RECORDED_BEFORE_SUSPENSION)
     cosigned_at: datetime | None = None
     cosignature: CosignatureRead | None = None
     evidence: list[EvidenceRead] = Field(default_factory=list)
@@ -234,18 +261,33 @@ def task_read(bundle: TaskBundle) -> TaskRead:
 
 
 class CosignCreate(BaseModel):
-    """The named officer's decision on an assisted record (第八条)."""
+    """The named officer's decision on an assisted record (第八条), with the officer's phone's position."""
 
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
-            "example": {"decision": "approve", "note": "现场检查属实", "lat": 32.0411, "lon": 118.7832}
+            "example": {"decision": "approve", "note": "现场检查属实", "lat": 32.0411, "lon": 118.7832,
+                        "accuracy_m": 8.0}
         },
     )
     decision: Literal["approve", "reject"]
     note: Note | None = None
-    lat: Latitude | None = None
+    lat: Latitude | None = Field(None, description="the officer's position: with `lon`, or neither")
     lon: Longitude | None = None
+    accuracy_m: Accuracy | None = None
+
+    @model_validator(mode="after")
+    def _whole_position(self) -> "CosignCreate":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon come together, or neither")
+        if self.accuracy_m is not None and self.lat is None:
+            raise ValueError("accuracy_m without a position")
+        return self
+
+    def position(self) -> OfficerPosition | None:
+        if self.lat is None or self.lon is None:
+            return None
+        return OfficerPosition(lat=self.lat, lon=self.lon, accuracy_m=self.accuracy_m)
 
 
 class Person(BaseModel):

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.domain.audit import log as audit
+from api.domain.base import BEIJING
 from api.domain.models import (
     Agency,
     AgencyLevel,
@@ -43,6 +44,26 @@ XINJIEKOU_ZONE: dict[str, Any] = {
 }
 IN_ZONE = (32.040, 118.781)  # lat, lon
 OUT_OF_ZONE = (32.10, 118.90)
+
+# Field work in tests happens yesterday, Beijing time: neither ahead of the server's clock nor too old to accept.
+WORKDAY = (datetime.now(BEIJING) - timedelta(days=1)).date()
+HIRED_ON = date(2024, 3, 1)
+
+
+def beijing(hour: int, minute: int = 0, *, day: date | None = None) -> str:
+    """An instant of the work day as a phone sends it: RFC 3339 with Beijing's offset."""
+    day = day or WORKDAY
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=BEIJING).isoformat()
+
+
+def in_utc(instant: str) -> str:
+    """An RFC 3339 instant as the service answers it: UTC, with a Z."""
+    return datetime.fromisoformat(instant).astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def ago(**delta: float) -> str:
+    """An instant ``delta`` before now, in Beijing time."""
+    return (datetime.now(BEIJING) - timedelta(**delta)).isoformat()
 
 
 BORN = date(1995, 5, 1)
@@ -125,7 +146,8 @@ def make_auxiliary(
     id_number: str | None = None,
     legacy: bool = False,
 ) -> tuple[User, Auxiliary]:
-    """An auxiliary in ``status``; an active one holds a valid credential, as after pre-job training. Their id
+    """An auxiliary in ``status``; an active one holds a valid credential, as after pre-job training. The
+    credential was issued on the day of the hire, and a suspended or revoked one has been so since then. Their id
     number is ``id_number``, else a new person's; ``legacy``: none, as for people hired before it was asked."""
     user = make_user(db, role=Role.AUXILIARY, agency=agency, name=name)
     person = None if legacy else identify(id_number or valid_id_number(), birth_date=BORN, key=TEST_ID_KEY)
@@ -138,7 +160,7 @@ def make_auxiliary(
         birth_date=BORN,
         education="high_school",
         hire_method="direct",
-        hired_on=date(2024, 3, 1),
+        hired_on=HIRED_ON,
         status=status,
         id_number_hash=person.digest if person else None,
         id_number_masked=person.masked if person else None,
@@ -157,8 +179,9 @@ def make_auxiliary(
             AuxiliaryStatus.DEPARTED: CredentialStatus.REVOKED,
             AuxiliaryStatus.DISMISSED: CredentialStatus.REVOKED,
         }[status]
+        issued = datetime(HIRED_ON.year, HIRED_ON.month, HIRED_ON.day, 9, tzinfo=BEIJING)
         credential = Credential(auxiliary_id=aux.id, credential_no=f"C{_tag()}", version=1, kid="test",
-                                status=cred_status)
+                                status=cred_status, created_at=issued, status_changed_at=issued)
         db.add(credential)
         _logged(db, credential)
     return user, aux
@@ -200,8 +223,8 @@ def task_payload(**overrides: Any) -> dict[str, Any]:
         "id": str(uuid.uuid4()),
         "category": "patrol",
         "description": "新街口商圈巡查",
-        "started_at": "2026-11-26T09:00:00+08:00",
-        "ended_at": "2026-11-26T11:00:00+08:00",
+        "started_at": beijing(9),
+        "ended_at": beijing(11),
         "lat": IN_ZONE[0],
         "lon": IN_ZONE[1],
     }
@@ -212,7 +235,7 @@ def task_payload(**overrides: Any) -> dict[str, Any]:
 def shift_payload(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": str(uuid.uuid4()),
-        "at": "2026-11-26T08:58:00+08:00",
+        "at": beijing(8, 58),
         "lat": IN_ZONE[0],
         "lon": IN_ZONE[1],
         "accuracy_m": 10.0,

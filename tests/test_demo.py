@@ -1,6 +1,7 @@
-"""The demo shows the system working: every status, every duty, pending co-signatures, a refusal, and
-people's standing: an assessment, a renewal, a refused one, a commendation, a dismissal on a complaint, and another
-agency refused the dismissed man (第十四条)."""
+"""The demo shows the system working: every status, every duty, pending co-signatures, a refusal, a co-signature
+from far away, work kept from before a suspension, an overdue rectification order, and people's standing: an
+assessment, a renewal, a refused one, a commendation, a dismissal on a complaint, and another agency refused the
+dismissed man (第十四条)."""
 
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -20,8 +21,10 @@ from api.domain.models import (
     Auxiliary,
     Commendation,
     Contract,
+    Cosignature,
     RectificationOrder,
     Sanction,
+    ShiftEvent,
     Task,
     User,
 )
@@ -56,6 +59,25 @@ def test_demo_covers_every_status_and_duty_and_verifies(client: TestClient, db: 
     pending = client.get("/api/tasks?status=pending_cosign",
                          headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()["items"]
     assert len(pending) >= 2
+    street = client.post("/api/auth/token", data={"username": "admin.xinjiekou", "password": PASSWORD})
+    alerts = client.get("/api/alerts", headers={"Authorization": f"Bearer {street.json()['access_token']}"})
+    # The demo's own scans (by photo, with a position) beside those of the checks above (by API, without).
+    [photographed] = [a for a in alerts.json()["items"] if a["channel"] == "image"]
+    sun = demo.auxiliaries["aux.sun"]
+    assert (photographed["badge_no"], photographed["status"], photographed["place"]) == (
+        sun.badge_no, "suspended", {"lat": 32.05, "lon": 118.79})
+    # The street commands the suspended auxiliary, not the departed one; their employer sees both.
+    assert demo.auxiliaries["aux.zhou"].badge_no not in {a["badge_no"] for a in alerts.json()["items"]}
+    district = client.post("/api/auth/token", data={"username": "admin.xuanwu", "password": PASSWORD})
+    both = client.get("/api/alerts", headers={"Authorization": f"Bearer {district.json()['access_token']}"})
+    assert {"suspended", "revoked"} <= {a["status"] for a in both.json()["items"]}
+    far = db.scalars(select(Cosignature).where(Cosignature.far_from_task.is_(True))).all()
+    assert len(far) == 1 and far[0].distance_m is not None and far[0].distance_m > 500
+    assert [t.auxiliary_id for t in tasks if t.recorded_before_suspension] == [
+        a.id for a in db.scalars(select(Auxiliary).where(Auxiliary.status == "suspended"))]
+    shifts = db.scalars(select(ShiftEvent)).all()
+    assert {s.kind for s in shifts} == {"check_in", "check_out"}
+    assert all(s.check_in_id is not None for s in shifts if s.kind == "check_out")
     r = client.post("/api/auth/token", data={"username": "admin.xinjiekou", "password": PASSWORD})
     overdue = client.get("/api/rectification-orders?overdue=true",
                          headers={"Authorization": f"Bearer {r.json()['access_token']}"}).json()["items"]

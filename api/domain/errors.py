@@ -9,7 +9,7 @@
     ├── Unauthenticated          401: no, bad or expired credentials
     │   └── RefreshTokenReused   401, and the family's revocation is committed (organisation/accounts)
     ├── Conflict                 409: the state or an earlier record says no
-    ├── PhotoRefused             413/415/422: an ID photo too big, not JPEG/PNG, or not an image (staff/photo)
+    ├── PhotoRefused             413/415/422: a photo too big, of a refused format, or not an image (images)
     ├── EvidenceTooLarge         413 (fieldwork/evidence)
     ├── EvidenceMissing          410: a stored evidence file is gone (fieldwork/evidence)
     ├── EvidenceAltered          410: its bytes no longer match their SHA-256 (fieldwork/evidence)

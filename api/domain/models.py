@@ -18,7 +18,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.domain import log_tables, oversight_tables, standing_tables
+from api.domain import (  # noqa: F401 (privacy_tables: its table in the metadata)
+    complaint_tables,
+    log_tables,
+    oversight_tables,
+    privacy_tables,
+    standing_tables,
+)
 from api.domain.base import RULES_VERSION, Base, CreatedMixin, IdMixin, utcnow
 
 # The log's tables and those of a person's standing are models too (kept in their own modules for length):
@@ -39,6 +45,13 @@ Sanction = standing_tables.Sanction
 RectificationStatus = oversight_tables.RectificationStatus
 RectificationOrder = oversight_tables.RectificationOrder
 RectificationEvent = oversight_tables.RectificationEvent
+# And a citizen's complaints (第二十四条) with their steps, notices and photos.
+ComplaintStatus = complaint_tables.ComplaintStatus
+Complaint = complaint_tables.Complaint
+OPEN_COMPLAINT_STATUSES = complaint_tables.OPEN_COMPLAINT_STATUSES
+ComplaintEvent = complaint_tables.ComplaintEvent
+CaseNotice = complaint_tables.CaseNotice
+ComplaintPhoto = complaint_tables.ComplaintPhoto
 
 
 class AgencyLevel(StrEnum):
@@ -141,7 +154,7 @@ class Auxiliary(IdMixin, CreatedMixin, Base):
               postgresql_where=CURRENTLY_EMPLOYED, sqlite_where=CURRENTLY_EMPLOYED),
     )
     # Columns added after rows were logged: hashed only when set, so a row logged before them still verifies.
-    __audit_added__ = ("id_number_hash", "id_number_masked")
+    __audit_late__ = ("id_number_hash", "id_number_masked")
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), unique=True)
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agencies.id"), index=True)
@@ -213,11 +226,24 @@ class DeadBadgeScan(IdMixin, Base):
     auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))  # page | api | image | number
-    scanned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    scanned_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # Where the scan came from, only as coarse as a 0.01° cell (~1 km), and only when the citizen's phone
+    # said: enough for the agency to know where a dead badge is being shown, not where the citizen was.
+    place_lat: Mapped[float | None]
+    place_lon: Mapped[float | None]
 
 
 class ShiftEvent(CreatedMixin, Base):
+    """A check-in or check-out. An auxiliary's events alternate in time order (fieldwork/shifts.py): a check-in
+    opens their shift, the check-out after it names the check-in it closes."""
+
     __tablename__ = "shift_events"
+    __table_args__ = (
+        Index("ix_shift_events_auxiliary_at", "auxiliary_id", "at"),
+        # One check-out per check-in, whatever races.
+        Index("uq_shift_events_check_in_id", "check_in_id", unique=True),
+    )
+    __audit_late__ = ("check_in_id", "recorded_before_suspension")
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made on the phone
     auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
@@ -228,11 +254,16 @@ class ShiftEvent(CreatedMixin, Base):
     accuracy_m: Mapped[float | None]
     in_zone: Mapped[bool | None]
     content_hash: Mapped[str] = mapped_column(String(64))
+    # On a check-out: the check-in it closes (None on a check-in, and on check-outs older than the rule).
+    check_in_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("shift_events.id"))
+    # Done while the credential was valid, received after it was suspended or revoked (第二十三条).
+    recorded_before_suspension: Mapped[bool | None]
 
 
 class Task(CreatedMixin, Base):
     __tablename__ = "tasks"
     __table_args__ = (Index("ix_tasks_officer_status", "officer_id", "status"),)
+    __audit_late__ = ("recorded_before_suspension",)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # made on the phone
     auxiliary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
@@ -255,10 +286,17 @@ class Task(CreatedMixin, Base):
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     content_hash: Mapped[str] = mapped_column(String(64))
     rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
+    # Done while the credential was valid, received after it was suspended or revoked (第二十三条).
+    recorded_before_suspension: Mapped[bool | None]
 
 
 class Cosignature(IdMixin, CreatedMixin, Base):
+    """An officer's decision on an assisted record (第八条), with where the officer was when deciding: how far
+    from the task's position and how long after the work. A far or unknown position is flagged for
+    oversight (第二十五条), never refused: the decision stands."""
+
     __tablename__ = "cosignatures"
+    __audit_late__ = ("distance_m", "accuracy_m", "seconds_after_task", "far_from_task", "position_missing")
 
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tasks.id"), unique=True)
     officer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("officers.id"))
@@ -266,6 +304,13 @@ class Cosignature(IdMixin, CreatedMixin, Base):
     note: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None]
     lon: Mapped[float | None]
+    accuracy_m: Mapped[float | None]
+    # Metres between the officer and the task's position; None when the officer's phone gave no position.
+    distance_m: Mapped[float | None]
+    # From the end of the work (its start when it has no end) to the decision.
+    seconds_after_task: Mapped[int | None]
+    far_from_task: Mapped[bool | None]
+    position_missing: Mapped[bool | None]
 
 
 class TaskReassignment(IdMixin, CreatedMixin, Base):
@@ -305,68 +350,3 @@ class Article19Case(IdMixin, CreatedMixin, Base):
     flags: Mapped[list[str]] = mapped_column(JSON)
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
-
-
-class ComplaintStatus(StrEnum):
-    RECEIVED = "received"
-    INVESTIGATING = "investigating"
-    RESOLVED = "resolved"
-    DISMISSED = "dismissed"
-
-
-class Complaint(IdMixin, Base):
-    """A citizen's complaint (第二十四条). Never deleted; only ``status`` and the decision move, and each
-    move is also kept as a ComplaintEvent."""
-
-    __tablename__ = "complaints"
-    __table_args__ = (Index("ix_complaints_agency_status", "agency_id", "status"),)
-
-    tracking_no: Mapped[str] = mapped_column(String(16), unique=True)
-    access_code_hash: Mapped[str] = mapped_column(String(64))
-    # None: nobody could be identified, so the justice bureau handles it.
-    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"))
-    auxiliary_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("auxiliaries.id"), index=True)
-    # As the citizen gave it (upper-cased), kept even when no auxiliary has that number.
-    badge_no: Mapped[str | None] = mapped_column(String(32))
-    identified_by: Mapped[str | None] = mapped_column(String(20))  # token | badge_no | unverified_token
-    category: Mapped[str] = mapped_column(String(32))
-    description: Mapped[str] = mapped_column(Text)
-    occurred_at: Mapped[datetime]
-    location: Mapped[str | None] = mapped_column(String(200))
-    lat: Mapped[float | None]
-    lon: Mapped[float | None]
-    contact_phone: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[ComplaintStatus] = mapped_column(String(16), default=ComplaintStatus.RECEIVED)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    due_at: Mapped[datetime]
-    finding: Mapped[str | None] = mapped_column(Text)
-    action: Mapped[str | None] = mapped_column(String(20))
-    decided_at: Mapped[datetime | None]
-    rules_version: Mapped[str] = mapped_column(String(40), default=lambda: RULES_VERSION)
-
-
-class ComplaintEvent(IdMixin, CreatedMixin, Base):
-    """One step of a complaint's handling: who moved it from which status to which, and what they found."""
-
-    __tablename__ = "complaint_events"
-
-    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), index=True)
-    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    from_status: Mapped[str] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
-    finding: Mapped[str | None] = mapped_column(Text)
-    action: Mapped[str | None] = mapped_column(String(20))
-
-
-class CaseNotice(IdMixin, Base):
-    """An anonymised case notice (违法违纪案例通报, 第二十四条) published when a complaint is resolved."""
-
-    __tablename__ = "case_notices"
-
-    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), unique=True)
-    agency_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agencies.id"), index=True)
-    category: Mapped[str] = mapped_column(String(32))
-    action: Mapped[str] = mapped_column(String(20))
-    text: Mapped[str] = mapped_column(Text)
-    published_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
-    published_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -16,6 +16,7 @@ from api.deps import Admin, ContextDep, CurrentUser, SessionDep
 from api.domain.errors import NotFound
 from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, Training
 from api.domain.pagination import paginate
+from api.domain.privacy_tables import ReadKind
 from api.domain.staff.credentials import (
     PRE_JOB,
     current_credentials,
@@ -26,7 +27,7 @@ from api.domain.staff.credentials import (
 from api.domain.staff.eligibility import Application
 from api.domain.staff.hiring import hire_auxiliary
 from api.domain.staff.lookup import auxiliaries_query, managed_auxiliary, visible_auxiliary
-from api.domain.staff.photo import check_photo, image_too_large
+from api.domain.staff.photo import clean_id_photo, image_too_large
 from api.domain.staff.status import (
     record_departure,
     reinstate_auxiliary,
@@ -34,6 +35,7 @@ from api.domain.staff.status import (
     set_photo,
     suspend_auxiliary,
 )
+from api.read_log import log_personal_reads
 from api.uploads import limited_upload_route
 from schemas.auxiliaries import (
     AuxiliaryCreate,
@@ -150,14 +152,19 @@ def list_auxiliaries_route(
     # paginate() is annotated for SQLAlchemy 2.0's Select[tuple[T]]; 2.1 spells it Select[T].
     rows, next_cursor = paginate(session, cast("Select[tuple[Auxiliary]]", stmt),
                                  created=Auxiliary.created_at, key=Auxiliary.id, limit=limit, cursor=cursor)
-    return Page[AuxiliaryRead](items=_reads(session, rows), next_cursor=next_cursor)
+    items = _reads(session, rows)
+    # Each item carries birth date, education and criminal record: each is a read of personal data.
+    log_personal_reads(session, user, ReadKind.AUXILIARY, (a.id for a in rows))
+    return Page[AuxiliaryRead](items=items, next_cursor=next_cursor)
 
 
 @router.get("/auxiliaries/{aux_id}", response_model=AuxiliaryRead)
 def read_auxiliary_route(session: SessionDep, user: CurrentUser, aux_id: AuxId) -> AuxiliaryRead:
     """One auxiliary's record, with trainings and current credential. Visible to the employing agency, the
     street they are seconded to, the justice bureau and the auxiliary themself; anyone else gets 404."""
-    return _read(session, visible_auxiliary(session, aux_id, user=user))
+    read = _read(session, visible_auxiliary(session, aux_id, user=user))
+    log_personal_reads(session, user, ReadKind.AUXILIARY, [read.id])
+    return read
 
 
 @router.post("/auxiliaries/{aux_id}/trainings", response_model=TrainingRead,
@@ -267,14 +274,16 @@ def upload_photo_route(
     file: Annotated[UploadFile, File(description="the ID photo: JPEG or PNG")],
 ) -> AuxiliaryRead:
     """Set the ID photo printed on the badge and shown to citizens who verify it. JPEG or PNG only (415), at
-    most `photo_max_bytes` (413), a real image of at most 40 megapixels (422)."""
+    most `photo_max_bytes` (413), a real image of at most 40 megapixels (422). What is stored is the picture
+    alone, re-encoded: EXIF (a phone's GPS position, time, device) and every other metadata are dropped, the
+    EXIF orientation applied to the pixels first."""
     limit = ctx.settings.photo_max_bytes
     aux = managed_auxiliary(session, aux_id, user=user)
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise image_too_large(limit)
-    media_type = check_photo(data, declared_type=file.content_type, max_bytes=limit)
-    return _read(session, set_photo(session, aux, actor=user, data=data, content_type=media_type))
+    photo = clean_id_photo(data, declared_type=file.content_type, max_bytes=limit)
+    return _read(session, set_photo(session, aux, actor=user, data=photo.data, content_type=photo.media_type))
 
 
 router.include_router(_uploads)

@@ -4,23 +4,27 @@ the auxiliary's employing agency (第二十八条), and published as anonymised 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, File, Header, Query, Response, UploadFile
 
 from api import ratelimit
 from api.deps import Admin, ContextDep, SessionDep, rate_limited
 from api.domain.audit.receipts import filing_inclusion, filing_receipt
-from api.domain.base import utcnow
-from api.domain.complaints.catalogue import ACTION_BY_CODE, CATEGORY_BY_CODE, OPEN_STATUSES
+from api.domain.complaints.catalogue import ACTION_BY_CODE, CATEGORY_BY_CODE
 from api.domain.complaints.handling import (
     complaint_events,
     complaint_notice,
     get_complaint,
+    handles,
     list_complaints,
     list_notices,
     transition_complaint,
 )
 from api.domain.complaints.intake import file_complaint, track_complaint
-from api.domain.models import CaseNotice, Complaint, ComplaintStatus
+from api.domain.complaints.photos import MAX_PHOTO_BYTES, add_complaint_photo, complaint_photos, read_complaint_photo
+from api.domain.models import CaseNotice, Complaint, ComplaintStatus, User
+from api.domain.privacy_tables import ReadKind
+from api.read_log import log_personal_reads
+from api.uploads import limited_upload_route
 from schemas.common import Page
 from schemas.complaints import (
     ComplaintCreate,
@@ -28,6 +32,7 @@ from schemas.complaints import (
     ComplaintInclusion,
     ComplaintItem,
     ComplaintOutcome,
+    ComplaintPhotoRead,
     ComplaintRead,
     ComplaintReceipt,
     ComplaintStatusCode,
@@ -142,21 +147,33 @@ def list_agency_complaints(
     session: SessionDep,
     user: Admin,
     status: ComplaintStatusCode | None = None,
+    overdue: Annotated[bool | None, Query(description="true: only those past due_at and still open; "
+                                                       "false: only the others")] = None,
     limit: Limit = None,
     cursor: Cursor = None,
 ) -> Page[ComplaintItem]:
     """Complaints about the caller's agency's auxiliaries, newest first; the justice bureau sees all,
-    including those nobody could be identified in. Filter with `?status=`."""
+    including those nobody could be identified in. The street that commands a seconded auxiliary
+    (第二十二条) sees the complaints about them too, to read (`can_handle: false`): the employing agency
+    handles them (第二十八条). Filter with `?status=` and `?overdue=true`."""
     rows, next_cursor = list_complaints(
-        session, user=user, status=ComplaintStatus(status) if status else None, limit=limit, cursor=cursor
+        session, user=user, status=ComplaintStatus(status) if status else None, overdue=overdue, limit=limit,
+        cursor=cursor,
     )
-    return Page(items=[ComplaintItem.model_validate(c) for c in rows], next_cursor=next_cursor)
+    return Page(items=[_item(user, c) for c in rows], next_cursor=next_cursor)
 
 
-def _read(session: SessionDep, complaint: Complaint) -> ComplaintRead:
+def _item(user: User, complaint: Complaint) -> ComplaintItem:
+    return ComplaintItem.model_validate({
+        **{k: getattr(complaint, k) for k in ComplaintItem.model_fields if k != "can_handle"},
+        "can_handle": handles(user, complaint),
+    })
+
+
+def _read(session: SessionDep, user: User, complaint: Complaint) -> ComplaintRead:
     notice = complaint_notice(session, complaint.id)
-    item = ComplaintItem.model_validate(complaint)
-    return ComplaintRead(
+    item = _item(user, complaint)
+    read = ComplaintRead(
         **item.model_dump(),
         agency_id=complaint.agency_id,
         identified_by=complaint.identified_by,
@@ -165,20 +182,26 @@ def _read(session: SessionDep, complaint: Complaint) -> ComplaintRead:
         location=complaint.location,
         lat=complaint.lat,
         lon=complaint.lon,
-        contact_phone=complaint.contact_phone,
+        # The complainant's phone is for whoever calls them back: the handling agency, not the street.
+        contact_phone=complaint.contact_phone if item.can_handle else None,
         finding=complaint.finding,
         action=complaint.action,
         decided_at=complaint.decided_at,
-        overdue=complaint.status in OPEN_STATUSES and complaint.due_at < utcnow(),
         events=[ComplaintEventRead.model_validate(e) for e in complaint_events(session, complaint.id)],
         notice=notice_read(notice, None) if notice else None,
+        photos=[ComplaintPhotoRead.model_validate(p) for p in complaint_photos(session, complaint.id)]
+        if item.can_handle else None,
     )
+    if read.contact_phone is not None:
+        log_personal_reads(session, user, ReadKind.COMPLAINANT_PHONE, [complaint.id])
+    return read
 
 
 @router.get("/api/complaints/{complaint_id}", response_model=ComplaintRead)
 def read_complaint(session: SessionDep, user: Admin, complaint_id: uuid.UUID) -> ComplaintRead:
-    """One complaint with its handling history. 404 when it is not the caller's agency's."""
-    return _read(session, get_complaint(session, user=user, complaint_id=complaint_id))
+    """One complaint with its handling history. 404 when it is neither about the caller's agency's staff nor
+    about staff seconded to it; the commanding street reads it without the complainant's phone."""
+    return _read(session, user, get_complaint(session, user=user, complaint_id=complaint_id))
 
 
 @router.post("/api/complaints/{complaint_id}/transitions", response_model=ComplaintRead)
@@ -203,4 +226,67 @@ def transition_agency_complaint(
         action=body.action,
         notice=body.notice,
     )
-    return _read(session, complaint)
+    return _read(session, user, complaint)
+
+
+# A photo's size is refused while it arrives, before multipart parsing spools it anywhere.
+_photos = APIRouter(route_class=limited_upload_route(lambda _: MAX_PHOTO_BYTES, "image_too_large", "照片", "photo"),
+                    tags=["complaints"])
+
+
+@_photos.post(
+    "/api/public/complaints/{tracking_no}/photos", response_model=ComplaintPhotoRead, status_code=201,
+    tags=["public"], dependencies=[rate_limited(ratelimit.IMAGE)],
+    responses={200: {"description": "the same picture again: the stored photo"},
+               404: {"description": "`complaint_not_found`: unknown number or wrong/missing code, alike"},
+               409: {"description": "`complaint_closed`: the complaint is decided"},
+               413: {"description": "larger than 8 MB"}, 415: {"description": "not JPEG/PNG/WebP/HEIC"},
+               422: {"description": "unreadable, over 40 megapixels, or a fourth photo (`too_many_photos`)"}},
+)
+def add_complaint_photo_route(
+    ctx: ContextDep,
+    session: SessionDep,
+    tracking_no: str,
+    file: Annotated[UploadFile, File(description="a photo: JPEG, PNG, WebP or HEIC, at most 8 MB")],
+    response: Response,
+    x_access_code: Annotated[str | None, Header()] = None,
+) -> ComplaintPhotoRead:
+    """Attach a photo to a complaint already filed (第二十四条), with its tracking number and the
+    `X-Access-Code` header, as for following it: a wrong or missing code answers exactly like an unknown
+    number (404 `complaint_not_found`).
+
+    A separate upload rather than a multipart `POST /api/public/complaints`: the complaint itself stays the
+    JSON of the contract, is filed (and its receipt given) even when a photo fails on a poor network, and
+    each photo can be sent again on its own. At most 3 photos per complaint (422 `too_many_photos`), each
+    at most 8 MB (413) of JPEG, PNG, WebP or HEIC (415) and 40 megapixels (422), while the complaint is
+    open (409 `complaint_closed`). The photo is re-encoded before it is kept: EXIF (the phone's position,
+    time, model) and every other metadata are dropped, the orientation applied; a PNG stays PNG, anything
+    else becomes JPEG. Only the agency handling the complaint sees the photos. The same picture sent again
+    answers 200 with the stored photo."""
+    complaint = track_complaint(session, tracking_no=tracking_no, access_code=x_access_code)
+    response.headers["Cache-Control"] = NO_STORE
+    data = file.file.read(MAX_PHOTO_BYTES + 1)
+    photo, created = add_complaint_photo(session, complaint=complaint, data=data, store=ctx.storage)
+    if not created:
+        response.status_code = 200
+    return ComplaintPhotoRead.model_validate(photo)
+
+
+@router.get(
+    "/api/complaints/{complaint_id}/photos/{photo_id}", response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "the photo as stored"}},
+)
+def read_complaint_photo_route(
+    ctx: ContextDep, session: SessionDep, user: Admin, complaint_id: uuid.UUID, photo_id: uuid.UUID
+) -> Response:
+    """A photo of a complaint, for the agency handling it (the employer; the justice bureau for a
+    complaint tied to no agency). The street that reads it as commanding agency gets 403
+    `not_handling_agency`. `ETag` is the SHA-256 of the bytes, re-hashed before they are sent (410
+    `photo_altered` or `photo_file_missing` when the store no longer has them as they were)."""
+    photo, data = read_complaint_photo(session, user=user, complaint_id=complaint_id, photo_id=photo_id,
+                                       store=ctx.storage)
+    return Response(data, media_type=photo.content_type, headers={
+        "ETag": f'"{photo.sha256}"', "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
+
+
+router.include_router(_photos)

@@ -12,16 +12,16 @@ from api.domain.duties import DutyCode
 from api.domain.errors import DomainError
 from api.domain.fieldwork.article19 import article19_cases_visible_to, case_parties
 from api.domain.fieldwork.context import load_field_context
+from api.domain.fieldwork.cosign import cosign_task
 from api.domain.fieldwork.evidence import get_evidence, store_evidence
 from api.domain.fieldwork.reassignment import reassign_task
 from api.domain.fieldwork.records import ShiftKind
-from api.domain.fieldwork.shifts import record_shift_event
+from api.domain.fieldwork.shifts import pair_shifts, record_shift_event, shifts_query
 from api.domain.fieldwork.sync import sync_records
 from api.domain.fieldwork.tasks import (
     TaskBundle,
     bundle_tasks,
     correct_task,
-    cosign_task,
     record_task,
     tasks_query,
     visible_task,
@@ -34,7 +34,7 @@ from api.errors import wants_english
 from api.storage import BlobResponse
 from api.uploads import limited_upload_route
 from schemas.common import Instant, Page
-from schemas.shifts import CheckIn, CheckOut, ShiftEventRead
+from schemas.shifts import CheckIn, CheckOut, ShiftEventRead, ShiftRead
 from schemas.sync import (
     ShiftSyncResult,
     SyncProblem,
@@ -80,33 +80,71 @@ def _created(response: Response, created: bool) -> None:
 
 
 def _check(
-    kind: ShiftKind, session: SessionDep, user: AuxiliaryUser, body: CheckIn, response: Response
+    kind: ShiftKind, ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body: CheckIn, response: Response
 ) -> ShiftEvent:
-    fc = load_field_context(session, user)
+    fc = load_field_context(session, user, limits=ctx.field_limits, lock=True)
     event, created = record_shift_event(session, fc, body.to_draft(kind))
     _created(response, created)
     return event
 
 
 @router.post("/shifts/check-in", response_model=ShiftEventRead, status_code=201, responses=SAME_AGAIN)
-def check_in(session: SessionDep, user: AuxiliaryUser, body: CheckIn, response: Response) -> ShiftEvent:
-    """Start of a shift, with the phone's position. `in_zone` tells whether it lies in the auxiliary's
-    responsibility zones (null when they have none); outside is recorded, not refused."""
-    return _check("check_in", session, user, body, response)
+def check_in(ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body: CheckIn, response: Response
+             ) -> ShiftEvent:
+    """Start of a shift, with the phone's position and accuracy. `in_zone` is true when the whole accuracy
+    circle lies in the auxiliary's responsibility zones, false when wholly outside, null when it crosses an
+    edge or they have no zones: recorded, never refused. 409 `already_checked_in` while a shift is open; 409
+    `shift_out_of_order` when dated before the last check-in or check-out. Like every record of field work:
+    422 `time_in_future` more than a few minutes ahead of the server's clock, 422 `time_too_old` before the
+    hire or older than the accepted age; 403 `credential_not_active` (第二十三条) unless the credential was
+    valid when it happened; done before a suspension and received after it: kept, `recorded_before_suspension`."""
+    return _check("check_in", ctx, session, user, body, response)
 
 
 @router.post("/shifts/check-out", response_model=ShiftEventRead, status_code=201, responses=SAME_AGAIN)
-def check_out(session: SessionDep, user: AuxiliaryUser, body: CheckOut, response: Response) -> ShiftEvent:
-    """End of a shift, with the phone's position."""
-    return _check("check_out", session, user, body, response)
+def check_out(ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body: CheckOut, response: Response
+              ) -> ShiftEvent:
+    """End of the open shift, with the phone's position: `check_in_id` names the check-in it closes. 409
+    `not_checked_in` without an open shift; 409 `shift_out_of_order` when dated before its check-in. Times
+    and credential as for a check-in."""
+    return _check("check_out", ctx, session, user, body, response)
+
+
+@router.get("/shifts", response_model=Page[ShiftRead])
+def list_shifts(
+    session: SessionDep,
+    user: CurrentUser,
+    auxiliary_id: uuid.UUID | None = None,
+    since: Annotated[Instant | None, Query(alias="from", description="checked in at or after this instant")] = None,
+    until: Annotated[Instant | None, Query(alias="to", description="checked in before this instant")] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[ShiftRead]:
+    """Shifts, latest check-in first: each check-in with the check-out that closed it (null while open), its
+    length, and `in_zone` at either end. An auxiliary sees their own; an agency admin those of the staff the
+    agency employs or, seconded to it, commands (第五条、第二十二条); the justice bureau all; an officer none."""
+    stmt = shifts_query(session, user, auxiliary_id=auxiliary_id, since=since, until=until)
+    rows, next_cursor = paginate(session, cast("Select[tuple[ShiftEvent]]", stmt), created=ShiftEvent.at,
+                                 key=ShiftEvent.id, limit=limit, cursor=cursor)
+    return Page(items=[
+        ShiftRead(id=shift.check_in.id, auxiliary_id=shift.check_in.auxiliary_id, duration_s=shift.duration_s,
+                  check_in=ShiftEventRead.model_validate(shift.check_in),
+                  check_out=ShiftEventRead.model_validate(shift.check_out) if shift.check_out else None)
+        for shift in pair_shifts(session, rows)
+    ], next_cursor=next_cursor)
 
 
 @router.post("/tasks", response_model=TaskRead, status_code=201, responses=SAME_AGAIN)
-def create_task(session: SessionDep, user: AuxiliaryUser, body: TaskCreate, response: Response) -> TaskRead:
+def create_task(ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body: TaskCreate, response: Response
+                ) -> TaskRead:
     """Record a task. Independent duties (第七条) are `recorded` at once if granted to the auxiliary;
     assisted duties (第八条) name the directing officer and wait in `pending_cosign`. Work that 第十九条
-    forbids is refused with `forbidden_work` and kept as an Article 19 case against whoever asked."""
-    fc = load_field_context(session, user)
+    forbids is refused with `forbidden_work` and kept as an Article 19 case against whoever asked.
+    `started_at` and `ended_at`: 422 `time_in_future` more than a few minutes ahead of the server's clock,
+    422 `time_too_old` before the hire or older than the accepted age. 403 `credential_not_active`
+    (第二十三条) unless the credential was valid when the work started; work done before a suspension and
+    received after it is kept, `recorded_before_suspension: true`."""
+    fc = load_field_context(session, user, limits=ctx.field_limits)
     task, created = record_task(session, fc, body.to_draft())
     _created(response, created)
     return _one(session, task, created=created)
@@ -124,7 +162,8 @@ def list_tasks(
 ) -> Page[TaskRead]:
     """Task records the caller may see, newest first: an auxiliary their own, an officer those naming them
     (`?status=pending_cosign` for what awaits their co-signature), an agency admin those of the agency that
-    employs or commands the auxiliary, the justice bureau all."""
+    employs or commands the auxiliary, the justice bureau all. A co-signed record carries where the officer
+    was: `distance_m`, `seconds_after_task`, and the flags `far_from_task` and `position_missing`."""
     stmt = tasks_query(session, user, status=status_, category=category, since=since)
     rows, next_cursor = paginate(
         session, cast("Select[tuple[Task]]", stmt), created=Task.created_at, key=Task.id, limit=limit,
@@ -140,12 +179,17 @@ def read_task(session: SessionDep, user: CurrentUser, task_id: uuid.UUID) -> Tas
 
 
 @router.post("/tasks/{task_id}/cosign", response_model=TaskRead)
-def cosign_task_route(session: SessionDep, user: OfficerUser, task_id: uuid.UUID, body: CosignCreate) -> TaskRead:
+def cosign_task_route(
+    ctx: ContextDep, session: SessionDep, user: OfficerUser, task_id: uuid.UUID, body: CosignCreate
+) -> TaskRead:
     """The named officer approves (`cosigned`) or rejects (`rejected`) an assisted record (第八条). Only that
-    officer may, only once, and only while the record is `pending_cosign`."""
+    officer may, only once, and only while the record is `pending_cosign`. The officer's phone sends its
+    position (`lat`, `lon`, `accuracy_m`): the co-signature keeps the distance to the task's position and the
+    time since the work, and is flagged `far_from_task` beyond the threshold, or `position_missing` without a
+    position. The flags are for oversight (第二十五条); the decision stands."""
     task, _ = cosign_task(
         session, user=user, task_id=task_id, approve=body.decision == "approve", note=body.note,
-        lat=body.lat, lon=body.lon,
+        position=body.position(), far_m=ctx.settings.cosign_far_metres,
     )
     return _one(session, task)
 
@@ -165,12 +209,14 @@ def reassign_task_route(session: SessionDep, user: AgencyAdmin, task_id: uuid.UU
 
 @router.post("/tasks/{task_id}/corrections", response_model=TaskRead, status_code=201, responses=SAME_AGAIN)
 def correct_task_route(
-    session: SessionDep, user: AuxiliaryUser, task_id: uuid.UUID, body: TaskCreate, response: Response
+    ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, task_id: uuid.UUID, body: TaskCreate,
+    response: Response,
 ) -> TaskRead:
     """A corrected version of a record, with a new phone-made id. The old version stays unchanged but for
     its status, `superseded` (第十条(三)); the new one has `version` + 1 and `corrects_id`, and passes every
-    check again. A record can be corrected once; correct its newest version."""
-    fc = load_field_context(session, user)
+    check again (it may keep the old version's time, however old). A record can be corrected once; correct
+    its newest version. Needs a credential valid now."""
+    fc = load_field_context(session, user, limits=ctx.field_limits)
     task, created = correct_task(session, fc, task_id=task_id, payload=body.to_draft())
     _created(response, created)
     return _one(session, task, created=created)
@@ -225,12 +271,16 @@ def _problem(exc: DomainError, english: bool) -> SyncProblem:
 
 
 @router.post("/sync", response_model=SyncResponse)
-def sync_records_route(request: Request, session: SessionDep, user: AuxiliaryUser, body: SyncRequest) -> SyncResponse:
+def sync_records_route(
+    ctx: ContextDep, request: Request, session: SessionDep, user: AuxiliaryUser, body: SyncRequest
+) -> SyncResponse:
     """Send what the phone recorded offline: up to 500 tasks and 500 shift events. Each record is answered
     on its own: `created`, `duplicate` (already stored with the same content) or `error` with the problem
-    it would have had on its own endpoint. One bad record never loses the others."""
+    it would have had on its own endpoint. One bad record never loses the others. Shift events are applied in
+    the order of their `at`, whatever the order sent; work done before a suspension is kept, flagged
+    `recorded_before_suspension`."""
     english = wants_english(request)
-    fc = load_field_context(session, user)
+    fc = load_field_context(session, user, limits=ctx.field_limits, lock=bool(body.shifts))
     batch = sync_records(session, fc, tasks=read_tasks(body.tasks), shifts=read_shifts(body.shifts))
     bundles = {b.task.id: b for b in bundle_tasks(session, [i.record for i in batch.tasks if i.record])}
     return SyncResponse(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, File, Path, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -32,6 +32,10 @@ OPEN_CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 # A token is ~300 characters; anything far longer is not ours and is refused before any work.
 Token = Annotated[str, Path(min_length=1, max_length=2048)]
 BadgeNo = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")]
+COORDINATE = ("the phone's position, optional (send it rounded to 0.01° if you like); kept only for a dead "
+              "badge, and then only to 0.01°")
+Latitude = Annotated[float | None, Query(description=COORDINATE)]
+Longitude = Annotated[float | None, Query(description=COORDINATE)]
 
 
 def to_read(check: BadgeCheck) -> VerificationRead:
@@ -53,9 +57,10 @@ def to_read(check: BadgeCheck) -> VerificationRead:
 DEAD = ("suspended", "revoked", "superseded", "expired")
 
 
-def _record_dead_scan(ctx: AppContext, check: BadgeCheck, channel: str) -> None:
+def _record_dead_scan(ctx: AppContext, check: BadgeCheck, channel: str, lat: float | None, lon: float | None
+                      ) -> None:
     with session_scope(ctx.sessions) as session:
-        record_dead_scan(session, check, channel=channel)
+        record_dead_scan(session, check, channel=channel, lat=lat, lon=lon)
 
 
 async def in_db_slot(ctx: AppContext, fn: Callable[..., T], *args: Any) -> T:
@@ -110,24 +115,30 @@ def _check_fresh(ctx: AppContext, token: str) -> Answer:
     return answer
 
 
-async def answer_for_token(ctx: AppContext, token: str, channel: str) -> Answer:
+async def answer_for_token(
+    ctx: AppContext, token: str, channel: str, lat: float | None = None, lon: float | None = None
+) -> Answer:
     """The answer for a token: from memory while nothing changed, else from the database. Scans of dead
-    badges are counted every time."""
+    badges are kept as alerts every time, with the coarse place of ``lat``/``lon`` when the phone sent it."""
     answer: Answer | None = ctx.badge_cache.get(token)
     if answer is None:
         answer = await in_db_slot(ctx, _check_fresh, ctx, token)
     if answer.check.status in DEAD:
-        await in_db_slot(ctx, _record_dead_scan, ctx, answer.check, channel)
+        await in_db_slot(ctx, _record_dead_scan, ctx, answer.check, channel, lat, lon)
     return answer
 
 
 @router.get("/api/public/verify/{token}", response_model=VerificationRead)
-async def verify_token(request: Request, token: Token) -> Response:
-    """Verify a badge token (the text after `/v/` in the QR code). Always 200; `status` says what it is."""
+async def verify_token(request: Request, token: Token, lat: Latitude = None, lon: Longitude = None) -> Response:
+    """Verify a badge token (the text after `/v/` in the QR code). Always 200; `status` says what it is.
+
+    `lat`/`lon` are optional: the phone's position, which may already be rounded. Only when the badge is
+    dead (suspended, revoked, superseded) is anything kept, and then only its 0.01° cell (about 1 km), as an
+    alert for the agency; the answer is the same with or without it."""
     # The hottest public endpoint: one trip to the thread pool, no per-request dependency chain.
     ctx: AppContext = request.app.state.ctx
     await check_rate_limit(request, ctx, ratelimit.VERIFY)
-    answer = await answer_for_token(ctx, token, "api")
+    answer = await answer_for_token(ctx, token, "api", lat, lon)
     return Response(answer.json(), media_type="application/json", headers=OPEN_CORS)
 
 
@@ -141,14 +152,17 @@ def _check_number(ctx: AppContext, badge_no: str) -> BadgeCheck | None:
 
 @router.get("/api/public/badges/{badge_no}", response_model=VerificationRead,
             dependencies=[rate_limited(ratelimit.LOOKUP)])
-async def verify_badge_no(ctx: ContextDep, badge_no: BadgeNo) -> JSONResponse:
-    """Verify by the number printed on the badge; 404 `not_found` when no badge has that number."""
+async def verify_badge_no(
+    ctx: ContextDep, badge_no: BadgeNo, lat: Latitude = None, lon: Longitude = None
+) -> JSONResponse:
+    """Verify by the number printed on the badge; 404 `not_found` when no badge has that number. `lat`/`lon`
+    as for `/api/public/verify/{token}`: only a dead badge's scan keeps their 0.01° cell."""
     # The lookup and the count of a dead badge's scan are two short sessions, never two at once.
     check = await in_db_slot(ctx, _check_number, ctx, badge_no)
     if check is None:
         raise NotFound("badge", "证件编号")
     if check.status in DEAD:
-        await in_db_slot(ctx, _record_dead_scan, ctx, check, "number")
+        await in_db_slot(ctx, _record_dead_scan, ctx, check, "number", lat, lon)
     return _json(to_read(check))
 
 
@@ -211,10 +225,14 @@ _photos = APIRouter(route_class=limited_upload_route(lambda _: MAX_BYTES, "image
                         422: {"description": "no_qr_found, foreign_qr, unreadable or oversized image"},
                         503: {"description": "decoder busy or failed; retry"}})
 async def verify_image(
-    request: Request, ctx: ContextDep, image: Annotated[UploadFile, File()]
+    request: Request, ctx: ContextDep, image: Annotated[UploadFile, File()],
+    lat: Annotated[float | None, Form(description=COORDINATE)] = None,
+    lon: Annotated[float | None, Form(description=COORDINATE)] = None,
 ) -> JSONResponse:
     """Verify a photo of a badge: its QR code is read with Pillow and pyzbar in a bounded worker.
-    Nothing of the photo (nor its EXIF location) is kept. Adds `decoded_text` to the usual answer."""
+    Nothing of the photo (nor its EXIF location) is kept. Adds `decoded_text` to the usual answer. The
+    optional form fields `lat`/`lon` are the phone's position: only a dead badge's scan keeps their 0.01°
+    cell (about 1 km), as an alert for the agency."""
     data = await image.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise _Refused(413, "image_too_large", "照片过大", f"the photo exceeds {MAX_BYTES} bytes")
@@ -228,7 +246,7 @@ async def verify_image(
         raise _Refused(422, "no_qr_found", "照片中未找到二维码，请对准证件上的二维码重新拍摄",
                        "no QR code found in the photo; photograph the badge's QR code again")
     token = badge_token_from(text, ctx.settings.public_base_url)
-    read = to_read((await answer_for_token(ctx, token, "image")).check)
+    read = to_read((await answer_for_token(ctx, token, "image", lat, lon)).check)
     return _json(read, decoded_text=text)
 
 

@@ -1,11 +1,8 @@
-"""Oversight reports: the December roster filing (第十二条) as CSV or JSON, and usage metrics (第三十条).
+"""Oversight reports: the December roster filing (第十二条) as JSON, CSV or .xlsx, and usage metrics (第三十条).
 
-The justice bureau reads any agency; an agency admin only their own (第五条).
+The justice bureau reads any agency, or the whole city's roster at once; an agency admin only their own (第五条).
 """
 
-import csv
-import io
-import re
 import uuid
 from typing import Annotated, Literal
 
@@ -16,17 +13,12 @@ from api.deps import Admin, SessionDep
 from api.domain.base import BEIJING, utcnow
 from api.domain.duties import DUTY_BY_CODE, TaskMode
 from api.domain.models import Agency, Role
-from api.domain.oversight.reports import (
-    HIRE_METHODS_ZH,
-    STATUSES_ZH,
-    TRAINING_COLUMNS,
-    Roster,
-    metrics,
-    metrics_agencies,
-    report_agency,
-    roster,
-)
+from api.domain.oversight.reports import metrics, metrics_agencies, report_agency
+from api.domain.oversight.roster import HIRE_METHODS_ZH, STATUSES_ZH, Roster, Usage, roster
+from api.domain.privacy_tables import ReadKind
 from api.pages.charts import render_metrics_svg
+from api.pages.roster_export import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, content_disposition, roster_csv, roster_xlsx
+from api.read_log import log_personal_reads
 from schemas.reports import (
     AgencyMetricsRead,
     AgencyRef,
@@ -40,25 +32,42 @@ from schemas.reports import (
 
 router = APIRouter(prefix="/api/reports", tags=["reports"])
 MODES = tuple(m.value for m in TaskMode)
-CSV_HEADERS = (
-    "证件编号", "姓名", "身份证号码", "聘用方式", "劳务派遣单位", "聘用日期", "状态", "离职日期", "指挥机关",
-    "独立履职类别",
-    *(f"{label}（小时）" for _, label in TRAINING_COLUMNS),
-)
 
 
 def _agency_ref(agency: Agency) -> AgencyRef:
     return AgencyRef(id=agency.id, name=agency.name, code=agency.code, level=agency.level)
 
 
+def _usage_read(usage: Usage) -> RosterUsage:
+    return RosterUsage(
+        headcount_quota=usage.headcount_quota,
+        headcount_used=usage.headcount_used,
+        tasks=usage.tasks,
+        tasks_by_mode={m: usage.tasks_in_mode(m) for m in MODES},
+        tasks_by_category=[
+            TaskCount(category=c, name=DUTY_BY_CODE[c].name_zh if c in DUTY_BY_CODE else c, mode=m, count=n)
+            for (c, m), n in sorted(usage.tasks_by_category.items())
+        ],
+        assisted_tasks=usage.assisted,
+        cosigned=usage.cosigned,
+        rejected=usage.rejected,
+        pending_cosign=usage.pending_cosign,
+        cosigned_share=usage.cosigned_share,
+        complaints_received=usage.complaints_received,
+        complaints_substantiated=usage.complaints_substantiated,
+        article19_cases=usage.article19_cases,
+    )
+
+
 def _roster_read(report: Roster) -> RosterRead:
-    usage = report.usage
     return RosterRead(
-        agency=_agency_ref(report.agency),
+        agency=_agency_ref(report.agency) if report.agency else None,
         year=report.year,
+        status_as_of=report.as_of,
         generated_at=report.generated_at,
         auxiliaries=[
             RosterAuxiliary(
+                agency=_agency_ref(e.agency),
                 badge_no=e.auxiliary.badge_no,
                 name=e.auxiliary.name,
                 id_number_masked=e.auxiliary.id_number_masked,
@@ -66,57 +75,20 @@ def _roster_read(report: Roster) -> RosterRead:
                 hire_method_name=HIRE_METHODS_ZH.get(e.auxiliary.hire_method, e.auxiliary.hire_method),
                 dispatch_company=e.auxiliary.dispatch_company,
                 hired_on=e.auxiliary.hired_on,
-                status=e.auxiliary.status,
-                status_name=STATUSES_ZH.get(e.auxiliary.status, e.auxiliary.status),
-                left_on=e.auxiliary.left_on,
+                status=e.status,
+                status_name=STATUSES_ZH.get(e.status, e.status),
+                left_on=e.left_on,
                 command_agency=e.command_agency,
                 categories=[DutyName(code=c, name=DUTY_BY_CODE[c].name_zh)
                             for c in e.auxiliary.categories if c in DUTY_BY_CODE],
                 training_hours=e.training_hours,
+                training_hours_year=e.training_hours_year,
+                training_hours_total=e.training_hours_total,
             )
             for e in report.entries
         ],
-        usage=RosterUsage(
-            headcount_quota=usage.headcount_quota,
-            headcount_used=usage.headcount_used,
-            tasks=usage.tasks,
-            tasks_by_mode={m: usage.tasks_in_mode(m) for m in MODES},
-            tasks_by_category=[
-                TaskCount(
-                    category=c, name=DUTY_BY_CODE[c].name_zh if c in DUTY_BY_CODE else c, mode=m, count=n
-                )
-                for (c, m), n in sorted(usage.tasks_by_category.items())
-            ],
-            assisted_tasks=usage.assisted,
-            cosigned=usage.cosigned,
-            rejected=usage.rejected,
-            pending_cosign=usage.pending_cosign,
-            cosigned_share=usage.cosigned_share,
-            complaints_received=usage.complaints_received,
-            complaints_substantiated=usage.complaints_substantiated,
-            article19_cases=usage.article19_cases,
-        ),
+        usage=_usage_read(report.usage) if report.usage else None,
     )
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    # A cell starting like a formula would run in Excel or WPS; names and company names come from users.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def _roster_csv(read: RosterRead) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADERS)
-    for a in read.auxiliaries:
-        writer.writerow([_cell(v) for v in (
-            a.badge_no, a.name, a.id_number_masked, a.hire_method_name, a.dispatch_company, a.hired_on,
-            a.status_name, a.left_on, a.command_agency, "、".join(c.name for c in a.categories),
-            *(f"{a.training_hours.get(kind, 0):g}" for kind, _ in TRAINING_COLUMNS),
-        )])
-    # The BOM makes Excel and WPS read the file as UTF-8 instead of the system's GBK.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def _default_year() -> int:
@@ -126,8 +98,10 @@ def _default_year() -> int:
 @router.get(
     "/roster",
     response_model=RosterRead,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}},
-                     "description": "JSON, or with `format=csv` a UTF-8 CSV (with BOM) of the roster"}},
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                                 XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+                     "description": "JSON, or with `format=csv` a UTF-8 CSV (with BOM), or with `format=xlsx` "
+                                    "an Excel workbook, of the roster"}},
 )
 def read_roster(
     session: SessionDep,
@@ -135,26 +109,40 @@ def read_roster(
     year: Annotated[
         int | None, Query(ge=2000, le=2100, description="Beijing calendar year; default: this one")
     ] = None,
-    agency_id: Annotated[uuid.UUID | None, Query(description="required for the justice bureau")] = None,
-    fmt: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+    agency_id: Annotated[
+        uuid.UUID | None,
+        Query(description="the agency; the justice bureau may omit it for the whole city's roster"),
+    ] = None,
+    fmt: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format")] = "json",
 ) -> Response:
-    """The December filing (第十二条): every auxiliary the agency employed at any time in the year, with
-    hire method, status, commanding agency, granted duties and training hours, and how the agency used
-    them that year (tasks by duty and mode, co-signed share, complaints, Article 19 cases).
+    """The December filing (第十二条): every auxiliary the agency employed at any time in the year, each as
+    they stood on 31 December of that year (a departure in the next January is not shown, a hire in it is
+    not listed; the rule is in `api/domain/staff/history.py`), with hire method, commanding agency, granted
+    duties and training hours of the year and in total, and how the agency used them that year (tasks by
+    duty and mode, co-signed share, complaints, Article 19 cases).
 
-    `format=csv` gives the roster as a CSV with Chinese headers in UTF-8 with a BOM, as a download;
-    the usage summary is in the JSON. An agency admin may omit `agency_id`; another agency's answers 403.
+    `format=csv` gives the rows as a CSV with Chinese headers in UTF-8 with a BOM, `format=xlsx` as an
+    Excel workbook with the same headers (bold, frozen), dates as dates; both as downloads whose
+    `Content-Disposition` carries an ASCII `filename` and the Chinese one in `filename*` (RFC 6266). The
+    usage summary is in the JSON. An agency admin may omit `agency_id`; another agency's answers 403. The
+    justice bureau without `agency_id` gets the whole city: every agency's staff, each row naming its
+    agency (two more columns in front, `机关名称` and `机关代码`), and no usage summary (`usage: null`).
     """
     agency = report_agency(session, user=user, agency_id=agency_id)
-    read = _roster_read(roster(session, agency=agency, year=year or _default_year()))
+    report = roster(session, agency=agency, year=year or _default_year())
     if fmt == "json":
-        return Response(read.model_dump_json(), media_type="application/json")
-    code = re.sub(r"[^A-Za-z0-9_.-]", "_", agency.code)
-    return Response(
-        _roster_csv(read),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="roster-{code}-{read.year}.csv"'},
-    )
+        body, media_type = _roster_read(report).model_dump_json().encode(), "application/json"
+    elif fmt == "csv":
+        body, media_type = roster_csv(report), CSV_MEDIA_TYPE
+    else:
+        body, media_type = roster_xlsx(report), XLSX_MEDIA_TYPE
+    # One entry per export, made once the roster is in hand: it names everyone the agency employed that year.
+    log_personal_reads(session, user, ReadKind.ROSTER, [None], agency_id=agency.id if agency else None,
+                       year=report.year, format=fmt, row_count=len(report.entries))
+    if fmt == "json":
+        return Response(body, media_type=media_type)
+    return Response(body, media_type=media_type, headers={
+        "Content-Disposition": content_disposition(report, fmt), "Cache-Control": "private, no-store"})
 
 
 @router.get("/metrics", response_model=MetricsRead)

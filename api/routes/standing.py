@@ -15,12 +15,14 @@ from api.deps import CurrentUser, SessionDep
 from api.domain.access import require_visible
 from api.domain.complaints.catalogue import ACTION_BY_CODE
 from api.domain.models import Sanction
+from api.domain.privacy_tables import ReadKind
 from api.domain.staff.assessments import Scores, record_assessment
 from api.domain.staff.commendations import record_commendation
 from api.domain.staff.contracts import record_contract
 from api.domain.staff.lookup import managed_auxiliary, visible_auxiliary
 from api.domain.staff.sanctions import record_sanction
 from api.domain.staff.standing import standing_of
+from api.read_log import log_personal_reads
 from schemas.standing import (
     AssessmentCreate,
     AssessmentRead,
@@ -122,7 +124,7 @@ def read_standing_route(session: SessionDep, user: CurrentUser, aux_id: AuxId) -
     require_visible(user, aux.agency_id, aux.command_agency_id)
     standing = standing_of(session, aux)
     current = standing.current_contract
-    return StandingRead(
+    read = StandingRead(
         auxiliary_id=aux.id,
         status=aux.status,
         term=TermRead(ends_on=standing.term_ends_on, expired=standing.term_expired,
@@ -132,3 +134,5 @@ def read_standing_route(session: SessionDep, user: CurrentUser, aux_id: AuxId) -
         commendations=[CommendationRead.model_validate(c, from_attributes=True) for c in standing.commendations],
         sanctions=[_sanction_read(s) for s in standing.sanctions],
     )
+    log_personal_reads(session, user, ReadKind.STANDING, [aux.id])
+    return read

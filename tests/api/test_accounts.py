@@ -11,7 +11,7 @@ from httpx2 import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.domain.fieldwork.tasks import cosign_task
+from api.domain.fieldwork.cosign import cosign_task
 from api.domain.models import RefreshToken, Role, User
 from api.domain.organisation.accounts import hash_password
 from api.settings import Settings
@@ -208,8 +208,8 @@ def test_a_deactivated_officer_cannot_co_sign_even_past_the_login(client: TestCl
     officer_user.active = False
     db.flush()
     with refused("officer_not_available", "第八条", status=403):
-        cosign_task(db, user=officer_user, task_id=uuid.UUID(task["id"]), approve=True, note=None, lat=None,
-                    lon=None)
+        cosign_task(db, user=officer_user, task_id=uuid.UUID(task["id"]), approve=True, note=None,
+                    position=None)
 
 
 def test_the_justice_bureau_deactivates_and_reactivates_an_agency_admin(client: TestClient, db: Session) -> None:

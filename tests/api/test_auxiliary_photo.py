@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from httpx2 import Response
-from PIL import Image
+from PIL import ExifTags, Image
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.domain.audit.check import verify_log
@@ -17,6 +18,7 @@ from api.domain.models import Agency, Auxiliary, Role
 from api.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_user
+from tests.photos import assert_no_metadata, phone_photo
 from tests.problems import assert_problem
 
 MAX_BYTES = 60_000
@@ -42,6 +44,12 @@ def _png_header_only(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
+def _rgb(image: Image.Image, x: int, y: int) -> tuple[int, ...]:
+    pixel = image.convert("RGB").getpixel((x, y))
+    assert isinstance(pixel, tuple)
+    return pixel
+
+
 def _put(client: TestClient, aux: Auxiliary, headers: dict[str, str], data: bytes, ctype: str) -> Response:
     return client.put(f"/api/auxiliaries/{aux.id}/photo", files={"file": ("p", data, ctype)}, headers=headers)
 
@@ -60,8 +68,30 @@ def test_jpeg_or_png_is_stored_and_served_back(client: TestClient, db: Session, 
     assert r.status_code == 200, r.text
     assert r.json()["has_photo"] is True and r.json()["id"] == str(aux.id)
     got = client.get(f"/api/auxiliaries/{aux.id}/photo", headers=headers)
-    assert got.status_code == 200 and got.content == data
+    assert got.status_code == 200
     assert got.headers["content-type"] == ctype
+    served = Image.open(io.BytesIO(got.content))
+    assert (served.format, served.size) == (fmt, (96, 128))
+    assert max(abs(a - b) for a, b in zip(_rgb(served, 40, 60), (200, 180, 160), strict=True)) <= 3
+    assert verify_log(db).ok
+
+
+@pytest.mark.parametrize(("fmt", "ctype"), [("JPEG", "image/jpeg"), ("PNG", "image/png")])
+def test_a_photo_with_gps_exif_is_stored_without_any_metadata_and_upright(
+    client: TestClient, db: Session, fmt: str, ctype: str
+) -> None:
+    _, aux, headers = _setup(client, db)
+    data = phone_photo(fmt, size=(96, 128), orientation=6)
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # the upload has a position
+    r = _put(client, aux, headers, data, ctype)
+    assert r.status_code == 200, r.text
+    stored = db.scalar(select(Auxiliary.photo).where(Auxiliary.id == aux.id))
+    served = client.get(f"/api/auxiliaries/{aux.id}/photo", headers=headers).content
+    assert stored == served
+    image = assert_no_metadata(served)
+    # Orientation 6 turns the picture a quarter clockwise: applied to the pixels, the red left half is on top.
+    assert image.size == (128, 96)
+    assert _rgb(image, 64, 10)[0] > 200 and _rgb(image, 64, 86)[2] > 200
     assert verify_log(db).ok
 
 

@@ -1,6 +1,7 @@
 """Evidence files: stored by their hash, byte for byte, never overwritten, within a size limit."""
 
 import hashlib
+import io
 import os
 import stat
 import uuid
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from PIL import ExifTags, Image
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +22,7 @@ from api.domain.models import Evidence, Role
 from api.main import create_app
 from tests.conftest import make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_officer, make_user, task_payload
+from tests.photos import phone_photo
 from tests.problems import assert_problem
 
 
@@ -64,6 +67,18 @@ def test_upload_and_download_are_byte_for_byte(client: TestClient, db: Session, 
     assert [e["id"] for e in client.get(f"/api/tasks/{task_id}", headers=aux_h).json()["evidence"]] == [ev["id"]]
     assert not [p for p in stored.parent.parent.iterdir() if p.name.startswith(".upload-")]
     assert verify_log(db).ok
+
+
+def test_an_evidence_photo_keeps_its_exif_byte_for_byte(client: TestClient, db: Session) -> None:
+    """Unlike an ID photo, evidence is never re-encoded: the phone's SHA-256 of the file must match ours."""
+    aux_h, _, task_id = _task(client, db)
+    data = phone_photo("JPEG")
+    ev = client.post(f"/api/tasks/{task_id}/evidence", files={"file": ("scene.jpg", data, "image/jpeg")},
+                     headers=aux_h).json()
+    assert ev["sha256"] == hashlib.sha256(data).hexdigest()
+    got = client.get(f"/api/tasks/{task_id}/evidence/{ev['id']}", headers=aux_h)
+    assert got.content == data
+    assert Image.open(io.BytesIO(got.content)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
 
 
 def test_the_same_file_again_is_the_same_record(client: TestClient, db: Session) -> None:

@@ -22,10 +22,19 @@ from sqlalchemy.orm import Session
 
 from api.db import leaf_info
 from api.domain.audit.check import verify_log
-from api.domain.models import Article19Case, Cosignature, Role, Task
+from api.domain.models import Article19Case, Cosignature, Role, ShiftEvent, Task
 from api.main import create_app
 from tests.conftest import TEST_LEAF_KEY, make_settings
-from tests.factories import PASSWORD, make_agency, make_auxiliary, make_officer, make_user, task_payload
+from tests.factories import (
+    PASSWORD,
+    beijing,
+    make_agency,
+    make_auxiliary,
+    make_officer,
+    make_user,
+    shift_payload,
+    task_payload,
+)
 from tests.problems import assert_problem
 
 THREADS = 8
@@ -181,6 +190,44 @@ def test_a_forbidden_attempt_retried_at_once_is_one_case(pg_engine: Engine, base
         assert_problem(r, 422, "forbidden_work", "第十九条")
     stmt = select(func.count()).select_from(Article19Case).where(Article19Case.attempt_id == uuid.UUID(body["id"]))
     assert _count(pg_engine, stmt) == 1
+
+
+@pytest.mark.postgres_only
+def test_check_ins_at_the_same_moment_open_one_shift(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    bodies = [shift_payload(at=beijing(8, i)) for i in range(THREADS)]
+    answers = _at_once(base_url, [_post("/api/shifts/check-in", b, cast.aux) for b in bodies])
+    assert sorted(r.status_code for r in answers) == [201] + [409] * (THREADS - 1), [r.text for r in answers]
+    for r in answers:
+        if r.status_code != 201:
+            assert_problem(r, 409, "already_checked_in")
+    ids = [uuid.UUID(b["id"]) for b in bodies]
+    assert _count(pg_engine, select(func.count()).select_from(ShiftEvent).where(ShiftEvent.id.in_(ids))) == 1
+
+
+@pytest.mark.postgres_only
+def test_check_outs_at_the_same_moment_close_the_shift_once(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    check_in = httpx2.post(f"{base_url}/api/shifts/check-in", json=shift_payload(at=beijing(8)), headers=cast.aux)
+    assert check_in.status_code == 201, check_in.text
+    bodies = [shift_payload(at=beijing(17, i)) for i in range(THREADS)]
+    answers = _at_once(base_url, [_post("/api/shifts/check-out", b, cast.aux) for b in bodies])
+    assert sorted(r.status_code for r in answers) == [201] + [409] * (THREADS - 1), [r.text for r in answers]
+    closing = select(func.count()).select_from(ShiftEvent).where(
+        ShiftEvent.check_in_id == uuid.UUID(check_in.json()["id"]))
+    assert _count(pg_engine, closing) == 1
+
+
+@pytest.mark.postgres_only
+def test_one_check_in_retried_at_the_same_moment_is_stored_once(pg_engine: Engine, base_url: str, cast: Cast) -> None:
+    body = shift_payload()
+    answers = _at_once(base_url, [_post("/api/shifts/check-in", body, cast.aux)] * 4
+                       + [_post("/api/sync", {"shifts": [{"kind": "check_in", **body}]}, cast.aux)] * 2)
+    assert all(r.status_code in (200, 201) for r in answers), [r.text for r in answers]
+    outcomes = [r.json()["shifts"][0]["result"] if "shifts" in r.json() else r.status_code for r in answers]
+    assert sorted(map(str, outcomes)).count("201") + outcomes.count("created") == 1, outcomes
+    stored = select(func.count()).select_from(ShiftEvent).where(ShiftEvent.id == uuid.UUID(body["id"]))
+    assert _count(pg_engine, stored) == 1
+    with Session(pg_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
+        assert verify_log(s).ok
 
 
 def test_the_audit_chain_holds_after_the_races(pg_engine: Engine, base_url: str, cast: Cast) -> None:

@@ -48,7 +48,8 @@ def test_readyz_names_the_database_when_it_does_not_answer(app_without_database:
     r, seconds = _timed(TestClient(app_without_database), "/readyz")
     body = assert_problem(r, 503, "not_ready")
     assert body["down"] == ["database"] and body["checks"] == {"database": "down"}
-    assert r.headers["retry-after"] and seconds < 1.5
+    # Refused at once, or given up at the round's 1 s limit; the margin is for a loaded machine.
+    assert r.headers["retry-after"] and seconds < 5, seconds
     assert "postgres@" not in r.text  # nothing of the connection is told
 
 
@@ -60,16 +61,28 @@ def test_readyz_is_ready_when_the_database_answers(client: TestClient) -> None:
 
 def test_a_hung_check_is_down_within_a_second_and_a_failing_one_tells_nothing(client: TestClient) -> None:
     app: Any = client.app
-    add_readiness_check(app, "storage", lambda: time.sleep(5))
+    hung = threading.Event()
+    calls: list[str] = []
+
+    def hangs() -> None:
+        calls.append("storage")
+        hung.wait(30)
+
+    add_readiness_check(app, "storage", hangs)
     add_readiness_check(app, "broken", lambda: (_ for _ in ()).throw(RuntimeError("password=hunter2")))
-    r, seconds = _timed(client, "/readyz")
-    body = assert_problem(r, 503, "not_ready")
-    assert seconds < 1.5, seconds
-    assert body["checks"] == {"database": "ok", "storage": "timeout", "broken": "down"}
-    assert body["down"] == ["storage", "broken"] and "hunter2" not in r.text
-    # One round serves the probes of the next second: a flood of probes asks nobody.
-    again, seconds = _timed(client, "/readyz")
-    assert again.json()["checks"] == body["checks"] and seconds < 0.5
+    try:
+        r, seconds = _timed(client, "/readyz")
+        body = assert_problem(r, 503, "not_ready")
+        # The round gives up on the hung check at its time limit (1 s); the margin is for a loaded machine, and
+        # still far from the 30 s the check would take.
+        assert seconds < 10, seconds
+        assert body["checks"] == {"database": "ok", "storage": "timeout", "broken": "down"}
+        assert body["down"] == ["storage", "broken"] and "hunter2" not in r.text
+        # One round serves the probes of the next second: a flood of probes asks nobody.
+        again = client.get("/readyz")
+        assert again.json()["checks"] == body["checks"] and calls == ["storage"]
+    finally:
+        hung.set()
 
 
 def test_a_check_added_again_under_its_name_replaces_the_first(client: TestClient) -> None:
@@ -84,7 +97,7 @@ def crowded(backends: Backends, backend: str, tmp_path: Path) -> Iterator[tuple[
     url = backends.engine(backend).url.render_as_string(hide_password=False)
     engine = make_engine(url, pool_size=1, max_overflow=0, pool_timeout=30)
     app = create_app(make_settings(tmp_path, db_pool_size=1, db_pool_overflow=0), engine=engine, migrate=False)
-    app.state.ctx.db_slots = DatabaseSlots(0, 3.0)  # no slot comes free: every request waits its 3 s
+    app.state.ctx.db_slots = DatabaseSlots(0, 10.0)  # no slot comes free: every request waits its 10 s
     held = engine.connect()
     try:
         with TestClient(app) as client:
@@ -104,11 +117,12 @@ def test_readyz_answers_at_once_while_a_crowd_waits_for_the_database(crowded: tu
         assert engine.pool.checkedout() == 1  # type: ignore[attr-defined]
         r, seconds = _timed(client, "/readyz")
         assert r.status_code == 200, r.text
-        assert seconds < 1.0, seconds
+        # Not queued behind the crowd, which waits 10 s for a slot; the margin is for a loaded machine.
+        assert seconds < 5, seconds
         assert client.get("/healthz").status_code == 200
     finally:
         for t in waiting:
-            t.join(10)
+            t.join(20)
 
 
 def test_probes_are_never_rate_limited(connection: Connection, data_dir: Path) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.audit.check import verify_log
 from api.domain.models import Article19Case, AuxiliaryStatus, ShiftEvent, Task
-from tests.factories import login, make_agency, make_auxiliary, make_officer, shift_payload, task_payload
+from tests.factories import beijing, login, make_agency, make_auxiliary, make_officer, shift_payload, task_payload
 from tests.problems import assert_problem
 
 
@@ -123,13 +123,44 @@ def test_forbidden_work_in_a_batch_keeps_its_case(client: TestClient, db: Sessio
     assert verify_log(db).ok
 
 
-def test_without_a_credential_tasks_are_refused_but_shifts_kept(client: TestClient, db: Session) -> None:
+def test_without_a_credential_tasks_and_shifts_are_refused(client: TestClient, db: Session) -> None:
     headers = _headers(client, db, status=AuxiliaryStatus.SUSPENDED)
     r = client.post("/api/sync", json={"tasks": [task_payload()], "shifts": [{"kind": "check_in",
                                                                              **shift_payload()}]},
                     headers=headers).json()
     assert r["tasks"][0]["problem"]["code"] == "credential_not_active"
-    assert r["shifts"][0]["result"] == "created"
+    assert (r["shifts"][0]["problem"]["code"], r["shifts"][0]["problem"]["article"]) == (
+        "credential_not_active", "第二十三条")
+
+
+def test_shift_events_are_applied_in_time_order_and_answered_in_place(client: TestClient, db: Session) -> None:
+    headers = _headers(client, db)
+    morning_out = {"kind": "check_out", **shift_payload(at=beijing(12))}
+    morning_in = {"kind": "check_in", **shift_payload(at=beijing(8))}
+    evening_in = {"kind": "check_in", **shift_payload(at=beijing(14))}
+    evening_out = {"kind": "check_out", **shift_payload(at=beijing(18))}
+    r = client.post("/api/sync", json={"shifts": [evening_out, morning_out, evening_in, morning_in]},
+                    headers=headers)
+    answers = r.json()["shifts"]
+    assert [a["result"] for a in answers] == ["created"] * 4, answers
+    assert [a["id"] for a in answers] == [evening_out["id"], morning_out["id"], evening_in["id"], morning_in["id"]]
+    assert answers[1]["record"]["check_in_id"] == morning_in["id"]
+    assert answers[0]["record"]["check_in_id"] == evening_in["id"]
+    again = client.post("/api/sync", json={"shifts": [morning_in, evening_out, morning_out, evening_in]},
+                        headers=headers).json()["shifts"]
+    assert [a["result"] for a in again] == ["duplicate"] * 4
+    assert verify_log(db).ok
+
+
+def test_a_batch_keeps_the_shift_rules(client: TestClient, db: Session) -> None:
+    headers = _headers(client, db)
+    shifts = [{"kind": kind, **shift_payload(at=beijing(hour))}
+              for kind, hour in (("check_in", 8), ("check_in", 9), ("check_out", 17), ("check_out", 18))]
+    answers = client.post("/api/sync", json={"shifts": shifts}, headers=headers).json()["shifts"]
+    assert [a["result"] for a in answers] == ["created", "error", "created", "error"]
+    assert [(a.get("problem") or {}).get("code") for a in answers] == [
+        None, "already_checked_in", None, "not_checked_in"]
+    assert _count(db, ShiftEvent, [shifts[1]["id"], shifts[3]["id"]]) == 0
 
 
 def test_problems_speak_english_on_request(client: TestClient, db: Session) -> None:

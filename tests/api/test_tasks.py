@@ -18,6 +18,8 @@ from api.domain.models import Agency, AuxiliaryStatus, Role, Task
 from schemas.tasks import TaskCreate, TaskFlags
 from tests.factories import (
     OUT_OF_ZONE,
+    beijing,
+    in_utc,
     login,
     make_agency,
     make_auxiliary,
@@ -45,7 +47,7 @@ def test_granted_independent_task_is_recorded_in_zone(client: TestClient, db: Se
     task = r.json()
     assert task["id"] == body["id"]
     assert (task["mode"], task["status"], task["in_zone"], task["version"]) == ("independent", "recorded", True, 1)
-    assert task["started_at"] == "2026-11-26T01:00:00Z"  # stored in UTC
+    assert task["started_at"] == in_utc(body["started_at"])  # stored in UTC
     assert _tasks(db, body["id"]) == 1
     assert verify_log(db).ok
 
@@ -192,7 +194,7 @@ def test_no_field_can_carry_a_fine_amount_article_19(
 @pytest.mark.parametrize(
     "override",
     [
-        {"ended_at": "2026-11-26T08:00:00+08:00"},  # before started_at
+        {"ended_at": beijing(8)},  # before started_at
         {"started_at": "2026-11-26T09:00:00"},  # no offset
         {"started_at": "0001-01-01T00:00:00+14:00"},  # before year 1 in UTC
         {"ended_at": "9999-12-31T23:59:59-14:00"},  # after year 9999 in UTC
@@ -240,8 +242,8 @@ def test_same_instant_in_another_offset_is_the_same_content(client: TestClient, 
     headers = _aux(client, db)
     body = task_payload()
     assert client.post("/api/tasks", json=body, headers=headers).status_code == 201
-    utc = {**body, "started_at": "2026-11-26T01:00:00Z", "ended_at": "2026-11-26T03:00:00+00:00",
-           "flags": {"fine_quota": False}}
+    utc = {**body, "started_at": in_utc(body["started_at"]),
+           "ended_at": in_utc(body["ended_at"]).replace("Z", "+00:00"), "flags": {"fine_quota": False}}
     assert client.post("/api/tasks", json=utc, headers=headers).status_code == 200
 
 
@@ -357,10 +359,10 @@ def test_fieldwork_is_documented_with_examples(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     fieldwork = {path: ops for path, ops in spec["paths"].items()
                  if path.startswith(("/api/tasks", "/api/shifts", "/api/sync", "/api/article19"))}
-    assert len(fieldwork) == 12
+    assert len(fieldwork) == 13
     for ops in fieldwork.values():
         for op in ops.values():
             assert op.get("description"), op["operationId"]
     schemas = spec["components"]["schemas"]
-    for name in ("TaskCreate", "TaskRead", "CosignCreate", "CheckIn", "SyncRequest", "Article19CaseRead"):
+    for name in ("TaskCreate", "TaskRead", "CosignCreate", "CheckIn", "ShiftRead", "SyncRequest", "Article19CaseRead"):
         assert "example" in schemas[name] or "examples" in schemas[name], name

@@ -9,6 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from tests.fuzz.bases import (
+    base_form,
+    base_headers,
+    base_json,
+    base_query,
+    base_upload,
+    fill_path,
+    path_values,
+)
 from tests.fuzz.payloads import (
     PATH_JUNK,
     Case,
@@ -21,17 +30,7 @@ from tests.fuzz.payloads import (
 )
 from tests.fuzz.spec import Operation
 from tests.fuzz.values import encode_json, field_bodies
-from tests.fuzz.world import (
-    World,
-    base_form,
-    base_headers,
-    base_json,
-    base_query,
-    base_upload,
-    fill_path,
-    path_values,
-    qr_png,
-)
+from tests.fuzz.world import World, qr_png
 
 # What a role turned away before its body is used gets: one broken body, one junk path, one junk query.
 REDUCED = ("body:malformed_open_brace", "body:no_body", "path:", "query:")

@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from hypothesis import strategies as st
 
+from tests.fuzz.bases import base_form, base_json
 from tests.fuzz.battery import base_case
 from tests.fuzz.payloads import Case
 from tests.fuzz.spec import Operation
@@ -20,7 +21,7 @@ from tests.fuzz.values import (
     field_paths,
     set_path,
 )
-from tests.fuzz.world import World, base_form, base_json
+from tests.fuzz.world import World
 
 # Every code point, lone surrogates and NUL included.
 ANY_CHAR = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=())

@@ -6,7 +6,6 @@ same world (a request that happened to succeed cannot starve the ones after it),
 be compared against that one baseline.
 """
 
-import copy
 import io
 import json
 import sys
@@ -36,8 +35,16 @@ from api.main import create_app
 from api.security import encode_access
 from schemas.auxiliaries import TrainingCreate
 from tests.conftest import Backends, make_settings
-from tests.factories import PASSWORD, make_agency, make_auxiliary, make_officer, make_user, task_payload
-from tests.fuzz.admin_world import build_accounts, build_rectification, due_on
+from tests.factories import (
+    PASSWORD,
+    make_agency,
+    make_auxiliary,
+    make_officer,
+    make_user,
+    shift_payload,
+    task_payload,
+)
+from tests.fuzz.admin_world import build_accounts, build_rectification
 from tests.fuzz.payloads import Case
 from tests.fuzz.spec import Operation
 
@@ -50,8 +57,8 @@ TABLES = (
     "agencies", "users", "refresh_tokens", "officers", "auxiliaries", "trainings", "credentials",
     "dead_badge_scans", "shift_events", "tasks", "cosignatures", "evidence", "article19_cases", "log_pending",
     "log_leaves", "log_nodes", "log_checkpoints",
-    "complaints", "complaint_events", "case_notices", "task_reassignments", "rectification_orders",
-    "rectification_events",
+    "complaints", "complaint_events", "case_notices", "complaint_photos", "task_reassignments",
+    "rectification_orders", "rectification_events",
 )
 # Columns a refused request could change in place without adding a row.
 MUTABLE = {
@@ -102,6 +109,12 @@ class World:
     ids: dict[str, str]
     headers: dict[str, dict[str, str]]
     values: dict[str, str] = field(default_factory=dict)
+    # Operation id → role → the account that role acts as there, where the role's usual one cannot
+    # (a check-out needs an auxiliary whose shift is open; a check-in, one whose shift is not).
+    acting_as: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+
+    def headers_for(self, op: Operation, role: str) -> dict[str, str]:
+        return self.acting_as.get(op.id, {}).get(role) or self.headers[role]
 
 
 @dataclass(repr=False)
@@ -130,7 +143,7 @@ class Fuzzer:
         return self.acting[op.id]
 
     def send(self, op: Operation, case: Case, role: str) -> Response:
-        merged = {**self.world.headers[role], **case.headers}
+        merged = {**self.world.headers_for(op, role), **case.headers}
         headers = {k.encode(): v if isinstance(v, bytes) else v.encode() for k, v in merged.items()}
         savepoint = self.connection.begin_nested()
         try:
@@ -260,6 +273,11 @@ def fuzzer(
     return Fuzzer(client, fuzz_connection, tracebacks, world, baseline)
 
 
+def recent(**delta: float) -> str:
+    """An instant ``delta`` before now: field work is accepted only for so long after it was done."""
+    return (datetime.now(UTC) - timedelta(**delta)).isoformat()
+
+
 def _bearer(client: TestClient, user_id: uuid.UUID, role: Role) -> dict[str, str]:
     ctx = client.app.state.ctx  # type: ignore[attr-defined]
     token = encode_access(ctx.access_secret, user_id=user_id, role=role, lifetime=timedelta(minutes=15))
@@ -268,7 +286,8 @@ def _bearer(client: TestClient, user_id: uuid.UUID, role: Role) -> dict[str, str
 
 def build_world(client: TestClient, db: Session) -> World:
     """Three agencies (municipal → district → street), one account of every role, an active and a
-    suspended auxiliary, a recorded and a pending task with evidence, a complaint under investigation."""
+    suspended auxiliary, a recorded and a pending task with evidence, a complaint under investigation with a
+    photo."""
     municipal = make_agency(db, level="municipal")
     district = make_agency(db, level="district", parent=municipal)
     street = make_agency(db, level="street", parent=district)
@@ -277,6 +296,7 @@ def build_world(client: TestClient, db: Session) -> World:
     officer_user, officer = make_officer(db, district)
     aux_user, aux = make_auxiliary(db, district)
     _, suspended = make_auxiliary(db, district, status=AuxiliaryStatus.SUSPENDED)
+    on_shift_user, _ = make_auxiliary(db, district)
     headers = {
         "justice_admin": _bearer(client, justice.id, Role.JUSTICE_ADMIN),
         "agency_admin": _bearer(client, admin.id, Role.AGENCY_ADMIN),
@@ -309,6 +329,11 @@ def build_world(client: TestClient, db: Session) -> World:
     assert complaint is not None
     ok(client.post(f"/api/complaints/{complaint.id}/transitions", json={"to": "investigating"},
                    headers=headers["agency_admin"]))
+    photo = ok(client.post(f"/api/public/complaints/{receipt['tracking_no']}/photos",
+                           files={"file": ("scene.png", png((40, 30)), "image/png")},
+                           headers={"X-Access-Code": receipt["access_code"]}))
+    on_shift = _bearer(client, on_shift_user.id, Role.AUXILIARY)
+    ok(client.post("/api/shifts/check-in", json=shift_payload(at=recent(hours=3)), headers=on_shift))
     more = build_accounts(client, db, headers, agency=district, officer_user=officer_user, officer=officer)
     more |= build_rectification(client, db, headers)
     login = ok(client.post("/api/auth/token", data={"username": aux_user.username, "password": PASSWORD}))
@@ -319,100 +344,11 @@ def build_world(client: TestClient, db: Session) -> World:
         ids={"municipal": str(municipal.id), "district": str(district.id), "street": str(street.id),
              "officer": str(officer.id),
              "aux": str(aux.id), "suspended": str(suspended.id), "recorded": recorded["id"],
-             "pending": pending["id"], "evidence": evidence["id"], "complaint": str(complaint.id), **more},
+             "pending": pending["id"], "evidence": evidence["id"], "complaint": str(complaint.id),
+             "photo": photo["id"], **more},
         headers=headers,
         values={"token": credential["token"], "badge_no": aux.badge_no, "tracking_no": receipt["tracking_no"],
                 "access_code": receipt["access_code"], "refresh_token": login["refresh_token"],
                 "aux_username": aux_user.username, "verify_url": credential["verify_url"]},
+        acting_as={"POST /api/shifts/check-out": {"auxiliary": on_shift}},
     )
-
-
-# --- the valid request each operation's hostile variants start from -------------------------------------
-
-
-def path_values(op: Operation, world: World) -> dict[str, str]:
-    ids, values = world.ids, world.values
-    by_name = {
-        "aux_id": ids["suspended"] if op.path.endswith("/reinstate") else ids["aux"],
-        "task_id": {"cosign": ids["pending"], "reassign": ids["pending_other"]}.get(op.path.rsplit("/", 1)[-1],
-                                                                                     ids["recorded"]),
-        "user_id": ids["inactive_user"] if op.path.endswith("/reactivate") else ids["officer_user"],
-        "case_id": ids["case"],
-        "order_id": ids["order_answered"] if op.path.endswith(("/close", "/reopen")) else ids["order_issued"],
-        "evidence_id": ids["evidence"],
-        "complaint_id": ids["complaint"],
-        "token": values["token"],
-        "badge_no": values["badge_no"],
-        "tracking_no": values["tracking_no"],
-        "entity": "tasks",
-        "record_id": ids["recorded"],
-    }
-    return {p.name: by_name[p.name] for p in op.params_in("path")}
-
-
-BASE_QUERY = {"/api/public/log/proof/inclusion": "index=0&size=2",
-              "/api/public/log/proof/consistency": "first=1&second=2"}
-
-
-def base_query(op: Operation, world: World) -> str:
-    if op.path == "/api/reports/roster":
-        return f"agency_id={world.ids['district']}"
-    return BASE_QUERY.get(op.path, "")
-
-
-def base_headers(op: Operation, world: World) -> dict[str, str]:
-    names = {p.name for p in op.params_in("header")}
-    return {"X-Access-Code": world.values["access_code"]} if "x-access-code" in names else {}
-
-
-# The ids in the documented examples stand for these records of the world.
-EXAMPLE_IDS = {"agency_id": "district", "parent_id": "municipal", "command_agency_id": "street",
-               "officer_id": "officer"}
-
-
-def _richest_example(schema: dict[str, Any] | None) -> Any:
-    """The documented example with the most fields (a resolved transition rather than a bare step)."""
-    examples = [schema["example"]] if schema and "example" in schema else list((schema or {}).get("examples", []))
-    return max(examples, key=lambda e: len(e) if isinstance(e, dict) else 0, default={})
-
-
-def _with_world_ids(node: Any, world: World) -> Any:
-    if isinstance(node, dict):
-        return {k: world.ids[EXAMPLE_IDS[k]] if k in EXAMPLE_IDS and v is not None else _with_world_ids(v, world)
-                for k, v in node.items()}
-    if isinstance(node, list):
-        return [_with_world_ids(v, world) for v in node]
-    return node
-
-
-def base_json(op: Operation, world: World) -> Any:
-    """The operation's own documented example, its ids pointing into the world."""
-    if op.id == "POST /api/auth/refresh":  # a live secret, which no example can hold
-        return {"refresh_token": world.values["refresh_token"]}
-    if op.id == "POST /api/auth/password":  # every account of the world has the builders' password
-        return {"old_password": PASSWORD, "new_password": "紫金山下 玄武湖边 2026"}
-    body = _with_world_ids(copy.deepcopy(_richest_example(op.body_schema)), world)
-    return {**body, "due_on": due_on()} if isinstance(body, dict) and "due_on" in body else body
-
-
-def base_form(op: Operation, world: World) -> dict[str, str]:
-    if op.path == "/api/auth/token":
-        return {"username": world.values["aux_username"], "password": PASSWORD}
-    return {"category": "rude_conduct", "description": "推搡摊主", "occurred_at": "2026-11-26T10:00",
-            "location": "新街口", "contact_phone": "13800138000"}
-
-
-def base_upload(op: Operation, world: World) -> tuple[str, bytes, str, str]:
-    """(field name, bytes, content type, filename) of a valid upload."""
-    if op.path == "/api/public/verify-image":
-        return "image", qr_png(world.values["verify_url"]), "image/png", "badge.png"
-    if op.path.endswith("/photo"):
-        return "file", png(), "image/png", "photo.png"
-    return "file", b"more evidence bytes", "image/jpeg", "scene.jpg"
-
-
-def fill_path(op: Operation, values: dict[str, str]) -> str:
-    path = op.path
-    for name, value in values.items():
-        path = path.replace("{" + name + "}", value)
-    return path

@@ -43,6 +43,7 @@ def service_engine(backends: Backends) -> Iterator[Engine]:
     "UPDATE cosignatures SET note = 'x'", "DELETE FROM tasks", "TRUNCATE log_leaves", "DELETE FROM log_leaves",
     "UPDATE log_checkpoints SET note = 'x'", "ALTER TABLE log_leaves DISABLE TRIGGER log_leaves_no_update",
     "DROP TRIGGER tasks_no_delete ON tasks", "UPDATE shift_events SET lat = 0", "TRUNCATE complaints CASCADE",
+    "DELETE FROM complaint_photos", "UPDATE complaint_photos SET bytes = 0",
     "UPDATE assessments SET grade = 'excellent'", "DELETE FROM sanctions", "UPDATE contracts SET ends_on = ends_on",
 ])
 def test_the_service_role_may_not_change_records(service_engine: Engine, statement: str) -> None:

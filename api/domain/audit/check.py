@@ -9,7 +9,7 @@ In one pass, in bounded memory (rows stream in chunks; the tree is a compact ran
 2. every row of every logged table is re-hashed as stored now and compared with its newest leaf
    (``row_altered``), rows with no leaf at all are found (``row_unlogged``: written behind the service's
    back), and leaves whose row is gone (``row_removed``);
-3. every evidence file is re-hashed from storage (``file_altered``, ``file_missing``).
+3. every evidence file and complaint photo is re-hashed from storage (``file_altered``, ``file_missing``).
 The answer names the first bad entry; ``checks`` counts what was checked, and ``rejected`` the queued leaves
 the integrator refused because their MAC was not the service's (a leaf in the tree without it is
 ``log_rewritten``; a row whose only leaf was refused is ``row_unlogged``).
@@ -39,7 +39,7 @@ from api.domain.audit.log import LOGGED, genuine, leaf_key, row_hash
 from api.domain.audit.tree import compact_range, legacy_marks
 from api.domain.audit.verified import RecordsHash, Verified, genuine_pending, load_verified, rows_digest, save_verified
 from api.domain.base import Base, utcnow
-from api.domain.models import Evidence, LogCheckpoint, LogLeaf, LogPending, LogRejected
+from api.domain.models import ComplaintPhoto, Evidence, LogCheckpoint, LogLeaf, LogPending, LogRejected
 from api.domain.storage import BlobMissing, BlobStore, content_name, stream_sha256
 from verification.note import NoteError, open_checkpoint
 from verification.tlog import CompactRange, leaf_hash
@@ -252,13 +252,15 @@ def _find_removed(session: Session, entity: str, model: type[Base], checks: dict
 
 
 def _check_files(session: Session, store: BlobStore, checks: dict[str, int]) -> None:
-    for evidence_id, sha in session.execute(select(Evidence.id, Evidence.sha256).order_by(Evidence.id)
-                                            .execution_options(yield_per=CHUNK)):
-        try:
-            blob = store.open(content_name(sha))
-        except BlobMissing:
-            raise _Bad("file_missing", entity="evidence", entity_id=str(evidence_id)) from None
-        with blob:
-            if stream_sha256(blob) != sha:
-                raise _Bad("file_altered", entity="evidence", entity_id=str(evidence_id))
-        checks["files"] += 1
+    for model in (Evidence, ComplaintPhoto):
+        entity = model.__tablename__
+        for row_id, sha in session.execute(select(model.id, model.sha256).order_by(model.id)
+                                           .execution_options(yield_per=CHUNK)):
+            try:
+                blob = store.open(content_name(sha))
+            except BlobMissing:
+                raise _Bad("file_missing", entity=entity, entity_id=str(row_id)) from None
+            with blob:
+                if stream_sha256(blob) != sha:
+                    raise _Bad("file_altered", entity=entity, entity_id=str(row_id))
+            checks["files"] += 1

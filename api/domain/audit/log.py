@@ -33,6 +33,7 @@ from api.domain.models import (
     Commendation,
     Complaint,
     ComplaintEvent,
+    ComplaintPhoto,
     Contract,
     Cosignature,
     Credential,
@@ -54,8 +55,8 @@ LEAF_FORMAT = 1
 LOGGED: dict[str, type[Base]] = {
     model.__tablename__: model
     for model in (Agency, User, Officer, Auxiliary, Training, Credential, ShiftEvent, Task, Cosignature, Evidence,
-                  Article19Case, Complaint, ComplaintEvent, CaseNotice, Assessment, Contract, Commendation,
-                  Sanction, TaskReassignment, RectificationOrder, RectificationEvent)
+                  Article19Case, Complaint, ComplaintEvent, CaseNotice, ComplaintPhoto, Assessment, Contract,
+                  Commendation, Sanction, TaskReassignment, RectificationOrder, RectificationEvent)
 }
 """Every table whose rows are logged, by its plural resource name (the ``entity`` of a leaf). A row of one of
 these with no leaf was written behind the service's back."""
@@ -87,15 +88,20 @@ def canonical(content: dict[str, Any]) -> bytes:
 def row_hash(row: Base) -> str:
     """SHA-256 of the row's columns as stored, in a canonical JSON form.
 
-    A model's ``__audit_exclude__`` columns are never hashed; its ``__audit_added__`` columns (added to a logged
-    table later) only when not NULL, so that a row logged before they existed hashes as it did then, while a
-    value set, changed or cleared afterwards still changes the hash."""
-    mapper = inspect(type(row))
-    skip = getattr(type(row), "__audit_exclude__", ())
-    added = getattr(type(row), "__audit_added__", ())
-    content = {attr.key: _plain(getattr(row, attr.key), attr.columns[0])
-               for attr in mapper.column_attrs
-               if attr.key not in skip and not (attr.key in added and getattr(row, attr.key) is None)}
+    A model's ``__audit_exclude__`` columns are never hashed (running counts). Its ``__audit_late__`` columns,
+    added to a logged table after rows were logged, are hashed only when they hold a value: a row logged before
+    the column existed still hashes as it did, and any value written into it later is a change the check sees.
+    """
+    model = type(row)
+    mapper = inspect(model)
+    skip = getattr(model, "__audit_exclude__", ())
+    late = getattr(model, "__audit_late__", ())
+    content = {}
+    for attr in mapper.column_attrs:
+        value = getattr(row, attr.key)
+        if attr.key in skip or (value is None and attr.key in late):
+            continue
+        content[attr.key] = _plain(value, attr.columns[0])
     return hashlib.sha256(canonical(content)).hexdigest()
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from api.domain.models import ComplaintStatus
+from api.domain.models import OPEN_COMPLAINT_STATUSES, ComplaintStatus
 
 # Product choice, not a rule of the Measures: the agency should decide within 15 days of receipt.
 HANDLING_PERIOD = timedelta(days=15)
@@ -86,5 +86,5 @@ TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
     ComplaintStatus.RECEIVED: frozenset({ComplaintStatus.INVESTIGATING, ComplaintStatus.DISMISSED}),
     ComplaintStatus.INVESTIGATING: frozenset({ComplaintStatus.RESOLVED, ComplaintStatus.DISMISSED}),
 }
-OPEN_STATUSES = (ComplaintStatus.RECEIVED, ComplaintStatus.INVESTIGATING)
+OPEN_STATUSES = OPEN_COMPLAINT_STATUSES  # and past due_at: Complaint.overdue
 DECIDED_STATUSES = (ComplaintStatus.RESOLVED, ComplaintStatus.DISMISSED)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import cast
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, Select, or_, select, update
 from sqlalchemy.orm import Session
 
 from api.domain.access import visible_agencies
@@ -27,6 +27,7 @@ from api.domain.models import (
     Complaint,
     ComplaintEvent,
     ComplaintStatus,
+    Role,
     User,
 )
 from api.domain.pagination import paginate
@@ -34,22 +35,38 @@ from api.domain.staff.sanctions import sanction_for_complaint
 
 
 def _scope(user: User) -> ColumnElement[bool]:
-    # The justice bureau's scope is everything, complaints tied to no agency included.
+    """Complaints about the staff the caller's agency employs, and, to read, about the staff seconded to it:
+    the street that commands them (第二十二条) hears what citizens say of them, but handling stays with the
+    employer (第二十八条: 由所在行政执法机关). The justice bureau's scope is everything, complaints tied to no
+    agency included."""
     scope = visible_agencies(user)
-    if scope.any:
-        return scope.where(Complaint.agency_id)
-    raise Forbidden(
-        "role_not_allowed", "当前角色无权处理投诉", "only agency and justice admins handle complaints"
-    )
+    if not scope.any:
+        raise Forbidden(
+            "role_not_allowed", "当前角色无权处理投诉", "only agency and justice admins handle complaints"
+        )
+    seconded_here = select(Auxiliary.id).where(scope.where(Auxiliary.command_agency_id))
+    return or_(scope.where(Complaint.agency_id), Complaint.auxiliary_id.in_(seconded_here))
+
+
+def handles(user: User, complaint: Complaint) -> bool:
+    """Whether ``user``'s agency handles ``complaint``: the employing agency of the auxiliary it names
+    (第二十八条), or the justice bureau for one tied to no agency."""
+    if complaint.agency_id is None:
+        return visible_agencies(user).everything
+    return user.role == Role.AGENCY_ADMIN and user.agency_id == complaint.agency_id
 
 
 def list_complaints(
-    session: Session, *, user: User, status: ComplaintStatus | None, limit: int | None, cursor: str | None
+    session: Session, *, user: User, status: ComplaintStatus | None, overdue: bool | None, limit: int | None,
+    cursor: str | None,
 ) -> tuple[Sequence[Complaint], str | None]:
-    """The caller's agency's complaints (the justice bureau: all), newest first."""
+    """The complaints the caller may read (``_scope``), newest first; ``overdue`` keeps only those past
+    (True) or within (False) their handling deadline and still open."""
     stmt = select(Complaint).where(_scope(user))
     if status is not None:
         stmt = stmt.where(Complaint.status == status)
+    if overdue is not None:
+        stmt = stmt.where(Complaint.overdue if overdue else ~Complaint.overdue)
     return paginate(
         session, cast("Select[tuple[Complaint]]", stmt), created=Complaint.received_at, key=Complaint.id,
         limit=limit, cursor=cursor,
@@ -132,7 +149,7 @@ def transition_complaint(
 ) -> Complaint:
     """Move a complaint one step, keep the step as an event, and publish the case notice if one is given."""
     complaint = get_complaint(session, user=user, complaint_id=complaint_id)
-    if complaint.agency_id is not None and user.agency_id != complaint.agency_id:
+    if not handles(user, complaint):
         raise Forbidden(
             "not_handling_agency", "投诉由被投诉人所在的行政执法机关处理",
             "the auxiliary's employing agency handles this complaint", article="第二十四条",

@@ -4,12 +4,15 @@ direct and co-sign their work (第八条、第二十二条)."""
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.domain.base import beijing_date, utcnow
 from api.domain.errors import Forbidden, RuleViolation
+from api.domain.fieldwork.geo import Zones
 from api.domain.models import (
     Auxiliary,
     AuxiliaryStatus,
@@ -19,6 +22,16 @@ from api.domain.models import (
     User,
 )
 from api.domain.staff.contracts import latest_term_end, term_over
+from api.domain.staff.credential_history import CredentialHistory, credential_history
+
+
+@dataclass(frozen=True)
+class TimeLimits:
+    """How far the service believes the times a phone puts on its records (fieldwork/timing.py; settings
+    ``field_max_future_minutes`` and ``field_max_age_days``)."""
+
+    max_future: timedelta = timedelta(minutes=5)
+    max_age: timedelta = timedelta(days=30)
 
 
 @dataclass
@@ -27,9 +40,32 @@ class FieldContext:
 
     user: User
     aux: Auxiliary
-    credential_valid: bool
+    # When the auxiliary's valid credential last became valid (issued or reinstated); None: none is valid.
+    valid_since: datetime | None
+    limits: TimeLimits = field(default_factory=TimeLimits)
     # Officers looked up so far: None for an id that is unknown, inactive or of another agency.
     officers: dict[uuid.UUID, Officer | None] = field(default_factory=dict)
+    # The auxiliary's row is locked for this transaction (shift events: one state machine per auxiliary).
+    holds_lock: bool = False
+    _history: CredentialHistory | None = None
+
+    @property
+    def credential_valid(self) -> bool:
+        return self.valid_since is not None
+
+    def credential_history(self, session: Session) -> CredentialHistory:
+        """The lapses of the auxiliary's credentials, read once per request or sync batch."""
+        if self._history is None:
+            self._history = credential_history(session, self.aux.id)
+        return self._history
+
+    @cached_property
+    def zones(self) -> Zones | None:
+        """The auxiliary's responsibility zones, parsed once for every record of the request."""
+        return Zones.from_geojson(self.aux.zones)
+
+    def in_zone(self, *, lat: float, lon: float, accuracy_m: float | None = None) -> bool | None:
+        return None if self.zones is None else self.zones.locate(lat=lat, lon=lon, accuracy_m=accuracy_m)
     # Their latest term of employment ended before today: the badge has expired (第二十一条).
     term_ended: bool = False
 
@@ -37,16 +73,19 @@ class FieldContext:
     def may_record(self) -> bool:
         return self.aux.status == AuxiliaryStatus.ACTIVE and self.credential_valid and not self.term_ended
 
+    def not_active(self) -> RuleViolation:
+        return RuleViolation(
+            "credential_not_active",
+            "第二十三条",
+            "未持有效工作证件，不得开展辅助执法工作",
+            "no valid work credential: no field work may be recorded",
+            status=403,
+        )
+
     def require_active_credential(self) -> None:
-        """第二十三条: without an active auxiliary and a valid credential, no task is recorded."""
+        """第二十三条: without an active auxiliary and a valid credential, nothing is recorded now."""
         if not self.may_record:
-            raise RuleViolation(
-                "credential_not_active",
-                "第二十三条",
-                "未持有效工作证件，不得开展辅助执法工作",
-                "no valid work credential: no field work may be recorded",
-                status=403,
-            )
+            raise self.not_active()
 
 
 def current_auxiliary(session: Session, user: User) -> Auxiliary:
@@ -63,16 +102,33 @@ def current_officer(session: Session, user: User) -> Officer:
     return officer
 
 
-def load_field_context(session: Session, user: User) -> FieldContext:
-    """The caller's auxiliary record, whether they hold a valid credential and whether their latest term has
-    ended, in one query."""
-    valid = exists().where(Credential.auxiliary_id == Auxiliary.id, Credential.status == CredentialStatus.VALID)
+def lock_auxiliary_of(session: Session, user: User) -> None:
+    """Lock the caller's auxiliary row until the transaction ends: NO KEY UPDATE on PostgreSQL (it serialises
+    with another shift event and with a suspension, and blocks no insert that references the row); SQLite
+    already took the write lock when the transaction began (api/db.py). Not inside a savepoint: rolling one
+    back would release the lock."""
+    session.execute(select(Auxiliary.id).where(Auxiliary.user_id == user.id).with_for_update(key_share=True))
+
+
+def load_field_context(
+    session: Session, user: User, *, limits: TimeLimits | None = None, lock: bool = False
+) -> FieldContext:
+    """The caller's auxiliary record, since when their credential is valid and whether their latest term has
+    ended, in one query; with ``lock``, read after the auxiliary's row is locked, so a suspension committed
+    meanwhile is seen."""
+    if lock:
+        lock_auxiliary_of(session, user)
+    valid_since = (
+        select(Credential.status_changed_at)
+        .where(Credential.auxiliary_id == Auxiliary.id, Credential.status == CredentialStatus.VALID)
+        .order_by(Credential.version.desc()).limit(1).scalar_subquery()
+    )
     row = session.execute(
-        select(Auxiliary, valid, latest_term_end(Auxiliary.id)).where(Auxiliary.user_id == user.id)
+        select(Auxiliary, valid_since, latest_term_end(Auxiliary.id)).where(Auxiliary.user_id == user.id)
     ).first()
     if row is None:
         raise Forbidden("not_an_auxiliary", "当前账号不是辅助人员", "this account is not an auxiliary's")
-    return FieldContext(user=user, aux=row[0], credential_valid=bool(row[1]),
+    return FieldContext(user=user, aux=row[0], valid_since=row[1], limits=limits or TimeLimits(), holds_lock=lock,
                         term_ended=term_over(row[2], beijing_date(utcnow())))
 
 

@@ -142,6 +142,9 @@ def store_evidence(
     """Store an upload for ``task``; (evidence, created). The same bytes again for the same task answer
     the stored record."""
     check_uploader(session, task=task, user=user)
+    # Stored exactly as received, EXIF and GPS position included, unlike an ID or complaint photo
+    # (api/domain/images.py): the bytes are the evidence (第十条(三)), the phone hashed them when it took
+    # the photo, and a re-encoded copy would match neither that hash nor what a court is shown.
     tmp, sha, size = _spool(stream, store.staging, max_bytes)
     try:
         existing = session.scalar(select(Evidence).where(Evidence.task_id == task.id, Evidence.sha256 == sha))

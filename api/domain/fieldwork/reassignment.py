@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from api.domain.access import managed_agencies, not_your_agency
 from api.domain.audit import log as audit
 from api.domain.errors import Conflict, RuleViolation
-from api.domain.fieldwork.tasks import _not_pending, task_visibility, visible_task
+from api.domain.fieldwork.cosign import not_pending
+from api.domain.fieldwork.tasks import task_visibility, visible_task
 from api.domain.models import Officer, Task, TaskReassignment, TaskStatus, User
 from api.domain.organisation.deactivation import managed_account
 
@@ -63,7 +64,7 @@ def reassign_task(
         raise not_your_agency("只有指挥该辅助人员的机关可以改派会签的执法人员",
                               "only the agency that commands the auxiliary names the officer who co-signs")
     if task.status != TaskStatus.PENDING_COSIGN or task.officer_id is None:
-        raise _not_pending()
+        raise not_pending()
     if task.officer_id == officer_id:
         raise Conflict("officer_already_named", "该记录已注明此执法人员", "the record already names this officer")
     officer = _available(session, officer_id, task.command_agency_id)
@@ -75,7 +76,7 @@ def reassign_task(
         .values(officer_id=officer.id).execution_options(synchronize_session=False)
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise _not_pending()
+        raise not_pending()
     session.refresh(task)
     step = TaskReassignment(task_id=task.id, from_officer_id=previous, to_officer_id=officer.id,
                             actor_id=actor.id, reason=reason)

@@ -11,6 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy import select
@@ -19,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from api.domain.audit import log as audit
 from api.domain.errors import DomainError
-from api.domain.fieldwork.context import FieldContext, load_officers
+from api.domain.fieldwork.context import FieldContext, load_officers, lock_auxiliary_of
 from api.domain.fieldwork.records import Sent, ShiftDraft, TaskDraft
 from api.domain.fieldwork.shifts import record_shift_event
-from api.domain.fieldwork.tasks import check_task_scope, new_task, record_task, task_digest
+from api.domain.fieldwork.tasks import admit_task, new_task, record_task, task_digest
 from api.domain.models import ShiftEvent, Task
 
 Outcome = Literal["created", "duplicate", "error"]
@@ -71,8 +72,9 @@ def sync_records(
     tasks: Sequence[Sent[TaskDraft]],
     shifts: Sequence[Sent[ShiftDraft]],
 ) -> SyncBatch:
-    """Store a phone's queued records in the order sent: shifts first (a check-in usually precedes the
-    work), then tasks."""
+    """Store a phone's queued records: shifts first (a check-in usually precedes the work), in the order of
+    their times, as the phone made them (the shift rules follow time: shifts.py), then tasks in the order
+    sent. Answers keep the order sent."""
     good_tasks = [t.record for t in tasks if isinstance(t.record, TaskDraft)]
     good_shifts = [s.record for s in shifts if isinstance(s.record, ShiftDraft)]
     # Warm the identity map (which holds rows only while referenced): a record already stored is then
@@ -87,11 +89,24 @@ def sync_records(
     def store_task(record: TaskDraft) -> tuple[Task, bool]:
         return record_task(session, fc, record)
 
+    if good_shifts and not fc.holds_lock:
+        # Before any savepoint: rolling one back would release the lock.
+        lock_auxiliary_of(session, fc.user)
+        fc.holds_lock = True
     fast = _store_new_tasks_at_once(session, fc, tasks)
-    shift_items = [_run(session, i, sent, store_shift) for i, sent in enumerate(shifts)]
+    in_time_order = sorted(range(len(shifts)), key=lambda i: _made_at(shifts[i]))
+    shift_items = sorted((_run(session, i, shifts[i], store_shift) for i in in_time_order), key=lambda s: s.index)
     task_items = [fast[i] if i in fast else _run(session, i, sent, store_task) for i, sent in enumerate(tasks)]
     del stored
     return SyncBatch(tasks=task_items, shifts=shift_items)
+
+
+def _made_at(sent: Sent[ShiftDraft]) -> datetime:
+    # A record that could not be read is answered where it stands; its time does not matter.
+    return sent.record.at.astimezone(UTC) if isinstance(sent.record, ShiftDraft) else _BEFORE_ALL
+
+
+_BEFORE_ALL = datetime.min.replace(tzinfo=UTC)
 
 
 def _preload(session: Session, model: type[Task] | type[ShiftEvent], ids: set[uuid.UUID]) -> list[Any]:
@@ -119,7 +134,7 @@ def _store_new_tasks_at_once(
     rows: list[tuple[int, Task]] = []
     for i, payload in candidates:
         try:
-            scope = check_task_scope(session, fc, payload)
+            scope = admit_task(session, fc, payload)
         except DomainError as exc:
             items[i] = SyncItem(i, sent[i].raw_id, "error", problem=exc)
             continue

@@ -1,4 +1,5 @@
-"""Recording a task (第七条、第八条), co-signing it, correcting it with a new version (第十条(三)).
+"""Recording a task (第七条、第八条) and correcting it with a new version (第十条(三)); its co-signature is in
+cosign.py.
 
 The checks run in a fixed order, each refusal naming its article:
     forbidden work (第十九条)  →  required citation (第七条(六) / 第八条(六))  →  category granted (第七条)
@@ -9,7 +10,7 @@ on one record give one winner.
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Select, false, select, update
@@ -19,12 +20,12 @@ from sqlalchemy.orm import Session
 from api.domain.access import visible_agencies
 from api.domain.audit import log as audit
 from api.domain.duties import DUTY_BY_CODE, Duty, TaskMode
-from api.domain.errors import Conflict, Forbidden, NotFound, RuleViolation
+from api.domain.errors import Conflict, NotFound, RuleViolation
 from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
-from api.domain.fieldwork.context import FieldContext, available_officer, current_officer
-from api.domain.fieldwork.geo import point_in_zones
+from api.domain.fieldwork.context import FieldContext, available_officer
 from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
 from api.domain.fieldwork.records import TaskDraft
+from api.domain.fieldwork.timing import check_work_times, recorded_before_suspension
 from api.domain.models import (
     Auxiliary,
     Cosignature,
@@ -55,6 +56,7 @@ CITATION_REQUIRED: dict[str, tuple[str, str, str, str]] = {
 class Scope:
     duty: Duty
     officer: Officer | None
+    recorded_before_suspension: bool = False
 
 
 def check_task_scope(session: Session, fc: FieldContext, payload: TaskDraft) -> Scope:
@@ -94,6 +96,15 @@ def check_task_scope(session: Session, fc: FieldContext, payload: TaskDraft) -> 
     return Scope(duty, officer)
 
 
+def admit_task(session: Session, fc: FieldContext, payload: TaskDraft, *, earliest: datetime | None = None) -> Scope:
+    """Every check a new record passes, in order: believable times, a credential valid when the work was done
+    (第二十三条, flagged when received after a suspension), then the task's scope."""
+    end = ("ended_at", payload.ended_at) if payload.ended_at is not None else None
+    check_work_times(fc, start=("started_at", payload.started_at), end=end, earliest=earliest)
+    flagged = recorded_before_suspension(session, fc, payload.started_at)
+    return replace(check_task_scope(session, fc, payload), recorded_before_suspension=flagged)
+
+
 def task_digest(payload: TaskDraft, corrects_id: uuid.UUID | None) -> str:
     return content_hash({**payload.content(), "corrects_id": corrects_id})
 
@@ -114,8 +125,9 @@ def new_task(fc: FieldContext, payload: TaskDraft, scope: Scope, digest: str, *,
         ended_at=payload.ended_at.astimezone(UTC) if payload.ended_at else None,
         lat=payload.lat,
         lon=payload.lon,
-        # A patrol outside its zone is recorded and flagged, never refused: GPS drifts.
-        in_zone=point_in_zones(fc.aux.zones, lat=payload.lat, lon=payload.lon),
+        # A patrol outside its zone is recorded and flagged, never refused: GPS drifts. The phone sends no
+        # accuracy with a task, so a position within a few metres of an edge is left undecided.
+        in_zone=fc.in_zone(lat=payload.lat, lon=payload.lon),
         officer_id=scope.officer.id if scope.officer else None,
         assignment_ref=payload.assignment_ref,
         legal_basis=payload.legal_basis,
@@ -123,28 +135,24 @@ def new_task(fc: FieldContext, payload: TaskDraft, scope: Scope, digest: str, *,
         version=version,
         recorded_by=fc.user.id,
         content_hash=digest,
+        recorded_before_suspension=scope.recorded_before_suspension,
     )
 
 
-def _stored_or_checked(
-    session: Session, fc: FieldContext, payload: TaskDraft, digest: str
-) -> tuple[Task | None, Scope]:
-    """The stored record if this is a retry (before any rule runs); else the record's scope, all rules passed."""
+def _stored(session: Session, fc: FieldContext, payload: TaskDraft, digest: str) -> Task | None:
+    """The stored record if this is a retry, recognised before any rule runs."""
     existing = session.get(Task, payload.id)
-    if existing is not None:
-        stored = same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest)
-        return stored, Scope(DUTY_BY_CODE[stored.category], None)
-    fc.require_active_credential()
-    return None, check_task_scope(session, fc, payload)
+    return None if existing is None else same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest)
 
 
 def record_task(session: Session, fc: FieldContext, payload: TaskDraft) -> tuple[Task, bool]:
     """Record a task made on the phone; (task, created). A retry of a stored record is answered with it
     before any rule runs, so a phone that lost the first answer always gets its record back."""
     digest = task_digest(payload, None)
-    stored, scope = _stored_or_checked(session, fc, payload, digest)
+    stored = _stored(session, fc, payload, digest)
     if stored is not None:
         return stored, False
+    scope = admit_task(session, fc, payload)
     task, created = insert_once(session, new_task(fc, payload, scope, digest), model=Task,
                                 auxiliary_id=fc.aux.id)
     if created:
@@ -165,16 +173,19 @@ def correct_task(
 ) -> tuple[Task, bool]:
     """A new version of a record; the old one stays as it was, marked superseded (第十条(三)).
 
-    Only the auxiliary who recorded it may correct it; the new version passes every check again, and an
-    assisted one goes back to its officer for co-signing.
+    Only the auxiliary who recorded it may correct it, and only with a credential valid now; the new version
+    passes every check again (it may keep the time of the version it corrects, however old), and an assisted
+    one goes back to its officer for co-signing.
     """
     old = session.get(Task, task_id)
     if old is None or old.auxiliary_id != fc.aux.id:
         raise NotFound("task", "任务记录")
     digest = task_digest(payload, old.id)
-    stored, scope = _stored_or_checked(session, fc, payload, digest)
+    stored = _stored(session, fc, payload, digest)
     if stored is not None:
         return stored, False
+    fc.require_active_credential()
+    scope = admit_task(session, fc, payload, earliest=old.started_at)
     new = new_task(fc, payload, scope, digest, version=old.version + 1, corrects_id=old.id)
     try:
         with session.begin_nested():
@@ -200,68 +211,6 @@ def correct_task(
     audit.record(session, old, "task.superseded", actor_id=fc.user.id)
     audit.record(session, new, "task.corrected", actor_id=fc.user.id)
     return new, True
-
-
-def _not_pending() -> Conflict:
-    return Conflict(
-        "not_pending_cosign", "该记录不在待会签状态", "this record is not awaiting a co-signature"
-    )
-
-
-def cosign_task(
-    session: Session,
-    *,
-    user: User,
-    task_id: uuid.UUID,
-    approve: bool,
-    note: str | None,
-    lat: float | None,
-    lon: float | None,
-) -> tuple[Task, Cosignature]:
-    """The named officer approves or rejects an assisted record (第八条). One decision per record: the
-    status moves only from ``pending_cosign``, and the co-signature is unique per task."""
-    officer = current_officer(session, user)
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound("task", "任务记录")
-    if task.officer_id != officer.id:
-        raise Forbidden(
-            "not_named_officer",
-            "只有记录中注明的执法人员可以会签",
-            "only the officer named on the record may co-sign",
-            article="第八条",
-        )
-    if not (officer.active and user.active):
-        raise Forbidden(
-            "officer_not_available", "执法人员已停用，不能会签", "an inactive officer cannot co-sign",
-            article="第八条",
-        )
-    if task.status != TaskStatus.PENDING_COSIGN:
-        raise _not_pending()
-    decided = TaskStatus.COSIGNED if approve else TaskStatus.REJECTED
-    cosignature = Cosignature(
-        task_id=task.id, officer_id=officer.id, decision="approve" if approve else "reject",
-        note=note, lat=lat, lon=lon,
-    )
-    try:
-        with session.begin_nested():
-            # Guarded on the officer too: a reassignment that lands first takes the record from this one.
-            moved = session.execute(
-                update(Task)
-                .where(Task.id == task.id, Task.status == TaskStatus.PENDING_COSIGN, Task.officer_id == officer.id)
-                .values(status=decided)
-                .execution_options(synchronize_session=False)
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
-                raise _not_pending()
-            session.add(cosignature)
-            session.flush()
-    except IntegrityError:
-        raise _not_pending() from None
-    session.refresh(task)
-    audit.record(session, cosignature, "cosignature.created", actor_id=user.id)
-    audit.record(session, task, f"task.{decided.value}", actor_id=user.id)
-    return task, cosignature
 
 
 # Who sees which records: the recorder, the named officer, the agencies that employ or command the

@@ -26,6 +26,7 @@ from api.domain.models import (
     CredentialStatus,
     DeadBadgeScan,
 )
+from api.domain.staff.alerts import coarse_place
 from api.domain.staff.contracts import latest_term_end, term_good_until, term_over
 from verification.tokens import BadTokenError, KeyRing
 
@@ -166,13 +167,19 @@ def check_badge_no(session: Session, badge_no: str) -> BadgeCheck | None:
     return check or BadgeCheck(BadgeStatus.INVALID)
 
 
-def record_dead_scan(session: Session, check: BadgeCheck, *, channel: str) -> bool:
-    """Count a scan of a suspended, revoked, superseded or expired badge for its agency; nothing about who scanned.
-    Callers run it in a transaction of its own, so a citizen's check never waits for a write lock."""
+def record_dead_scan(
+    session: Session, check: BadgeCheck, *, channel: str, lat: float | None = None, lon: float | None = None
+) -> bool:
+    """Keep a scan of a suspended, revoked, superseded or expired badge as an alert for the agencies that answer for
+    the person (``alerts``): when, how, and where only as the 0.01° cell of the position the citizen's phone
+    sent, if it sent one; nothing about who scanned. Callers run it in a transaction of its own, so a
+    citizen's check never waits for a write lock."""
     if check.status not in _DEAD or check.auxiliary_id is None or check.credential_id is None:
         return False
+    place = coarse_place(lat, lon)
     session.add(DeadBadgeScan(credential_id=check.credential_id, auxiliary_id=check.auxiliary_id,
-                              status=check.status, channel=channel))
+                              status=check.status, channel=channel,
+                              place_lat=place[0] if place else None, place_lon=place[1] if place else None))
     session.flush()
     return True
 

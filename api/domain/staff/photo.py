@@ -5,23 +5,19 @@ bytes), ``unsupported_image_type`` (415), ``image_too_many_pixels`` (422), ``ima
 
 What the upload claims to be is not trusted: Pillow reads the header and checks the file's structure, and
 the pixel count is bounded before anything is decoded, so a small file cannot unpack into gigabytes.
+
+What is stored is the picture alone (``api.domain.images.strip_metadata``): a phone's photo carries its GPS
+position, time and device in EXIF, and this photo is shown to any citizen who scans a valid badge.
 """
 
 import io
 
 from PIL import Image, UnidentifiedImageError
 
-from api.domain.errors import DomainError
+from api.domain.images import CleanImage, PhotoRefused, strip_metadata
 
 ALLOWED_TYPES: dict[str, str] = {"JPEG": "image/jpeg", "PNG": "image/png"}
 MAX_PIXELS = 40_000_000
-
-
-class PhotoRefused(DomainError):
-    def __init__(self, status: int, code: str, detail_zh: str, detail_en: str, **extra: object) -> None:
-        super().__init__(code, detail_zh, detail_en)
-        self.status = status
-        self.extra = extra
 
 
 def image_too_large(limit: int) -> PhotoRefused:
@@ -61,3 +57,9 @@ def check_photo(data: bytes, *, declared_type: str | None, max_bytes: int) -> st
 def _too_many_pixels(width: int, height: int) -> PhotoRefused:
     return PhotoRefused(422, "image_too_many_pixels", f"图片像素过多（上限 {MAX_PIXELS} 像素）",
                         f"the image has too many pixels (limit {MAX_PIXELS})", width=width, height=height)
+
+
+def clean_id_photo(data: bytes, *, declared_type: str | None, max_bytes: int) -> CleanImage:
+    """The photo as it will be stored: checked as above, then re-encoded without EXIF or any metadata."""
+    check_photo(data, declared_type=declared_type, max_bytes=max_bytes)
+    return strip_metadata(data)

@@ -6,8 +6,8 @@ before hiring asked for the number. A partial unique index on the hash over the 
 departed, not dismissed) lets a person be employed by one agency at a time, also when two hires race; SQLite and
 PostgreSQL both have partial indexes. Plain ADD COLUMN on SQLite (no batch copy), so the table keeps its triggers.
 
-Revision ID: 0100i
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0100i"
-down_revision: str | None = "0008"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
