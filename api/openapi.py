@@ -60,6 +60,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
     "create_agency": ("agency_code_taken", "parent_required", "invalid_parent_level", "not_found"),
     "create_user": ("username_taken", "not_found", "not_your_agency"),
     "hire_auxiliary": ("not_found", "not_your_agency", "unknown_duty"),
+    "record_id_number": ("not_your_agency",),
     "list_auxiliaries": ("invalid_cursor",),
     "record_training": ("unknown_training_kind", "completed_in_future", "auxiliary_departed", "not_your_agency"),
     "issue_credential": ("credential_conflict", "not_your_agency"),

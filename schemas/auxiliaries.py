@@ -214,6 +214,19 @@ class AuxiliaryRead(BaseModel):
     created_at: datetime
 
 
+class IdNumberRecord(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"example": {"id_number": "320102199804121232"}})
+    id_number: str = Field(
+        max_length=64,
+        description="居民身份证号码 (GB 11643-1999) of someone hired before it was asked, checked as on hire "
+                    "against their `birth_date` (422 `invalid_id_number`); stated once, never changed")
+
+
+class IdNumberRecorded(AuxiliaryRead):
+    dismissed_elsewhere: bool = Field(
+        description="an agency dismissed this person for violations (第十四条(二)): for the employer to act on")
+
+
 class CredentialIssued(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

@@ -26,6 +26,7 @@ from api.domain.staff.credentials import (
 )
 from api.domain.staff.eligibility import Application
 from api.domain.staff.hiring import hire_auxiliary
+from api.domain.staff.identity import record_id_number
 from api.domain.staff.lookup import auxiliaries_query, managed_auxiliary, visible_auxiliary
 from api.domain.staff.photo import clean_id_photo, image_too_large
 from api.domain.staff.status import (
@@ -44,6 +45,8 @@ from schemas.auxiliaries import (
     CredentialIssued,
     CredentialSummary,
     DepartureCreate,
+    IdNumberRecord,
+    IdNumberRecorded,
     SecondmentRequest,
     StatusChange,
     TrainingCreate,
@@ -165,6 +168,20 @@ def read_auxiliary_route(session: SessionDep, user: CurrentUser, aux_id: AuxId) 
     read = _read(session, visible_auxiliary(session, aux_id, user=user))
     log_personal_reads(session, user, ReadKind.AUXILIARY, [read.id])
     return read
+
+
+@router.put("/auxiliaries/{aux_id}/id-number", response_model=IdNumberRecorded)
+def record_id_number_route(
+    ctx: ContextDep, session: SessionDep, user: CurrentUser, aux_id: AuxId, body: IdNumberRecord
+) -> IdNumberRecorded:
+    """State the 居民身份证号码 of someone hired before it was asked, so that 第十四条 matches them city-wide. For
+    the employing agency's admins, once: 409 `id_number_already_recorded` when the record has one (it is never
+    changed here). 422 `invalid_id_number` as on hire, against the record's `birth_date`; 409 `already_employed`
+    while they are employed and another agency's (or another of this agency's) current staff has the number.
+    `dismissed_elsewhere` says an agency dismissed the person (第十四条(二)). The number is answered only masked."""
+    aux = managed_auxiliary(session, aux_id, user=user)
+    dismissed = record_id_number(session, aux, actor=user, raw=body.id_number, key=ctx.id_key)
+    return IdNumberRecorded(**_read(session, aux).model_dump(), dismissed_elsewhere=dismissed)
 
 
 @router.post("/auxiliaries/{aux_id}/trainings", response_model=TrainingRead,

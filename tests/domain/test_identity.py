@@ -10,17 +10,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.domain.audit.log import _plain, canonical, derive_leaf_key, row_hash
-from api.domain.models import AuxiliaryStatus
+from api.domain.models import Auxiliary, AuxiliaryStatus, Role
+from api.domain.staff import identity
 from api.domain.staff.identity import (
     STANDARD,
+    Person,
     check_character,
     check_id_number,
     derive_id_key,
     identify,
     mask_id_number,
+    record_id_number,
 )
 from tests.conftest import TEST_ID_KEY, TEST_SECRET
-from tests.factories import make_agency, make_auxiliary, valid_id_number
+from tests.factories import make_agency, make_auxiliary, make_user, valid_id_number
 from tests.problems import refused
 
 # GB 11643-1999's own example, with the check character X; a Wikipedia example; numbers made the standard's way.
@@ -110,3 +113,26 @@ def test_the_database_keeps_one_current_employment_per_person(db: Session) -> No
             make_auxiliary(db, agency, status=status, id_number=number)
     make_auxiliary(db, agency, legacy=True)
     make_auxiliary(db, agency, legacy=True)  # people hired without a number are not one person
+
+
+def test_a_number_stated_later_loses_to_a_hire_of_the_person_that_won_the_race(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agency, other = make_agency(db), make_agency(db)
+    actor = make_user(db, role=Role.AGENCY_ADMIN, agency=agency)
+    number = valid_id_number()
+    make_auxiliary(db, other, id_number=number)
+    _, aux = make_auxiliary(db, agency, legacy=True)
+    # The other hire commits between our check and our write: the check sees nobody, the index refuses.
+    real, calls = identity.current_employment, []
+
+    def too_early(session: Session, person: Person) -> Auxiliary | None:
+        calls.append(person)
+        return None if len(calls) == 1 else real(session, person)
+
+    monkeypatch.setattr(identity, "current_employment", too_early)
+    with refused("already_employed", None, status=409):
+        record_id_number(db, aux, actor=actor, raw=number, key=TEST_ID_KEY)
+    assert len(calls) == 2
+    db.refresh(aux)
+    assert aux.id_number_hash is None

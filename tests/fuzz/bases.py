@@ -4,7 +4,7 @@ into the fuzzed world (tests/fuzz/world.py)."""
 import copy
 from typing import Any
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, valid_id_number
 from tests.fuzz.admin_world import due_on
 from tests.fuzz.spec import Operation
 from tests.fuzz.world import World, png, qr_png, recent
@@ -13,7 +13,8 @@ from tests.fuzz.world import World, png, qr_png, recent
 def path_values(op: Operation, world: World) -> dict[str, str]:
     ids, values = world.ids, world.values
     by_name = {
-        "aux_id": ids["suspended"] if op.path.endswith("/reinstate") else ids["aux"],
+        "aux_id": ids["suspended"] if op.path.endswith("/reinstate")
+        else ids["legacy"] if op.path.endswith("/id-number") else ids["aux"],
         "task_id": {"cosign": ids["pending"], "reassign": ids["pending_other"]}.get(op.path.rsplit("/", 1)[-1],
                                                                                      ids["recorded"]),
         "user_id": ids["inactive_user"] if op.path.endswith("/reactivate") else ids["officer_user"],
@@ -78,6 +79,8 @@ def base_json(op: Operation, world: World) -> Any:
         return {"refresh_token": world.values["refresh_token"]}
     if op.id == "POST /api/auth/password":  # every account of the world has the builders' password
         return {"old_password": PASSWORD, "new_password": "紫金山下 玄武湖边 2026"}
+    if op.id == "PUT /api/auxiliaries/{aux_id}/id-number":  # a number born on the builders' birth date
+        return {"id_number": valid_id_number()}
     body = _with_world_ids(copy.deepcopy(_richest_example(op.body_schema)), world)
     return {**body, "due_on": due_on()} if isinstance(body, dict) and "due_on" in body else body
 

@@ -297,6 +297,7 @@ def build_world(client: TestClient, db: Session) -> World:
     aux_user, aux = make_auxiliary(db, district)
     _, suspended = make_auxiliary(db, district, status=AuxiliaryStatus.SUSPENDED)
     on_shift_user, _ = make_auxiliary(db, district)
+    _, legacy = make_auxiliary(db, district, legacy=True)  # hired before the id number was asked
     headers = {
         "justice_admin": _bearer(client, justice.id, Role.JUSTICE_ADMIN),
         "agency_admin": _bearer(client, admin.id, Role.AGENCY_ADMIN),
@@ -343,7 +344,8 @@ def build_world(client: TestClient, db: Session) -> World:
     return World(
         ids={"municipal": str(municipal.id), "district": str(district.id), "street": str(street.id),
              "officer": str(officer.id),
-             "aux": str(aux.id), "suspended": str(suspended.id), "recorded": recorded["id"],
+             "aux": str(aux.id), "suspended": str(suspended.id), "legacy": str(legacy.id),
+             "recorded": recorded["id"],
              "pending": pending["id"], "evidence": evidence["id"], "complaint": str(complaint.id),
              "photo": photo["id"], **more},
         headers=headers,

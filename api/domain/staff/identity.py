@@ -10,6 +10,8 @@ secret must outlive the rows that were hashed under it.
 Matched by that hash: a person dismissed for violations by any agency is ineligible everywhere (第十四条(二),
 ``eligibility.dismissed_on_record``), and a person is employed by one agency at a time (409
 ``already_employed``), which a partial unique index on the hash of current staff holds under races too.
+
+People hired before the number was asked have none; their agency states it once, later (``record_id_number``).
 """
 
 import hashlib
@@ -22,8 +24,10 @@ from datetime import date
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from api.domain.audit import log as audit
 from api.domain.errors import Conflict, DomainError
 from api.domain.models import LEFT_STATUSES, Auxiliary, AuxiliaryStatus, User
 from api.domain.staff.eligibility import OnRecord
@@ -139,3 +143,28 @@ def check_not_employed(session: Session, person: Person, *, actor: User) -> None
     if current.agency_id == actor.agency_id:
         raise Conflict("already_employed", _EMPLOYED_ZH, _EMPLOYED_EN, auxiliary_id=current.id)
     raise Conflict("already_employed", _EMPLOYED_ZH, _EMPLOYED_EN)
+
+
+def record_id_number(session: Session, aux: Auxiliary, *, actor: User, raw: str, key: bytes) -> bool:
+    """State the number of someone hired before it was asked (``aux`` locked, managed by ``actor``), once: 409
+    ``id_number_already_recorded`` when the row has one, which the API never changes. Checked as on hire, against
+    the row's ``birth_date``. While ``aux`` is employed, 409 ``already_employed`` if another row of current staff
+    has the number; a row that has left only states who it was. Answers whether any agency dismissed the person
+    (第十四条(二)): not a refusal, since they are already employed, but the agency must see it."""
+    if aux.id_number_hash is not None:
+        raise Conflict("id_number_already_recorded", "该辅助人员已登记居民身份证号码，不能更改",
+                       "an id number is already recorded for this auxiliary and is never changed")
+    person = identify(raw, birth_date=aux.birth_date, key=key)
+    if not aux.has_left:
+        check_not_employed(session, person, actor=actor)
+    dismissed = on_record(session, person).dismissed
+    try:
+        with session.begin_nested():
+            aux.id_number_hash, aux.id_number_masked = person.digest, person.masked
+            session.flush()
+    except IntegrityError:
+        # Another row took this person as current staff after our check (the one-current-employment index).
+        check_not_employed(session, person, actor=actor)
+        raise
+    audit.record(session, aux, "auxiliary.id_number_recorded", actor_id=actor.id)
+    return dismissed
