@@ -24,6 +24,12 @@ class ReadKind(StrEnum):
     """A complaint shown to an agency with the complainant's phone number in it."""
     ROSTER = "roster"
     """One export of the December roster (第十二条), in any format."""
+    ID_PHOTO = "id_photo"
+    """An auxiliary's ID photo (``GET /api/auxiliaries/{id}/photo``); a citizen verifying a badge is not counted."""
+    BADGE_CARD = "badge_card"
+    """A printed badge card, which shows the photo and name."""
+    COMPLAINT_PHOTO = "complaint_photo"
+    """A complainant's photo shown to the handling agency; ``record_id`` is the complaint."""
 
 
 class PersonalDataRead(IdMixin, Base):

@@ -278,6 +278,7 @@ def read_photo_route(session: SessionDep, user: CurrentUser, aux_id: AuxId) -> R
     data = session.scalar(select(Auxiliary.photo).where(Auxiliary.id == aux.id))
     if data is None or aux.photo_type is None:
         raise NotFound("photo", "照片")
+    log_personal_reads(session, user, ReadKind.ID_PHOTO, [aux.id])
     return Response(data, media_type=aux.photo_type,
                     headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 

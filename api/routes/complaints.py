@@ -285,6 +285,7 @@ def read_complaint_photo_route(
     `photo_altered` or `photo_file_missing` when the store no longer has them as they were)."""
     photo, data = read_complaint_photo(session, user=user, complaint_id=complaint_id, photo_id=photo_id,
                                        store=ctx.storage)
+    log_personal_reads(session, user, ReadKind.COMPLAINT_PHOTO, [photo.complaint_id])
     return Response(data, media_type=photo.content_type, headers={
         "ETag": f'"{photo.sha256}"', "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 

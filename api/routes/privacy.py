@@ -24,10 +24,10 @@ def list_personal_data_reads(
     limit: Annotated[int | None, Query(ge=1, description="page size; values above 200 are clamped")] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[PersonalDataReadItem]:
-    """Every read of personal data, newest first, for the justice bureau only (403 `role_not_allowed` for
-    anyone else): each time an auxiliary's record (alone or in the list) or standing, a complainant's phone
-    number, or a roster export was shown, who was shown it (account and role), what (`kind` and `record_id`;
-    for a roster the agency, year, format and row count), when, and the request id of the service's logs.
-    The data itself is never in it. Kept append-only: nobody can remove a read from it."""
+    """Every read of personal data, newest first, for the justice bureau only (403 `role_not_allowed` for anyone else):
+    each time an auxiliary's record (alone or in the list), standing, ID photo or printed badge card, a
+    complainant's phone number or photo, or a roster export was shown, who was shown it (account and role), what
+    (`kind` and `record_id`; for a roster the agency, year, format and row count), when, and the request id of the
+    service's logs. The data itself is never in it. Kept append-only: nobody can remove a read from it."""
     rows, next_cursor = list_reads(session, user_id=user_id, kind=kind, since=since, limit=limit, cursor=cursor)
     return Page(items=[PersonalDataReadItem.model_validate(r) for r in rows], next_cursor=next_cursor)

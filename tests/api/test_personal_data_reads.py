@@ -5,13 +5,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from api.domain.models import Role, User
+from api.domain.models import Complaint, Role, User
 from api.domain.privacy_tables import PersonalDataRead, ReadKind
 from tests.factories import login, make_agency, make_auxiliary, make_complaint, make_user
+from tests.photos import phone_photo
 from tests.problems import assert_problem
 
 
@@ -133,3 +134,49 @@ def test_the_database_refuses_to_change_or_remove_a_read(db: Session) -> None:
     if db.get_bind().dialect.name == "postgresql":
         with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
             db.execute(text("TRUNCATE personal_data_reads CASCADE"))
+
+
+def test_the_id_photo_and_the_badge_card_are_reads_and_a_public_badge_check_is_not(
+    client: TestClient, db: Session
+) -> None:
+    agency = make_agency(db)
+    _, aux = make_auxiliary(db, agency)
+    admin = make_user(db, role=Role.AGENCY_ADMIN, agency=agency)
+    headers, justice = login(client, admin), _justice(client, db)
+    photo = {"file": ("p.jpg", phone_photo(), "image/jpeg")}
+    r = client.put(f"/api/auxiliaries/{aux.id}/photo", headers=headers, files=photo)
+    assert r.status_code == 200, r.text
+    assert _reads(client, justice, user_id=str(admin.id)) == []  # a write shows nothing
+    assert client.get(f"/api/auxiliaries/{aux.id}/photo", headers=headers).status_code == 200
+    assert client.get(f"/api/auxiliaries/{aux.id}/badge.png", headers=headers).status_code == 200
+    # A citizen checking the badge sees the name and photo too: that is the badge's purpose, not a read here.
+    assert client.get(f"/api/public/badges/{aux.badge_no}").status_code == 200
+    assert client.get(f"/api/public/photos/{aux.badge_no}").status_code == 200
+
+    reads = _reads(client, justice)
+    assert [(r["user_id"], r["kind"], r["record_id"]) for r in reads] == [
+        (str(admin.id), "badge_card", str(aux.id)), (str(admin.id), "id_photo", str(aux.id))]  # newest first
+    [photo] = _reads(client, justice, kind="id_photo")
+    assert photo["request_id"]
+
+
+def test_a_complaint_photo_shown_to_the_handling_agency_is_a_read_of_the_complaint(
+    client: TestClient, db: Session
+) -> None:
+    agency = make_agency(db)
+    _, aux = make_auxiliary(db, agency)
+    receipt = client.post("/api/public/complaints", json={
+        "badge_no": aux.badge_no, "category": "rude_conduct", "description": "推搡摊主。",
+        "occurred_at": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}).json()
+    sent = client.post(f"/api/public/complaints/{receipt['tracking_no']}/photos",
+                       files={"file": ("p.jpg", phone_photo(), "image/jpeg")},
+                       headers={"X-Access-Code": receipt["access_code"]})
+    assert sent.status_code == 201, sent.text
+    complaint_id = db.scalar(select(Complaint.id).where(Complaint.tracking_no == receipt["tracking_no"]))
+    admin = make_user(db, role=Role.AGENCY_ADMIN, agency=agency)
+    headers, justice = login(client, admin), _justice(client, db)
+    r = client.get(f"/api/complaints/{complaint_id}/photos/{sent.json()['id']}", headers=headers)
+    assert r.status_code == 200, r.text
+
+    [read] = _reads(client, justice, kind="complaint_photo")
+    assert (read["user_id"], read["role"], read["record_id"]) == (str(admin.id), "agency_admin", str(complaint_id))

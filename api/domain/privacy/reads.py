@@ -1,10 +1,10 @@
 """Reads of personal data, kept for the justice bureau (第十条(一): auxiliaries keep confidential the personal
 information they learn; the service keeps account of who was shown whose).
 
-Every time an auxiliary's record or standing, a complainant's phone number or a roster export is shown to
-someone, one row per record shown is appended to ``personal_data_reads``: the account and its role, the kind
-and the record's id (for a roster: agency, year, format and how many rows), the time, and the request id of
-the logs. Never the data itself, so the account of reads is not one more copy of what it protects.
+Every time an auxiliary's record, standing, ID photo or badge card, a complainant's phone number or photo, or a
+roster export is shown to someone, one row per record shown is appended to ``personal_data_reads``: the account and
+its role, the kind and the record's id (for a roster: agency, year, format and how many rows), the time, and the
+request id of the logs. Never the data itself, so the account of reads is not one more copy of what it protects.
 
 Reads are not leaves of the transparency log (第十条(三)). They are many (every list page, every desk
 refresh) and would swamp the log that proves the records of enforcement work; they are not records of work or
