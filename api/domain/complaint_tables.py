@@ -4,6 +4,7 @@ the photos attached to it. Kept apart from models.py for length; models.py re-ex
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, and_
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -24,6 +25,8 @@ class Complaint(IdMixin, Base):
     move is also kept as a ComplaintEvent."""
 
     __tablename__ = "complaints"
+    __audit_late__ = ("contact_phone_digest",)
+    __audit_keyed__: ClassVar[dict[str, str]] = {"contact_phone": "contact_phone_digest"}
     __table_args__ = (Index("ix_complaints_agency_status", "agency_id", "status"),)
 
     tracking_no: Mapped[str] = mapped_column(String(16), unique=True)
@@ -41,6 +44,9 @@ class Complaint(IdMixin, Base):
     lat: Mapped[float | None]
     lon: Mapped[float | None]
     contact_phone: Mapped[str | None] = mapped_column(String(32))
+    # Its keyed digest (``audit.log.personal_digest``): what the log hashes instead of the phone, which is erased
+    # a set time after the complaint closes (api/domain/privacy/phones.py). None on complaints filed before 0013.
+    contact_phone_digest: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[ComplaintStatus] = mapped_column(String(16), default=ComplaintStatus.RECEIVED)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     due_at: Mapped[datetime]

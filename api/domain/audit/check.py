@@ -35,7 +35,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from api.domain.audit.checkpoints import TransparencyLog
-from api.domain.audit.log import LOGGED, genuine, leaf_key, row_hash
+from api.domain.audit.log import LOGGED, genuine, keyed_values_hold, leaf_key, row_hash
 from api.domain.audit.tree import compact_range, legacy_marks
 from api.domain.audit.verified import RecordsHash, Verified, genuine_pending, load_verified, rows_digest, save_verified
 from api.domain.base import Base, utcnow
@@ -223,11 +223,12 @@ def _compare(session: Session, entity: str, rows: list[Base], checks: dict[str, 
         return
     keys = [str(inspect(r).identity[0]) for r in rows]  # type: ignore[index]
     newest = _newest(session, entity, keys)
+    key = leaf_key(session)
     for row, entity_id in zip(rows, keys, strict=True):
         logged = newest.get(entity_id)
         if logged is None:
             raise _Bad("row_unlogged", entity=entity, entity_id=entity_id)
-        if logged != row_hash(row):
+        if logged != row_hash(row) or not keyed_values_hold(row, key):
             raise _Bad("row_altered", entity=entity, entity_id=entity_id)
         checks["rows"] += 1
 

@@ -91,15 +91,22 @@ def row_hash(row: Base) -> str:
     A model's ``__audit_exclude__`` columns are never hashed (running counts). Its ``__audit_late__`` columns,
     added to a logged table after rows were logged, are hashed only when they hold a value: a row logged before
     the column existed still hashes as it did, and any value written into it later is a change the check sees.
+    Its ``__audit_keyed__`` columns (personal data that may be erased, such as a complainant's phone) are left
+    out wherever the row holds their keyed digest in the column they name: the digest is hashed instead, so
+    the row's hash, and the leaves that carry it, cannot be searched for the value (a phone number has too
+    few possibilities for a plain hash to hide it), and erasing the value changes nothing that was logged.
     """
     model = type(row)
     mapper = inspect(model)
     skip = getattr(model, "__audit_exclude__", ())
     late = getattr(model, "__audit_late__", ())
+    keyed: dict[str, str] = getattr(model, "__audit_keyed__", {})
     content = {}
     for attr in mapper.column_attrs:
         value = getattr(row, attr.key)
         if attr.key in skip or (value is None and attr.key in late):
+            continue
+        if attr.key in keyed and getattr(row, keyed[attr.key]) is not None:
             continue
         content[attr.key] = _plain(value, attr.columns[0])
     return hashlib.sha256(canonical(content)).hexdigest()
@@ -141,6 +148,26 @@ def leaf_key(session: Session) -> bytes:
     if not isinstance(key, bytes) or len(key) != 32:
         raise LeafKeyMissing("this session has no leaf MAC key: make it with api.db.make_sessionmaker")
     return key
+
+
+def personal_digest(key: bytes, column: str, value: str) -> str:
+    """The keyed digest of personal data that a logged row keeps beside it (``__audit_keyed__``) and the log
+    hashes instead of it: the same on every host (``key`` is the leaf key), useless for guessing the value
+    without the service's secret. ``column``: ``table.column``, so one value digests apart in two places."""
+    return hmac.new(key, f"auxduty/{column}/v1\0{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def keyed_values_hold(row: Base, key: bytes) -> bool:
+    """Whether each keyed value still present matches the digest the log hashed in its place: the value itself
+    is not in the row's hash, so this is how a change of it behind the service's back is seen."""
+    model = type(row)
+    keyed: dict[str, str] = getattr(model, "__audit_keyed__", {})
+    for column, digest_column in keyed.items():
+        value, digest = getattr(row, column), getattr(row, digest_column)
+        if value is not None and digest is not None and not hmac.compare_digest(
+                personal_digest(key, f"{model.__tablename__}.{column}", str(value)), str(digest)):
+            return False
+    return True
 
 
 def leaf_mac(key: bytes, digest: bytes) -> bytes:

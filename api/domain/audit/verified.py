@@ -13,7 +13,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from api.domain.audit.checkpoints import TransparencyLog
-from api.domain.audit.log import LOGGED, leaf_key, row_hash
+from api.domain.audit.log import LOGGED, keyed_values_hold, leaf_key, row_hash
 from api.domain.audit.multiset import MultisetHash
 from api.domain.audit.tree import Legacy, legacy_marks, pending_refusal
 from api.domain.models import LogLeaf, LogPending
@@ -152,10 +152,14 @@ def _by_entity(chunk: Sequence[tuple[int, str, str, str]]) -> dict[str, list[str
 
 def rows_digest(session: Session, checks: dict[str, int]) -> bytes:
     rows = MultisetHash()
+    secret = leaf_key(session)
     for entity, model in LOGGED.items():
         key = inspect(model).primary_key[0]
         for row in session.scalars(select(model).order_by(key).execution_options(populate_existing=True,
                                                                                   yield_per=CHUNK)):
-            rows.add(_element(entity, str(inspect(row).identity[0]), row_hash(row)))  # type: ignore[index]
+            digest = row_hash(row)
+            if not keyed_values_hold(row, secret):  # a keyed value changed: the row matches no leaf
+                digest = "keyed-value-altered:" + digest
+            rows.add(_element(entity, str(inspect(row).identity[0]), digest))  # type: ignore[index]
             checks["rows"] += 1
     return rows.digest()

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.domain.audit.log import record
+from api.domain.audit.log import leaf_key, personal_digest, record
 from api.domain.base import BEIJING, utcnow
 from api.domain.complaints.catalogue import (
     ACCESS_CODE_LENGTH,
@@ -37,6 +37,9 @@ from api.domain.models import (
     Credential,
 )
 from verification.tokens import BadTokenError, KeyRing
+
+PHONE_COLUMN = "complaints.contact_phone"
+"""What the phone's keyed digest (``Complaint.contact_phone_digest``) names."""
 
 
 def _invalid(field: str, zh: str, en: str) -> DomainError:
@@ -141,6 +144,7 @@ def file_complaint(
     aux, number, identified_by = _identify(session, keyring, badge_no, token)
     code = _random(ACCESS_CODE_LENGTH)
     now = utcnow()
+    phone = contact_phone.strip() if contact_phone else None
     for attempt in range(5):
         complaint = Complaint(
             tracking_no="TS" + now.astimezone(BEIJING).strftime("%Y%m%d") + _random(TRACKING_SUFFIX_LENGTH),
@@ -148,7 +152,8 @@ def file_complaint(
             auxiliary_id=aux.id if aux else None, badge_no=number, identified_by=identified_by,
             category=category, description=description.strip(), occurred_at=occurred_at,
             location=(location.strip() or None) if location else None, lat=lat, lon=lon,
-            contact_phone=contact_phone.strip() if contact_phone else None,
+            contact_phone=phone,
+            contact_phone_digest=personal_digest(leaf_key(session), PHONE_COLUMN, phone) if phone else None,
             status=ComplaintStatus.RECEIVED, received_at=now, due_at=now + HANDLING_PERIOD,
         )
         try:

@@ -1,11 +1,14 @@
 """Complainants' phone numbers are kept only while they may be needed to call back (第十条(一)): a set number
 of days (``AUXDUTY_COMPLAINANT_PHONE_DAYS``) after a complaint is resolved or dismissed, the number is erased.
 
-The complaint stays a logged record (第十条(三)). A leaf holds only the SHA-256 of the row, never its content,
-so no log entry carries the number itself. Erasing it changes the row, so the erasure is itself logged: a new
-leaf of the complaint (``complaint.phone_erased``) with the row's hash as it is after the erasure; the
-oversight check compares each row with its newest leaf, so an erased complaint still verifies, and a phone
-cleared behind the service's back (with no such leaf) is still ``row_altered``.
+The complaint stays a logged record (第十条(三)). A leaf holds only the SHA-256 of the row, never its content.
+Since 0013 that hash covers the phone's keyed digest (``contact_phone_digest``) instead of the phone, so no leaf
+can be searched for the number (a plain hash of a row would give it up to anyone trying the few hundred million
+mobile numbers), and erasing it leaves the row's hash as it was. Complaints filed before 0013 hash the phone
+itself: erasing it changes the row, so the erasure is logged either way, as a new leaf of the complaint
+(``complaint.phone_erased``) with the row's hash after the erasure; the oversight check compares each row with
+its newest leaf, so an erased complaint still verifies, and a phone cleared behind the service's back on such
+a row (with no such leaf) is still ``row_altered``.
 """
 
 import uuid
