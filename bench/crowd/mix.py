@@ -73,7 +73,8 @@ class Crowd:
         return {"X-Forwarded-For": address or self._address(), **(auth or {})}
 
     def _task(self, writer: int, category: str = "patrol") -> dict[str, Any]:
-        started = self._now - timedelta(minutes=self.rng.randrange(20, 600), seconds=self.rng.randrange(60))
+        started = self._now - timedelta(minutes=self.rng.randrange(40, 600), seconds=self.rng.randrange(60))
+        # Ended at least 10 min ago: work ending in the future is refused (time_in_future, 5 min of slack).
         body: dict[str, Any] = {
             "id": str(uuid.uuid4()), "category": category,
             "description": self.rng.choice(["新街口商圈巡查，劝阻占道经营", "中山路沿线巡查，发现乱堆放上报",
