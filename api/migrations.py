@@ -90,6 +90,7 @@ def migrate(settings: Settings) -> str:
     service role its rights when ``AUXDUTY_DB_SERVICE_ROLE`` names one. The URL, password hidden."""
     from api.db import make_engine
 
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # the embedded SQLite database lives there
     engine = make_engine(settings.migration_database_url or settings.resolved_database_url)
     try:
         upgrade_to_head(engine)

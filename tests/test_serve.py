@@ -1,6 +1,8 @@
-"""``auxduty serve`` warms the photo decoders unless AUXDUTY_DECODER_PREWARM says not to."""
+"""``auxduty serve`` warms the photo decoders unless AUXDUTY_DECODER_PREWARM says not to; ``auxduty migrate``
+works on a fresh machine, where the data dir does not exist yet (the README's first command)."""
 
 import argparse
+from pathlib import Path
 
 import pytest
 import uvicorn
@@ -30,3 +32,15 @@ def test_serve_prewarms_the_decoders_unless_told_not_to(
     finally:
         get_settings.cache_clear()
     assert [s.decoder_prewarm for s in served] == [expected]
+
+
+def test_migrate_makes_the_data_dir_of_a_fresh_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data_dir = tmp_path / "var"
+    monkeypatch.setenv("AUXDUTY_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("AUXDUTY_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["migrate"]) == 0
+    finally:
+        get_settings.cache_clear()
+    assert (data_dir / "auxduty.db").is_file()
