@@ -1,0 +1,69 @@
+"""Debian's Chromium driven by Playwright's Python package (``executable_path``: no browser download), for
+tests that click, type, go offline and look at pages as a phone or a desk would.
+
+Screenshots go to tests/artifacts/ (kept by CI as artefacts, ignored by git).
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+
+from tests.browser import require_chromium
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PHONE = {"width": 390, "height": 844}
+DESK = {"width": 1366, "height": 768}
+_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright_driver: Playwright) -> Iterator[Browser]:
+    """One headless Chromium per test process; each test makes its own contexts (a phone each)."""
+    browser = playwright_driver.chromium.launch(executable_path=require_chromium(), headless=True, args=_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+def phone_context(browser: Browser, base_url: str, *, lat: float = 32.0603, lon: float = 118.7969,
+                  accuracy: float = 12.0) -> BrowserContext:
+    """A phone of 390 x 844 CSS pixels in Chinese, with a position it is allowed to share."""
+    context = browser.new_context(
+        base_url=base_url, viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True,
+        locale="zh-CN", timezone_id="Asia/Shanghai",
+        geolocation={"latitude": lat, "longitude": lon, "accuracy": accuracy}, permissions=["geolocation"],
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+def desk_context(browser: Browser, base_url: str) -> BrowserContext:
+    """A desk browser of 1366 x 768 in Chinese."""
+    context = browser.new_context(base_url=base_url, viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    return context
+
+
+def keep_screenshot(page: Page, name: str) -> Path:
+    """A screenshot kept under tests/artifacts/ for a human to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
