@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, sync_playwright
 
 from tests.browser import require_chromium
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-PHONE = {"width": 390, "height": 844}
-DESK = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESK: ViewportSize = {"width": 1366, "height": 768}
 _ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
