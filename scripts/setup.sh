@@ -66,3 +66,19 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt
 fi
 .venv/bin/python -c 'from pyzbar import pyzbar' 2>/dev/null \
   || die "pyzbar cannot load the zbar library: sudo apt-get install libzbar0"
+
+# axe-core for the browser tests' accessibility checks, from the npm registry at the locked version.
+if [ -n "${AUXDUTY_SETUP_BROWSER:-}" ]; then
+  lock=tests/a11y/package-lock.json; mark=tests/a11y/node_modules/.auxduty-installed
+  if [ ! -f "$mark" ] || [ "$lock" -nt "$mark" ]; then
+    if ! command -v npm >/dev/null; then
+      say "installing npm (for axe-core)"
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo -n"
+      $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null \
+        || die "npm is needed for the accessibility checks: sudo apt-get install npm"
+    fi
+    say "installing axe-core (npm ci)"
+    npm ci --prefix tests/a11y --no-audit --no-fund --loglevel=error >/dev/null
+    touch "$mark"
+  fi
+fi
