@@ -19,6 +19,7 @@ from api.domain.fieldwork.records import ShiftKind
 from api.domain.fieldwork.shifts import pair_shifts, record_shift_event, shifts_query
 from api.domain.fieldwork.sync import sync_records
 from api.domain.fieldwork.tasks import (
+    Recorder,
     TaskBundle,
     bundle_tasks,
     correct_task,
@@ -26,7 +27,7 @@ from api.domain.fieldwork.tasks import (
     tasks_query,
     visible_task,
 )
-from api.domain.models import Article19Case, ShiftEvent, Task
+from api.domain.models import Article19Case, Auxiliary, ShiftEvent, Task
 from api.domain.oversight.rectification import beijing_today, orders_of_cases
 from api.domain.oversight_tables import RectificationStatusName
 from api.domain.pagination import paginate
@@ -69,10 +70,11 @@ SAME_AGAIN: dict[int | str, dict[str, Any]] = {
 TaskStatusName = Literal["recorded", "pending_cosign", "cosigned", "rejected", "superseded"]
 
 
-def _one(session: SessionDep, task: Task, *, created: bool = False) -> TaskRead:
+def _one(session: SessionDep, task: Task, *, created_by: Auxiliary | None = None) -> TaskRead:
     # A record made this instant has nothing hanging off it yet: no co-signature, evidence or successor.
-    bundle = TaskBundle(task, None, [], None) if created else bundle_tasks(session, [task])[0]
-    return task_read(bundle)
+    if created_by is not None:
+        return task_read(TaskBundle(task, None, [], None, auxiliary=Recorder.of(created_by)))
+    return task_read(bundle_tasks(session, [task])[0])
 
 
 def _created(response: Response, created: bool) -> None:
@@ -147,7 +149,7 @@ def create_task(ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body:
     fc = load_field_context(session, user, limits=ctx.field_limits)
     task, created = record_task(session, fc, body.to_draft())
     _created(response, created)
-    return _one(session, task, created=created)
+    return _one(session, task, created_by=fc.aux if created else None)
 
 
 @router.get("/tasks", response_model=Page[TaskRead])
@@ -219,7 +221,7 @@ def correct_task_route(
     fc = load_field_context(session, user, limits=ctx.field_limits)
     task, created = correct_task(session, fc, task_id=task_id, payload=body.to_draft())
     _created(response, created)
-    return _one(session, task, created=created)
+    return _one(session, task, created_by=fc.aux if created else None)
 
 
 @_evidence.post("/tasks/{task_id}/evidence", response_model=EvidenceRead, status_code=201,
