@@ -24,6 +24,7 @@ from api.routes import (
     complaint_pages,
     complaints,
     fieldwork,
+    me,
     privacy,
     public,
     rectification,
@@ -113,7 +114,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                                                 "and sanctions (第二十一条、第二十二条、第二十六条、第二十八条)"},
             {"name": "oversight", "description": "The justice bureau's checks (第二十九条、第三十条)"},
             {"name": "public", "description": "Badge verification for anyone, no account (第二十四条)"},
-            {"name": "fieldwork", "description": "Shifts, tasks, co-signing, evidence, offline sync (第七条、第八条)"},
+            {"name": "fieldwork", "description": "Shifts, tasks, co-signing, evidence, offline sync, the phone's duty "
+                                                 "sheet and officers (第七条、第八条)"},
             {"name": "complaints", "description": "Complaints from anyone, their handling by the agency, and "
                                                   "published case notices (第二十四条、第二十八条)"},
             {"name": "reports", "description": "The December roster filing (第十二条) and usage figures (第三十条)"},
@@ -137,6 +139,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(standing.router)
     app.include_router(badges.router)
     app.include_router(fieldwork.router)
+    app.include_router(me.router)
     app.include_router(complaint_pages.router)
     app.include_router(audit.router)
     app.include_router(audit.public)
