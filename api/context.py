@@ -18,8 +18,9 @@ from api.domain.fieldwork.context import TimeLimits
 from api.domain.organisation.accounts import HashCost
 from api.domain.staff.identity import derive_id_key
 from api.domain.storage import BlobStore
-from api.keystore import DatabaseKeyStore, DatabaseLogKeys, Sealer
+from api.keystore import DatabaseKeyStore, DatabaseLogKeys, Sealer, VapidKeys
 from api.lockout import LoginGuard, LoginLimits, make_login_guard
+from api.push import Pusher
 from api.ratelimit import Limiter, make_limiter
 from api.security import load_or_create_secret
 from api.settings import Settings
@@ -126,6 +127,16 @@ class AppContext:
     def field_limits(self) -> TimeLimits:
         return TimeLimits(max_future=timedelta(minutes=self.settings.field_max_future_minutes),
                           max_age=timedelta(days=self.settings.field_max_age_days))
+
+    @cached_property
+    def vapid(self) -> VapidKeys:
+        """The key that signs Web Push messages: in the database on SQLite too (api/keystore.py)."""
+        return VapidKeys(Sealer(self.access_secret))
+
+    @cached_property
+    def push(self) -> Pusher:
+        """Sends Web Push messages off the request path (api/push.py); closed with the app."""
+        return Pusher(self)
 
     @property
     def access_lifetime(self) -> timedelta:

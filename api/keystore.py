@@ -3,15 +3,16 @@
 The private half of each key is sealed with AES-256-GCM under a key derived (HKDF-SHA256) from
 ``AUXDUTY_SECRET_KEY``; the purpose and the key's name are the associated data, so a sealed key cannot be moved
 to another row. The database never holds the secret: someone who owns it can read the public keys, not sign.
-Badge keys (``verification.tokens.KeyRing`` over ``DatabaseKeyStore``) and checkpoint keys (``DatabaseLogKeys``)
-both live here; keys a host kept in its data dir before are carried over on first use, so printed badges and
-published checkpoints stay verifiable.
+Badge keys (``verification.tokens.KeyRing`` over ``DatabaseKeyStore``), checkpoint keys (``DatabaseLogKeys``) and
+the VAPID key that signs Web Push messages (``VapidKeys``) live here; badge and checkpoint keys a host kept in its
+data dir before are carried over on first use, so printed badges and published checkpoints stay verifiable.
 
-The store draws on a small pool of its own, never on the requests' pool. A host notices a rotation made
-elsewhere by a cheap query (the newest serial and the retirements) at most once a second, on the paths that
-sign or publish keys, and at once when a token names a key it does not know.
+The badge and checkpoint keys draw on a small pool of their own, never on the requests' pool. A host notices a
+rotation made elsewhere by a cheap query (the newest serial and the retirements) at most once a second, on the
+paths that sign or publish keys, and at once when a token names a key it does not know.
 """
 
+import hashlib
 import os
 import threading
 import time
@@ -21,12 +22,14 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api.db import READ_ONLY
 from api.domain.audit.checkpoints import LogKeyError, LogKeys
@@ -36,9 +39,13 @@ from verification.tokens import FileKeyStore, new_key
 
 BADGE = "badge"
 LOG = "log"
+VAPID = "vapid"
 _FIRST_KEY_LOCK = 4242003
 """PostgreSQL advisory lock under which a host that finds no key makes the first: hosts started together on an
 empty database then sign with one key, not one each."""
+_FIRST_VAPID_KEY_LOCK = 4242004
+"""The same for the VAPID key, taken on a request's own transaction (``VapidKeys``); a lock of its own, so that
+it never waits on the badge keys' pool nor they on it."""
 
 
 class SealError(Exception):
@@ -51,18 +58,22 @@ class Sealer:
                                  info=b"auxduty/signing-key-seal/v1").derive(secret.encode()))
 
     def seal(self, purpose: str, kid: str, key: Ed25519PrivateKey) -> bytes:
-        nonce = os.urandom(12)
-        raw = key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-        return nonce + self._aead.encrypt(nonce, raw, f"{purpose}:{kid}".encode())
+        return self.seal_raw(purpose, kid, key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
 
     def open(self, purpose: str, kid: str, sealed: bytes) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(self.open_raw(purpose, kid, sealed))
+
+    def seal_raw(self, purpose: str, kid: str, raw: bytes) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, raw, f"{purpose}:{kid}".encode())
+
+    def open_raw(self, purpose: str, kid: str, sealed: bytes) -> bytes:
         try:
-            raw = self._aead.decrypt(sealed[:12], sealed[12:], f"{purpose}:{kid}".encode())
+            return self._aead.decrypt(sealed[:12], sealed[12:], f"{purpose}:{kid}".encode())
         except InvalidTag:
             raise SealError(
                 f"the {purpose} key {kid} in the database does not open with this AUXDUTY_SECRET_KEY: every host "
                 "of one service must be given the same secret") from None
-        return Ed25519PrivateKey.from_private_bytes(raw)
 
 
 def _public(key: Ed25519PrivateKey) -> bytes:
@@ -210,3 +221,56 @@ class DatabaseLogKeys(LogKeys):
 
     def verifiers(self) -> list[Verifier]:
         return [parse_verifier_key(verifier_key(self.name, key.public_key())) for _, key, _ in self._all()]
+
+
+class VapidKeys:
+    """The VAPID key pair (RFC 8292: ECDSA P-256) that signs every Web Push message of the service, one for every
+    host: the oldest live ``vapid`` row of ``signing_keys``, its 32-byte private scalar sealed like the badge keys,
+    ``public_key`` the 65-byte uncompressed point that browsers are given as ``applicationServerKey`` (a
+    subscription made under one key is refused by the push service for another, so it is never rotated).
+
+    Unlike the badge keys it is read and, the first time, made on the caller's own session (a request's, or the
+    push sender's), on SQLite as on PostgreSQL: no second connection is taken while one is held. Made under an
+    advisory lock on PostgreSQL, and under SQLite's write lock; hosts racing for the first key therefore make
+    one. Once read, a host keeps it.
+    """
+
+    def __init__(self, sealer: Sealer) -> None:
+        self.sealer = sealer
+        self._key: ec.EllipticCurvePrivateKey | None = None
+
+    def private_key(self, session: Session) -> ec.EllipticCurvePrivateKey:
+        if self._key is None:
+            self._key = self._read(session) or self._make(session)
+        return self._key
+
+    def public_key(self, session: Session) -> bytes:
+        """The uncompressed P-256 point (65 bytes, 0x04 ‖ x ‖ y)."""
+        return self.private_key(session).public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+
+    def _read(self, session: Session) -> ec.EllipticCurvePrivateKey | None:
+        row = session.execute(
+            select(SigningKey.kid, SigningKey.sealed)
+            .where(SigningKey.purpose == VAPID, SigningKey.retired_at.is_(None))
+            .order_by(SigningKey.serial).limit(1)).first()
+        if row is None:
+            return None
+        scalar = self.sealer.open_raw(VAPID, row[0], bytes(row[1]))
+        return ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP256R1())
+
+    def _make(self, session: Session) -> ec.EllipticCurvePrivateKey:
+        # The read is over: a write transaction of its own follows (BEGIN IMMEDIATE on SQLite, not a read turned
+        # writer), committed here so that every host sees the one key at once.
+        session.commit()
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FIRST_VAPID_KEY_LOCK})
+        key = self._read(session)
+        if key is None:
+            key = ec.generate_private_key(ec.SECP256R1())
+            point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+            kid = hashlib.sha256(point).hexdigest()[:16]
+            scalar = key.private_numbers().private_value.to_bytes(32, "big")
+            session.add(SigningKey(purpose=VAPID, kid=kid, public_key=point,
+                                   sealed=self.sealer.seal_raw(VAPID, kid, scalar), created_at=datetime.now(UTC)))
+        session.commit()
+        return key

@@ -25,8 +25,10 @@ from api.routes import (
     complaint_pages,
     complaints,
     fieldwork,
+    me,
     privacy,
     public,
+    push,
     rectification,
     reports,
     standing,
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         yield
         if keeper:
             keeper.stop()
+        ctx.push.close()
         shutdown_decoder_pool()
         if ctx.badge_bus is not None:
             ctx.badge_bus.stop()
@@ -114,7 +117,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                                                 "and sanctions (第二十一条、第二十二条、第二十六条、第二十八条)"},
             {"name": "oversight", "description": "The justice bureau's checks (第二十九条、第三十条)"},
             {"name": "public", "description": "Badge verification for anyone, no account (第二十四条)"},
-            {"name": "fieldwork", "description": "Shifts, tasks, co-signing, evidence, offline sync (第七条、第八条)"},
+            {"name": "fieldwork", "description": "Shifts, tasks, co-signing, evidence, offline sync, the phone's duty "
+                                                 "sheet and officers (第七条、第八条)"},
+            {"name": "push", "description": "Web Push to the phones of officers when a record waits for their "
+                                            "co-signature (RFC 8030, 8291, 8292)"},
             {"name": "complaints", "description": "Complaints from anyone, their handling by the agency, and "
                                                   "published case notices (第二十四条、第二十八条)"},
             {"name": "reports", "description": "The December roster filing (第十二条) and usage figures (第三十条)"},
@@ -138,6 +144,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(standing.router)
     app.include_router(badges.router)
     app.include_router(fieldwork.router)
+    app.include_router(me.router)
+    app.include_router(push.router)
     app.include_router(complaint_pages.router)
     app.include_router(audit.router)
     app.include_router(audit.public)

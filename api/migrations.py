@@ -42,8 +42,8 @@ def upgrade_to_head(engine: Engine) -> None:
 
 # What the service's own database role may do (第十条(三)): records of enforcement work and the log are only
 # ever added to; tables whose rows move (a task's status, a complaint's handling) may be updated, never
-# emptied. Nothing is deleted but the integrator's queue. No TRUNCATE anywhere, and not being the owner,
-# the role cannot drop or disable the triggers either.
+# emptied. Nothing is deleted but the integrator's queue and the push subscriptions, which are no records. No
+# TRUNCATE anywhere, and not being the owner, the role cannot drop or disable the triggers either.
 INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "case_notices", "complaint_photos",
                "log_leaves", "log_nodes", "log_checkpoints", "log_rejected", "rectification_events",
                "task_reassignments",
@@ -52,6 +52,9 @@ INSERT_ONLY = ("cosignatures", "evidence", "shift_events", "complaint_events", "
                # Reads of personal data (0011, 第十条(一)): who read whom is never rewritten.
                "personal_data_reads")
 DELETABLE = ("log_pending",)
+# Not records at all: a user's push subscriptions (0014) are updated as their browsers register again, and
+# deleted when a browser or its push service lets go of them.
+SETTINGS_TABLES = ("push_subscriptions",)
 READ_ONLY_TABLES = ("alembic_version", "log_legacy")
 
 
@@ -76,6 +79,8 @@ def grant_service_role(engine: Engine, role: str) -> list[str]:
                 rights = "SELECT, INSERT"
             elif table in DELETABLE:
                 rights = "SELECT, INSERT, DELETE"
+            elif table in SETTINGS_TABLES:
+                rights = "SELECT, INSERT, UPDATE, DELETE"
             else:
                 rights = "SELECT, INSERT, UPDATE"
             statements.append(f'GRANT {rights} ON "{table}" TO {quoted}')

@@ -11,6 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Addresses and CIDR networks, comma-separated in the environment ("10.0.0.1, 192.168.0.0/16").
 Networks = Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode]
+# Host names or addresses, comma-separated in the environment ("127.0.0.1, push.internal").
+Hosts = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -97,6 +99,12 @@ class Settings(BaseSettings):
     field_max_age_days: float = Field(default=30.0, gt=0, le=3660)
     # A co-signing officer farther than this from the task's position is flagged far_from_task (never refused).
     cosign_far_metres: float = Field(default=500.0, gt=0)
+    # Web Push to officers' phones (api/push.py): the VAPID ``sub`` the push services may write to (RFC 8292),
+    # default "mailto:webpush@" + the public host; hosts a subscription's endpoint may name although private or
+    # loopback, and over http too (a push service of your own network; tests); how long one send may take.
+    push_subject: str | None = Field(default=None, pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$")
+    push_allowed_hosts: Hosts = ()
+    push_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
     demo: bool = False
     # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them
     # (`auxduty serve` does unless AUXDUTY_DECODER_PREWARM=0).
@@ -117,6 +125,18 @@ class Settings(BaseSettings):
             return tuple(ip_network(i.strip(), strict=False) if isinstance(i, str) else i
                          for i in items if not isinstance(i, str) or i.strip())
         return value
+
+    @field_validator("push_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> object:
+        items = value.split(",") if isinstance(value, str) else value
+        if isinstance(items, list | tuple):
+            return tuple(str(i).strip().strip("[]").lower() for i in items if str(i).strip())
+        return value
+
+    @property
+    def resolved_push_subject(self) -> str:
+        return self.push_subject or f"mailto:webpush@{urlsplit(self.public_base_url).hostname or 'localhost'}"
 
     @property
     def db_slots(self) -> int:

@@ -180,6 +180,12 @@ class TaskReassign(BaseModel):
     reason: Note | None = None
 
 
+class AuxiliaryRef(BaseModel):
+    id: uuid.UUID
+    name: str
+    badge_no: str
+
+
 class TaskRead(BaseModel):
     """A task record as stored, with its co-signature, evidence and place in the version chain."""
 
@@ -210,6 +216,7 @@ class TaskRead(BaseModel):
                 "cosignature": None,
                 "evidence": [],
                 "reassignments": [],
+                "auxiliary": {"id": "6d1e0f2a-3b4c-4d5e-8f60-7a8b9c0d1e2f", "name": "李协管", "badge_no": "NJ8F3A"},
             }
         },
     )
@@ -243,21 +250,29 @@ class TaskRead(BaseModel):
     evidence: list[EvidenceRead] = Field(default_factory=list)
     reassignments: list[ReassignmentRead] = Field(
         default_factory=list, description="the officers the record was handed from and to, oldest first")
+    auxiliary: AuxiliaryRef = Field(description="whose record it is (`auxiliary_id`), with their name and badge "
+                                                "number: an officer's queue mixes several auxiliaries' records")
+
+
+# What task_read takes from the bundle rather than from the task's own columns.
+_FROM_BUNDLE = frozenset({"superseded_by", "cosignature", "cosigned_at", "evidence", "reassignments", "auxiliary"})
 
 
 def task_read(bundle: TaskBundle) -> TaskRead:
     """A task and what hangs off it, as the API shows it."""
-    read = TaskRead.model_validate(bundle.task)
+    task, aux = bundle.task, bundle.auxiliary
+    if aux is None:
+        raise ValueError(f"task {task.id}: bundled without its auxiliary")
     cosignature = CosignatureRead.model_validate(bundle.cosignature) if bundle.cosignature else None
-    return read.model_copy(
-        update={
-            "superseded_by": bundle.superseded_by,
-            "cosignature": cosignature,
-            "cosigned_at": cosignature.created_at if cosignature else None,
-            "evidence": [EvidenceRead.model_validate(e) for e in bundle.evidence],
-            "reassignments": [ReassignmentRead.model_validate(r) for r in bundle.reassignments],
-        }
-    )
+    return TaskRead.model_validate({
+        **{name: getattr(task, name) for name in TaskRead.model_fields if name not in _FROM_BUNDLE},
+        "superseded_by": bundle.superseded_by,
+        "cosignature": cosignature,
+        "cosigned_at": cosignature.created_at if cosignature else None,
+        "evidence": [EvidenceRead.model_validate(e) for e in bundle.evidence],
+        "reassignments": [ReassignmentRead.model_validate(r) for r in bundle.reassignments],
+        "auxiliary": AuxiliaryRef(id=aux.id, name=aux.name, badge_no=aux.badge_no),
+    })
 
 
 class CosignCreate(BaseModel):
@@ -294,12 +309,6 @@ class Person(BaseModel):
     id: uuid.UUID
     name: str
     role: str
-
-
-class AuxiliaryRef(BaseModel):
-    id: uuid.UUID
-    name: str
-    badge_no: str
 
 
 class ForbiddenFlagRead(BaseModel):

@@ -13,6 +13,9 @@ DutyCode = Literal[
     "order_correction", "inspection", "document_service", "decision_execution", "scene_order", "statutory_other",
 ]
 ForbiddenFlagName = Literal["fine_quota", "in_officer_name", "needs_professional_qualification", "state_secret"]
+# The free-text field a record of a duty must carry: the agency's written assignment (第七条(六)) or the legal
+# basis (第八条(六)); fieldwork/tasks.py refuses a record without it (assignment_required, legal_basis_required).
+Requirement = Literal["assignment_ref", "legal_basis"]
 
 
 class TaskMode(StrEnum):
@@ -29,7 +32,7 @@ class Duty:
     name_en: str
     assisted: bool
     # Which free-text field a record of this duty must carry, and why.
-    requires: str | None = None
+    requires: Requirement | None = None
 
     @property
     def mode(self) -> TaskMode:

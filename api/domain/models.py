@@ -23,6 +23,7 @@ from api.domain import (  # noqa: F401 (privacy_tables: its table in the metadat
     log_tables,
     oversight_tables,
     privacy_tables,
+    push_tables,
     standing_tables,
 )
 from api.domain.base import RULES_VERSION, Base, CreatedMixin, IdMixin, utcnow
@@ -52,6 +53,8 @@ OPEN_COMPLAINT_STATUSES = complaint_tables.OPEN_COMPLAINT_STATUSES
 ComplaintEvent = complaint_tables.ComplaintEvent
 CaseNotice = complaint_tables.CaseNotice
 ComplaintPhoto = complaint_tables.ComplaintPhoto
+# And where the browsers of users want Web Push messages delivered.
+PushSubscription = push_tables.PushSubscription
 
 
 class AgencyLevel(StrEnum):

@@ -4,7 +4,7 @@ Article 19 cases that refused work leaves behind."""
 import uuid
 from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, Query, Request, Response, UploadFile, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, UploadFile, status
 from sqlalchemy import Select
 
 from api.deps import Admin, AgencyAdmin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
@@ -19,6 +19,7 @@ from api.domain.fieldwork.records import ShiftKind
 from api.domain.fieldwork.shifts import pair_shifts, record_shift_event, shifts_query
 from api.domain.fieldwork.sync import sync_records
 from api.domain.fieldwork.tasks import (
+    Recorder,
     TaskBundle,
     bundle_tasks,
     correct_task,
@@ -26,7 +27,7 @@ from api.domain.fieldwork.tasks import (
     tasks_query,
     visible_task,
 )
-from api.domain.models import Article19Case, ShiftEvent, Task
+from api.domain.models import Article19Case, Auxiliary, ShiftEvent, Task, TaskStatus
 from api.domain.oversight.rectification import beijing_today, orders_of_cases
 from api.domain.oversight_tables import RectificationStatusName
 from api.domain.pagination import paginate
@@ -69,10 +70,15 @@ SAME_AGAIN: dict[int | str, dict[str, Any]] = {
 TaskStatusName = Literal["recorded", "pending_cosign", "cosigned", "rejected", "superseded"]
 
 
-def _one(session: SessionDep, task: Task, *, created: bool = False) -> TaskRead:
+def _one(session: SessionDep, task: Task, *, created_by: Auxiliary | None = None) -> TaskRead:
     # A record made this instant has nothing hanging off it yet: no co-signature, evidence or successor.
-    bundle = TaskBundle(task, None, [], None) if created else bundle_tasks(session, [task])[0]
-    return task_read(bundle)
+    if created_by is not None:
+        return task_read(TaskBundle(task, None, [], None, auxiliary=Recorder.of(created_by)))
+    return task_read(bundle_tasks(session, [task])[0])
+
+
+def _waiting(tasks: list[Task]) -> list[uuid.UUID]:
+    return [t.id for t in tasks if t.status == TaskStatus.PENDING_COSIGN]
 
 
 def _created(response: Response, created: bool) -> None:
@@ -135,19 +141,22 @@ def list_shifts(
 
 
 @router.post("/tasks", response_model=TaskRead, status_code=201, responses=SAME_AGAIN)
-def create_task(ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body: TaskCreate, response: Response
-                ) -> TaskRead:
+def create_task(ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body: TaskCreate, response: Response,
+                background: BackgroundTasks) -> TaskRead:
     """Record a task. Independent duties (第七条) are `recorded` at once if granted to the auxiliary;
     assisted duties (第八条) name the directing officer and wait in `pending_cosign`. Work that 第十九条
     forbids is refused with `forbidden_work` and kept as an Article 19 case against whoever asked.
     `started_at` and `ended_at`: 422 `time_in_future` more than a few minutes ahead of the server's clock,
     422 `time_too_old` before the hire or older than the accepted age. 403 `credential_not_active`
     (第二十三条) unless the credential was valid when the work started; work done before a suspension and
-    received after it is kept, `recorded_before_suspension: true`."""
+    received after it is kept, `recorded_before_suspension: true`. Once it is stored, the named officer's
+    subscribed browsers are told it waits for them (Web Push, after the answer: see /api/push/subscriptions)."""
     fc = load_field_context(session, user, limits=ctx.field_limits)
     task, created = record_task(session, fc, body.to_draft())
     _created(response, created)
-    return _one(session, task, created=created)
+    if created:
+        ctx.push.announce_later(background, _waiting([task]))
+    return _one(session, task, created_by=fc.aux if created else None)
 
 
 @router.get("/tasks", response_model=Page[TaskRead])
@@ -195,31 +204,36 @@ def cosign_task_route(
 
 
 @router.post("/tasks/{task_id}/reassign", response_model=TaskRead)
-def reassign_task_route(session: SessionDep, user: AgencyAdmin, task_id: uuid.UUID, body: TaskReassign) -> TaskRead:
+def reassign_task_route(ctx: ContextDep, session: SessionDep, user: AgencyAdmin, task_id: uuid.UUID,
+                        body: TaskReassign, background: BackgroundTasks) -> TaskRead:
     """Name another officer to co-sign a record waiting for a co-signature (`pending_cosign`), in place of the
     one it names (say, an officer whose account was deactivated): the agency admin of the agency that
     commands the auxiliary (403 `not_your_agency` for the employer of a seconded auxiliary), naming an active
     officer of that agency (422 `officer_not_available`, 第八条). The step shows in the record's
     `reassignments` and in the log; the first officer can no longer co-sign it (their attempt is refused as
-    not_named_officer).
+    not_named_officer); the new one is told (Web Push).
     409 `not_pending_cosign`, `officer_already_named`."""
     task, _ = reassign_task(session, actor=user, task_id=task_id, officer_id=body.officer_id, reason=body.reason)
+    ctx.push.announce_later(background, _waiting([task]))
     return _one(session, task)
 
 
 @router.post("/tasks/{task_id}/corrections", response_model=TaskRead, status_code=201, responses=SAME_AGAIN)
 def correct_task_route(
     ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, task_id: uuid.UUID, body: TaskCreate,
-    response: Response,
+    response: Response, background: BackgroundTasks,
 ) -> TaskRead:
     """A corrected version of a record, with a new phone-made id. The old version stays unchanged but for
     its status, `superseded` (第十条(三)); the new one has `version` + 1 and `corrects_id`, and passes every
     check again (it may keep the old version's time, however old). A record can be corrected once; correct
-    its newest version. Needs a credential valid now."""
+    its newest version. Needs a credential valid now. An assisted version waits for its officer again, who is
+    told (Web Push)."""
     fc = load_field_context(session, user, limits=ctx.field_limits)
     task, created = correct_task(session, fc, task_id=task_id, payload=body.to_draft())
     _created(response, created)
-    return _one(session, task, created=created)
+    if created:
+        ctx.push.announce_later(background, _waiting([task]))
+    return _one(session, task, created_by=fc.aux if created else None)
 
 
 @_evidence.post("/tasks/{task_id}/evidence", response_model=EvidenceRead, status_code=201,
@@ -272,16 +286,20 @@ def _problem(exc: DomainError, english: bool) -> SyncProblem:
 
 @router.post("/sync", response_model=SyncResponse)
 def sync_records_route(
-    ctx: ContextDep, request: Request, session: SessionDep, user: AuxiliaryUser, body: SyncRequest
+    ctx: ContextDep, request: Request, session: SessionDep, user: AuxiliaryUser, body: SyncRequest,
+    background: BackgroundTasks,
 ) -> SyncResponse:
     """Send what the phone recorded offline: up to 500 tasks and 500 shift events. Each record is answered
     on its own: `created`, `duplicate` (already stored with the same content) or `error` with the problem
     it would have had on its own endpoint. One bad record never loses the others. Shift events are applied in
     the order of their `at`, whatever the order sent; work done before a suspension is kept, flagged
-    `recorded_before_suspension`."""
+    `recorded_before_suspension`. The officers named by the new assisted records are told (Web Push), one
+    message each."""
     english = wants_english(request)
     fc = load_field_context(session, user, limits=ctx.field_limits, lock=bool(body.shifts))
     batch = sync_records(session, fc, tasks=read_tasks(body.tasks), shifts=read_shifts(body.shifts))
+    ctx.push.announce_later(background, _waiting([i.record for i in batch.tasks
+                                                  if i.record is not None and i.result == "created"]))
     bundles = {b.task.id: b for b in bundle_tasks(session, [i.record for i in batch.tasks if i.record])}
     return SyncResponse(
         tasks=[

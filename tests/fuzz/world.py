@@ -58,7 +58,7 @@ TABLES = (
     "dead_badge_scans", "shift_events", "tasks", "cosignatures", "evidence", "article19_cases", "log_pending",
     "log_leaves", "log_nodes", "log_checkpoints",
     "complaints", "complaint_events", "case_notices", "complaint_photos", "task_reassignments",
-    "rectification_orders", "rectification_events",
+    "rectification_orders", "rectification_events", "push_subscriptions",
 )
 # Columns a refused request could change in place without adding a row.
 MUTABLE = {
@@ -70,6 +70,7 @@ MUTABLE = {
     "tasks": ("id", "status", "officer_id"),
     "complaints": ("id", "status", "finding", "action", "decided_at"),
     "rectification_orders": ("id", "status", "due_on", "measures", "answered_at", "closed_at"),
+    "push_subscriptions": ("id", "user_id", "p256dh", "auth"),
 }
 
 

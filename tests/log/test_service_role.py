@@ -21,6 +21,7 @@ from api.main import create_app
 from api.migrations import grant_service_role
 from tests.conftest import PG_URL, TEST_LEAF_KEY, Backends, make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_officer, make_user, task_payload
+from tests.push_service import Browser, push_service
 
 pytestmark = pytest.mark.xdist_group("live")
 
@@ -79,3 +80,38 @@ def test_the_service_does_its_work_as_that_role(
     with Session(service_engine, info=leaf_info(TEST_LEAF_KEY)) as s:
         assert s.scalar(text("SELECT count(*) FROM log_pending")) == 0
         assert verify_log(s).ok
+
+
+def test_the_service_role_keeps_push_subscriptions(
+    service_engine: Engine, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Push subscriptions are no records: the role updates them (a browser registering again) and deletes them
+    (a push service answering 410, a browser letting go)."""
+    settings = make_settings(tmp_path_factory.mktemp("role-push"), log_dir=tmp_path_factory.mktemp("role-push-log"),
+                             push_allowed_hosts="127.0.0.1", push_timeout_seconds=2.0)
+    app = create_app(settings, engine=service_engine, migrate=False)
+    with Session(service_engine, expire_on_commit=False, info=leaf_info(TEST_LEAF_KEY)) as s:
+        agency = make_agency(s)
+        officer_user, officer = make_officer(s, agency)
+        aux_user, _ = make_auxiliary(s, agency)
+        s.commit()
+    with push_service() as service, TestClient(app) as client:
+        headers = login(client, officer_user)
+        browser = Browser(service.endpoint())
+        for status in (201, 200):
+            r = client.post("/api/push/subscriptions", json=Browser(browser.endpoint).subscription(), headers=headers)
+            assert r.status_code == status, r.text
+        assert client.post("/api/push/subscriptions", json=browser.subscription(), headers=headers).status_code == 200
+        service.status = 410
+        task = client.post("/api/tasks", json=task_payload(category="inspection", officer_id=str(officer.id)),
+                           headers=login(client, aux_user))
+        assert task.status_code == 201, task.text
+        assert app.state.ctx.push.drain(10) and len(service.received) == 1
+        assert browser.decrypt(service.received[0])["task_id"] == task.json()["id"]
+        again = client.post("/api/push/subscriptions", json=browser.subscription(), headers=headers)
+        assert again.status_code == 201  # the 410 took the first one
+        gone = client.request("DELETE", "/api/push/subscriptions", json={"endpoint": browser.endpoint}, headers=headers)
+        assert gone.status_code == 204
+    with Session(service_engine) as s:
+        assert s.scalar(text("SELECT count(*) FROM push_subscriptions WHERE endpoint = :e"),
+                        {"e": browser.endpoint}) == 0

@@ -252,22 +252,39 @@ def tasks_query(
 
 
 @dataclass(frozen=True)
+class Recorder:
+    """Whose record it is: a list may mix several auxiliaries' records (an officer's queue)."""
+
+    id: uuid.UUID
+    name: str
+    badge_no: str
+
+    @classmethod
+    def of(cls, aux: Auxiliary) -> "Recorder":
+        return cls(aux.id, aux.name, aux.badge_no)
+
+
+@dataclass(frozen=True)
 class TaskBundle:
-    """A task with what hangs off it: its co-signature, its evidence, the version that corrects it, and the
-    officers it was handed from and to while it waited for a co-signature."""
+    """A task with what hangs off it: its co-signature, its evidence, the version that corrects it, the
+    officers it was handed from and to while it waited for a co-signature, and the auxiliary whose it is."""
 
     task: Task
     cosignature: Cosignature | None
     evidence: list[Evidence]
     superseded_by: uuid.UUID | None
     reassignments: list[TaskReassignment] = field(default_factory=list)
+    auxiliary: Recorder | None = None
 
 
 def bundle_tasks(session: Session, tasks: Sequence[Task]) -> list[TaskBundle]:
-    """Four queries for a whole page, however long."""
+    """Five queries for a whole page, however long."""
     ids = [t.id for t in tasks]
     if not ids:
         return []
+    recorders = {row[0]: Recorder(*row) for row in session.execute(
+        select(Auxiliary.id, Auxiliary.name, Auxiliary.badge_no)
+        .where(Auxiliary.id.in_({t.auxiliary_id for t in tasks})))}
     cosigs = {c.task_id: c for c in session.scalars(select(Cosignature).where(Cosignature.task_id.in_(ids)))}
     evidence: dict[uuid.UUID, list[Evidence]] = {}
     stmt = select(Evidence).where(Evidence.task_id.in_(ids)).order_by(Evidence.created_at)
@@ -285,4 +302,4 @@ def bundle_tasks(session: Session, tasks: Sequence[Task]) -> list[TaskBundle]:
     for step in session.scalars(stmt_r):
         reassignments.setdefault(step.task_id, []).append(step)
     return [TaskBundle(t, cosigs.get(t.id), evidence.get(t.id, []), successors.get(t.id),
-                       reassignments.get(t.id, [])) for t in tasks]
+                       reassignments.get(t.id, []), recorders.get(t.auxiliary_id)) for t in tasks]
