@@ -43,9 +43,10 @@ Every code is listed below with its status and article (also as `info.x-error-co
 documents the statuses and codes it can answer, with an example of each. Any operation that reads the
 database may answer 503 `service_busy` with `Retry-After` when every connection stays taken.
 
-Images (badge cards, ID photos) are `format: binary` strings under their own media types; a generator that
-types only JSON and octet-streams (openapi-python-client) is told to read `image/jpeg` and `image/png` as
-`application/octet-stream` and `image/svg+xml` as `text/plain` (its `content_type_overrides`).
+Images (badge cards, ID photos) and the badge PDF are `format: binary` strings under their own media types; a
+generator that types only JSON and octet-streams (openapi-python-client) is told to read `image/jpeg`,
+`image/png` and `application/pdf` as `application/octet-stream` and `image/svg+xml` as `text/plain` (its
+`content_type_overrides`).
 """
 
 

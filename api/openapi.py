@@ -208,7 +208,7 @@ def _type_bodies(response: dict[str, Any]) -> None:
     for media, entry in content.items():
         if entry.get("schema"):
             continue
-        if media.startswith(("image/", "application/octet-stream")) and media != "image/svg+xml":
+        if media.startswith(("image/", "application/octet-stream", "application/pdf")) and media != "image/svg+xml":
             entry["schema"] = dict(_BINARY)
         elif media.startswith("text/") or media == "image/svg+xml":
             entry["schema"] = {"type": "string"}
