@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     field_max_age_days: float = Field(default=30.0, gt=0, le=3660)
     # A co-signing officer farther than this from the task's position is flagged far_from_task (never refused).
     cosign_far_metres: float = Field(default=500.0, gt=0)
+    # The citizen pages' trust signals: who runs the service (the issuing authority line), and the footer's
+    # 政府网站标识码 and ICP备案号, each shown only when set.
+    issuer_name: str = Field(default="南京市司法局", min_length=1, max_length=60)
+    site_code: str | None = Field(default=None, max_length=40)
+    icp_number: str | None = Field(default=None, max_length=60)
     demo: bool = False
     # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them
     # (`auxduty serve` does unless AUXDUTY_DECODER_PREWARM=0).
