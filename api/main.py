@@ -21,6 +21,7 @@ from api.routes import (
     auth,
     auxiliaries,
     badges,
+    citizen_pages,
     complaint_pages,
     complaints,
     fieldwork,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(badges.router)
     app.include_router(fieldwork.router)
     app.include_router(complaint_pages.router)
+    app.include_router(citizen_pages.router)
     app.include_router(audit.router)
     app.include_router(audit.public)
     app.include_router(complaints.router)
