@@ -77,6 +77,6 @@ def test_a_card_without_a_photo_keeps_its_slot_and_long_names_fit() -> None:
         font = re.search(rb"/BaseFont /([\w-]+)", page.fonts[run.font.lstrip("/")])
         assert font is not None
         right = run.x + pdfmetrics.stringWidth(run.text, font.group(1).decode(), run.size)
-        assert 0 < run.x and right < page.width and 0 < run.y < page.height, run
+        assert run.x > 0 and right < page.width and 0 < run.y < page.height, run
     agency_lines = [line for line in page.text.splitlines() if line.rstrip("…") and line.rstrip("…") in long_agency]
     assert len(agency_lines) == 2 and agency_lines[-1].endswith("…")  # two lines beside a command agency

@@ -19,8 +19,8 @@ from tests.factories import PASSWORD, login, make_agency, make_auxiliary, task_p
 from tests.live import serve
 
 PACKAGE = "auxduty_client"
-# The images and the badge PDF are bytes to a client, the SVG chart text: openapi-python-client types only JSON, text/* and
-# application/octet-stream, and is told so here (the document keeps the true media types).
+# The images and the badge PDF are bytes to a client, the SVG chart text: openapi-python-client types only JSON,
+# text/* and application/octet-stream, and is told so here (the document keeps the true media types).
 CONFIG = """\
 post_hooks: []
 content_type_overrides:

@@ -8,7 +8,7 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, FilePayload, Page
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -86,8 +86,11 @@ def test_citizen_uploads_photos_and_gets_each_answer(
     _, aux = make_auxiliary(db, make_agency(db, name="秦淮区城市管理局"), name="孙丽")
     photo = badge_photo(client, db, aux, "秦淮区城市管理局")
     db.flush()
-    uploads = {"badge": ("badge.jpg", "image/jpeg", photo), "blank": ("blank.jpg", "image/jpeg", blank_photo()),
-               "foreign": ("qr.png", "image/png", foreign_qr_photo())}
+    uploads: dict[str, FilePayload] = {
+        "badge": {"name": "badge.jpg", "mimeType": "image/jpeg", "buffer": photo},
+        "blank": {"name": "blank.jpg", "mimeType": "image/jpeg", "buffer": blank_photo()},
+        "foreign": {"name": "qr.png", "mimeType": "image/png", "buffer": foreign_qr_photo()},
+    }
     with serve(client.app) as base, phone_context(chromium, base, bypass_csp=True) as phone:  # type: ignore[arg-type]
         page = phone.new_page()
         page.goto("/")
@@ -97,8 +100,7 @@ def test_citizen_uploads_photos_and_gets_each_answer(
         for kind, expect in (("badge", '[data-status="valid"]'), ("blank", "text=照片中没有找到二维码"),
                              ("foreign", '[data-status="foreign_qr"]')):
             page.goto("/check/photo")
-            name, mime, data = uploads[kind]
-            page.set_input_files("#image", files=[{"name": name, "mimeType": mime, "buffer": data}])
+            page.set_input_files("#image", files=[uploads[kind]])
             page.get_by_role("button", name="上传并核验").click()
             page.wait_for_selector(expect)
             _checked(page, f"citizen-photo-{kind}-{backend}")
