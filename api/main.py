@@ -22,6 +22,7 @@ from api.routes import (
     auth,
     auxiliaries,
     badges,
+    citizen_pages,
     complaint_pages,
     complaints,
     fieldwork,
@@ -46,9 +47,10 @@ Every code is listed below with its status and article (also as `info.x-error-co
 documents the statuses and codes it can answer, with an example of each. Any operation that reads the
 database may answer 503 `service_busy` with `Retry-After` when every connection stays taken.
 
-Images (badge cards, ID photos) are `format: binary` strings under their own media types; a generator that
-types only JSON and octet-streams (openapi-python-client) is told to read `image/jpeg` and `image/png` as
-`application/octet-stream` and `image/svg+xml` as `text/plain` (its `content_type_overrides`).
+Images (badge cards, ID photos) and the badge PDF are `format: binary` strings under their own media types; a
+generator that types only JSON and octet-streams (openapi-python-client) is told to read `image/jpeg`,
+`image/png` and `application/pdf` as `application/octet-stream` and `image/svg+xml` as `text/plain` (its
+`content_type_overrides`).
 """
 
 
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(me.router)
     app.include_router(push.router)
     app.include_router(complaint_pages.router)
+    app.include_router(citizen_pages.router)
     app.include_router(audit.router)
     app.include_router(audit.public)
     app.include_router(complaints.router)

@@ -110,7 +110,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
 # Endpoints that wait for a database slot in their body (api/routes/public.py) rather than through
 # SessionDep, or count their rate limit there.
 SLOT_IN_BODY = frozenset({"verify_token", "verify_badge_no", "read_verify_page", "verify_image"})
-RATE_LIMIT_IN_BODY = frozenset({"verify_token"})
+RATE_LIMIT_IN_BODY = frozenset({"verify_token", "read_verify_page", "read_complaint_form", "submit_complaint_form"})
 # Answer 200 for any token: the page or `status` says what it is.
 NO_404 = frozenset({"verify_token", "read_verify_page", "read_complaint_form", "submit_complaint_form"})
 _MENTION = re.compile(r"(?:\b([45]\d\d)\s+)?`([a-z][a-z0-9_]*)`")
@@ -208,7 +208,7 @@ def _type_bodies(response: dict[str, Any]) -> None:
     for media, entry in content.items():
         if entry.get("schema"):
             continue
-        if media.startswith(("image/", "application/octet-stream")) and media != "image/svg+xml":
+        if media.startswith(("image/", "application/octet-stream", "application/pdf")) and media != "image/svg+xml":
             entry["schema"] = dict(_BINARY)
         elif media.startswith("text/") or media == "image/svg+xml":
             entry["schema"] = {"type": "string"}

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     push_subject: str | None = Field(default=None, pattern=r"^(mailto:[^@\s]+@[^@\s]+|https://\S+)$")
     push_allowed_hosts: Hosts = ()
     push_timeout_seconds: float = Field(default=5.0, gt=0, le=30)
+    # The citizen pages' trust signals: who runs the service (the issuing authority line), and the footer's
+    # 政府网站标识码 and ICP备案号, each shown only when set.
+    issuer_name: str = Field(default="南京市司法局", min_length=1, max_length=60)
+    site_code: str | None = Field(default=None, max_length=40)
+    icp_number: str | None = Field(default=None, max_length=60)
     demo: bool = False
     # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them
     # (`auxduty serve` does unless AUXDUTY_DECODER_PREWARM=0).

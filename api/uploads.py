@@ -26,10 +26,12 @@ class UploadTooLarge(HTTPException):
 
 
 def limited_upload_route(
-    limit_of: Callable[[Settings], int], code: str, what_zh: str, what_en: str
+    limit_of: Callable[[Settings], int], code: str, what_zh: str, what_en: str,
+    too_large: Callable[[Request, UploadTooLarge], Response] | None = None,
 ) -> type[APIRoute]:
     """A route class whose body may not exceed ``limit_of(settings)`` (plus the multipart envelope): refused
-    by Content-Length at once, or, for a chunked body, the moment the bytes received pass the limit."""
+    by Content-Length at once, or, for a chunked body, the moment the bytes received pass the limit. The
+    refusal is a 413 problem, or what ``too_large`` answers (a page says it in its own words)."""
 
     class LimitedUploadRoute(APIRoute):
         upload_code = code  # read by the OpenAPI document (api/openapi.py): its 413
@@ -42,7 +44,10 @@ def limited_upload_route(
                 limit = max_bytes + MULTIPART_SLACK
                 declared = request.headers.get("content-length", "")
                 if declared.isdigit() and int(declared) > limit:
-                    raise UploadTooLarge(code, max_bytes, what_zh, what_en)
+                    refused = UploadTooLarge(code, max_bytes, what_zh, what_en)
+                    if too_large is None:
+                        raise refused
+                    return too_large(request, refused)
                 received = 0
                 receive = request.receive
 
@@ -55,7 +60,12 @@ def limited_upload_route(
                             raise UploadTooLarge(code, max_bytes, what_zh, what_en)
                     return message
 
-                return await handler(Request(request.scope, counted))
+                try:
+                    return await handler(Request(request.scope, counted))
+                except UploadTooLarge as refused:
+                    if too_large is None:
+                        raise
+                    return too_large(request, refused)
 
             return limited
 

@@ -43,12 +43,14 @@ def chromium(playwright_driver: Playwright) -> Iterator[Browser]:
 
 
 def phone_context(browser: Browser, base_url: str, *, lat: float = 32.0603, lon: float = 118.7969,
-                  accuracy: float = 12.0) -> BrowserContext:
-    """A phone of 390 x 844 CSS pixels in Chinese, with a position it is allowed to share."""
+                  accuracy: float = 12.0, bypass_csp: bool = False) -> BrowserContext:
+    """A phone of 390 x 844 CSS pixels in Chinese, with a position it is allowed to share. ``bypass_csp``: let
+    a test inject a script (axe-core) into pages whose Content-Security-Policy allows none."""
     context = browser.new_context(
         base_url=base_url, viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True,
         locale="zh-CN", timezone_id="Asia/Shanghai",
         geolocation={"latitude": lat, "longitude": lon, "accuracy": accuracy}, permissions=["geolocation"],
+        bypass_csp=bypass_csp,
     )
     context.set_default_timeout(15_000)
     return context

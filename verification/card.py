@@ -191,7 +191,7 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     return [*lines, line] if line else lines or [""]
 
 
-def _photo(photo: bytes | None, size: tuple[int, int]) -> Image.Image | None:
+def fit_photo(photo: bytes | None, size: tuple[int, int]) -> Image.Image | None:
     """The ID photo upright and cropped to the slot, or None when the bytes are not a usable image.
 
     A bad upload must not stop a card from printing: the slot stays grey and the agency re-uploads.
@@ -292,7 +292,7 @@ def render_badge_card(
 
     left, top, right, bottom = PHOTO_BOX
     slot = (right - left, bottom - top)
-    picture = _photo(photo, slot)
+    picture = fit_photo(photo, slot)
     if picture is None:
         draw.rectangle(PHOTO_BOX, fill=_SLOT)
         draw.text(

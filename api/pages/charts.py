@@ -4,7 +4,7 @@ scaled to the largest value of each column. Plain SVG, no script, Chinese labels
 from html import escape
 
 from api.domain.oversight.reports import AgencyMetrics, Metrics
-from api.pages.verify import beijing_time
+from api.pages.layout import beijing_time
 
 
 def _headcount(m: AgencyMetrics) -> tuple[int, int]:

@@ -5,16 +5,15 @@ phone browser, and still say the one thing that matters (trust this person or no
 Every value that comes from a record is escaped here, because a name or agency is data an agency typed in.
 """
 
-from datetime import UTC, datetime
-from functools import lru_cache
+from collections.abc import Mapping
 from html import escape
-from pathlib import Path
-from string import Template
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from api.domain.base import BEIJING
+from markupsafe import Markup
+
 from api.domain.complaints.catalogue import CATEGORIES
+from api.pages.layout import PageChrome, beijing_time, render_body
 from schemas.public import VerificationRead, VerificationStatus
 
 COMPLAINT_CATEGORIES: list[tuple[str, str]] = [(c.code, c.label_zh) for c in CATEGORIES]
@@ -23,8 +22,13 @@ ARTICLE_6 = (
     "行政执法辅助人员不具有独立的执法资格，只能在行政执法机关及其执法人员的指挥和监督下开展辅助性工作。"
 )
 ARTICLE_9 = "协助执法时，行政执法辅助人员应当佩戴工作证件、胸牌、臂章等标识，并主动出示证件表明身份。"
-_TEMPLATES = Path(__file__).with_name("templates")
 _MONO = ' class="mono"'
+# Drawn in the page itself (no request, nothing to break): a figure where the ID photo would be.
+NO_PHOTO = (
+    '<svg class="photo nophoto" role="img" aria-label="暂无照片" viewBox="0 0 108 144" width="108" height="144">'
+    '<circle class="figure" cx="54" cy="46" r="20"/><path class="figure" d="M18 110c0-20 16-36 36-36s36 16 36 36z"/>'
+    '<text x="54" y="132" text-anchor="middle">暂无照片</text></svg>'
+)
 
 
 class _Banner(NamedTuple):
@@ -59,21 +63,9 @@ def _safe_url(url: str | None) -> str | None:
     return url if scheme in ("", "http", "https") else None
 
 
-@lru_cache(maxsize=1)
-def _base() -> Template:
-    return Template((_TEMPLATES / "base.html").read_text(encoding="utf-8"))
-
-
-def _page(*, title: str, section: str, body: str) -> str:
-    # Values are substituted once, so a `$` inside escaped record data is never read as a placeholder.
-    return _base().substitute(title=_h(title), section=_h(section), body=body)
-
-
-def beijing_time(at: datetime) -> str:
-    """`at` as Beijing time, the way a citizen reads it; a naive value is taken as UTC, as stored."""
-    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    local = aware.astimezone(BEIJING)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M:%S}（北京时间）"
+def _page(*, title: str, section: str, body: str, chrome: PageChrome | None) -> str:
+    # ``body`` is built here with every record value escaped (_h), so it goes into the frame as markup.
+    return render_body(Markup(body), chrome=chrome, title=title, section=section)
 
 
 def _banner(status: VerificationStatus) -> str:
@@ -93,8 +85,10 @@ def _duties(title: str, duties: list[str], empty: str) -> str:
 
 def _identity(v: VerificationRead) -> str:
     photo_url = _safe_url(v.photo_url)
+    no_photo_hint = ""
     if photo_url is None:
-        photo = '<div class="photo nophoto" role="img" aria-label="暂无照片">暂无照片</div>'
+        photo = NO_PHOTO
+        no_photo_hint = '<p class="hint">未上传证件照片：请对方出示证件，核对姓名和证件编号。</p>'
     else:
         alt = f"{v.name}的证件照片" if v.name else "持证人的证件照片"
         photo = f'<img class="photo" src="{_h(photo_url)}" alt="{_h(alt)}" width="108" height="144">'
@@ -106,7 +100,7 @@ def _identity(v: VerificationRead) -> str:
     )
     return (
         f'<section class="card who">{photo}<div><p class="name">{_h(v.name or "")}</p>'
-        f'<dl>{fields}</dl><span class="tag">无独立执法资格</span></div></section>'
+        f'<dl>{fields}</dl><span class="tag">无独立执法资格</span>{no_photo_hint}</div></section>'
     )
 
 
@@ -164,20 +158,28 @@ def _not_valid_body(v: VerificationRead, complain_url: str) -> str:
     )
 
 
-def render_verify_page(v: VerificationRead, *, complain_url: str) -> str:
+def render_verify_page(v: VerificationRead, *, complain_url: str, chrome: PageChrome | None = None,
+                       how: str | None = None) -> str:
     """The page behind the badge's QR code: a banner no one can misread, then what this person may do.
 
     Only a valid badge shows the person and their duties; any other status leads with "do not cooperate"
-    and how to report, since that is all a citizen facing a dead badge needs.
+    and how to report, since that is all a citizen facing a dead badge needs. ``how`` says how the badge was
+    found when it was not scanned (a number typed, a photo).
     """
     if v.status == "valid":
         details = _valid_body(v) + f'<section class="card">{_complain_button(complain_url)}</section>'
     else:
         details = _not_valid_body(v, complain_url)
-    meta = f'<p class="meta">核验时间：{_h(beijing_time(v.checked_at))}</p>'
+    way = f"{_h(how)}　" if how else ""
+    meta = f'<p class="meta">{way}核验时间：{_h(beijing_time(v.checked_at))}</p>'
     body = _banner(v.status) + meta + details
     b = _BANNERS[v.status]
-    return _page(title=f"{b.title}{b.aside} · 证件核验", section="身份核验", body=body)
+    return _page(title=f"{b.title}{b.aside} · 证件核验", section="身份核验", body=body, chrome=chrome)
+
+
+def _value(values: Mapping[str, str], name: str) -> str:
+    value = values.get(name)
+    return f' value="{_h(value)}"' if value else ""
 
 
 def render_complaint_form(
@@ -187,17 +189,30 @@ def render_complaint_form(
     token: str | None,
     categories: list[tuple[str, str]],
     error: str | None = None,
+    values: Mapping[str, str] | None = None,
+    ask_badge_no: bool = False,
+    chrome: PageChrome | None = None,
 ) -> str:
-    """A complaint form that posts without script or account; re-rendered with `error` when refused."""
+    """A complaint form that posts without script or account; re-rendered with `error` (and what was typed, in
+    ``values``) when refused. ``ask_badge_no``: a field for the badge number (the form not reached from a badge)."""
+    values = values or {}
+    chosen = values.get("category", "")
     options = '<option value="">请选择</option>' + "".join(
-        f'<option value="{_h(code)}">{_h(label)}</option>' for code, label in categories
+        f'<option value="{_h(code)}"{" selected" if code == chosen else ""}>{_h(label)}</option>'
+        for code, label in categories
     )
     hidden = "".join(
         f'<input type="hidden" name="{name}" value="{_h(value)}">'
-        for name, value in (("badge_no", badge_no), ("token", token))
+        for name, value in (("badge_no", None if ask_badge_no else badge_no), ("token", token))
         if value is not None
     )
-    about = f'<p>被投诉证件编号：<span class="mono">{_h(badge_no)}</span></p>' if badge_no else ""
+    about = f'<p>被投诉证件编号：<span class="mono">{_h(badge_no)}</span></p>' if badge_no and not ask_badge_no else ""
+    badge_field = (
+        '<label for="badge_no">证件编号 <small>（选填，知道时填写）</small></label>'
+        '<input type="text" id="badge_no" name="badge_no" maxlength="40" autocomplete="off" '
+        f'autocapitalize="characters" spellcheck="false"{_value({"badge_no": badge_no or "", **values}, "badge_no")}>'
+        if ask_badge_no else ""
+    )
     alert = f'<p class="error" role="alert">{_h(error)}</p>' if error else ""
     body = (
         '<section class="card"><h2>投诉/举报行政执法辅助人员</h2>'
@@ -205,27 +220,46 @@ def render_complaint_form(
         "情况紧急请拨打 110。</p>"
         f'{alert}<form method="post" action="{_h(_safe_url(action_url) or "")}" '
         'enctype="application/x-www-form-urlencoded" accept-charset="utf-8">'
-        f"{hidden}"
+        f"{hidden}{badge_field}"
         '<label for="category">问题类型</label>'
         f'<select id="category" name="category" required>{options}</select>'
         '<label for="description">事情经过</label>'
         '<textarea id="description" name="description" required maxlength="4000" '
-        'placeholder="请描述发生了什么、对方说了什么或做了什么"></textarea>'
+        f'placeholder="请描述发生了什么、对方说了什么或做了什么">{_h(values.get("description", ""))}</textarea>'
         '<label for="occurred_at">发生时间 <small>（大致即可）</small></label>'
-        '<input type="datetime-local" id="occurred_at" name="occurred_at">'
+        f'<input type="datetime-local" id="occurred_at" name="occurred_at"{_value(values, "occurred_at")}>'
         '<label for="location">发生地点 <small>（选填）</small></label>'
         '<input type="text" id="location" name="location" maxlength="200" '
-        'placeholder="如：某某路与某某街交叉口">'
+        f'placeholder="如：某某路与某某街交叉口"{_value(values, "location")}>'
         '<label for="contact_phone">联系电话 <small>（选填，仅用于回访）</small></label>'
-        '<input type="tel" id="contact_phone" name="contact_phone" maxlength="20" autocomplete="tel">'
+        '<input type="tel" id="contact_phone" name="contact_phone" maxlength="20" autocomplete="tel"'
+        f'{_value(values, "contact_phone")}>'
         '<p class="hint">请如实反映情况。您的联系方式只用于处理本投诉，不会告知被投诉人。</p>'
         '<button class="btn" type="submit">提交投诉</button></form></section>'
     )
-    return _page(title="投诉/举报 · 行政执法辅助人员", section="投诉举报", body=body)
+    return _page(title="投诉/举报 · 行政执法辅助人员", section="投诉举报", body=body, chrome=chrome)
 
 
-def render_complaint_receipt(*, tracking_no: str, access_code: str) -> str:
-    """The one moment the citizen sees their access code: make it big, selectable, and say to keep it."""
+def render_complaint_receipt(
+    *, tracking_no: str, access_code: str, leaf_hash: str | None = None, log_index: int | None = None,
+    forget_url: str | None = None, chrome: PageChrome | None = None,
+) -> str:
+    """The one moment the citizen sees their access code: make it big, selectable, and say to keep it. With
+    ``leaf_hash``, the complaint's receipt in the transparency log; with ``forget_url``, a button that takes
+    the receipt off this device (a shared phone) once it is written down."""
+    place = f"第 {log_index} 条" if log_index is not None else "正在写入，稍后可在查询页看到位置和证明"
+    logged = (
+        '<section class="card"><h2>不可篡改的受理记录</h2>'
+        "<p>本投诉已记入公开的防篡改日志（第十条(三)），任何人都无法删改而不被发现。</p>"
+        f'<dl><dt>记录摘要（SHA-256）</dt><dd class="hash">{_h(leaf_hash)}</dd>'
+        f"<dt>日志位置</dt><dd>{_h(place)}</dd></dl></section>"
+        if leaf_hash else ""
+    )
+    forget = (
+        f'<form method="post" action="{_h(_safe_url(forget_url) or "")}">'
+        '<button class="btn quiet" type="submit">我已保存，从本机清除此回执</button></form>'
+        if forget_url else ""
+    )
     body = (
         '<section class="banner s-valid" data-status="received" role="status">'
         '<span class="mark ok" aria-hidden="true"></span>'
@@ -234,8 +268,9 @@ def render_complaint_receipt(*, tracking_no: str, access_code: str) -> str:
         f'<output class="code mono">{_h(tracking_no)}</output>'
         "<h2>查询码</h2>"
         f'<output class="code mono">{_h(access_code)}</output>'
-        "<p><strong>请截图或抄写保存受理编号和查询码。</strong>凭这两项可查询处理进度和结果，"
-        "请勿告诉他人。</p></section>"
+        "<p><strong>请截图或抄写保存受理编号和查询码。</strong>凭这两项可在"
+        '<a href="/track">投诉查询</a>页查询处理进度和结果，请勿告诉他人。</p>'
+        f"{forget}</section>{logged}"
         f'<section class="card"><h2>其他反映渠道</h2>{_report_howto(online=False)}</section>'
     )
-    return _page(title="投诉已受理", section="投诉举报", body=body)
+    return _page(title="投诉已受理", section="投诉举报", body=body, chrome=chrome)

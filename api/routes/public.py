@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as ReceivedFile
 
 from api import ratelimit
 from api.badge_cache import auxiliary_key, credential_key
@@ -22,6 +23,7 @@ from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited
 from api.domain.errors import DomainError, NotFound
 from api.domain.staff.badge_status import BadgeCheck, check_badge_no, check_token, record_dead_scan, valid_photo
 from api.pages.verify import render_verify_page
+from api.routes.page_kit import Chrome, html_page, over_limit
 from api.uploads import limited_upload_route
 from schemas.public import DutyRead, VerificationRead
 from verification.photo import MAX_BYTES, PhotoRejected, decode_badge_photo
@@ -46,7 +48,7 @@ def to_read(check: BadgeCheck) -> VerificationRead:
         name=check.name,
         agency=check.agency,
         command_agency=check.command_agency,
-        photo_url=f"/api/public/photos/{check.badge_no}" if valid else None,
+        photo_url=f"/api/public/photos/{check.badge_no}" if valid and check.has_photo else None,
         independent_duties=[DutyRead(code=d.code, name=d.name_zh) for d in check.independent],
         assisted_duties=[DutyRead(code=d.code, name=d.name_zh) for d in check.assisted],
         notice=check.notice,
@@ -150,19 +152,29 @@ def _check_number(ctx: AppContext, badge_no: str) -> BadgeCheck | None:
     return check
 
 
+async def answer_for_number(
+    ctx: AppContext, badge_no: str, lat: float | None = None, lon: float | None = None
+) -> BadgeCheck | None:
+    """The check of the badge a citizen means by ``badge_no`` (look-alike letters forgiven), None when no
+    badge has it; a dead badge's check is kept as an alert, as for a scan."""
+    # The lookup and the count of a dead badge's scan are two short sessions, never two at once.
+    check = await in_db_slot(ctx, _check_number, ctx, badge_no)
+    if check is not None and check.status in DEAD:
+        await in_db_slot(ctx, _record_dead_scan, ctx, check, "number", lat, lon)
+    return check
+
+
 @router.get("/api/public/badges/{badge_no}", response_model=VerificationRead,
             dependencies=[rate_limited(ratelimit.LOOKUP)])
 async def verify_badge_no(
     ctx: ContextDep, badge_no: BadgeNo, lat: Latitude = None, lon: Longitude = None
 ) -> JSONResponse:
-    """Verify by the number printed on the badge; 404 `not_found` when no badge has that number. `lat`/`lon`
+    """Verify by the number printed on the badge; 404 `not_found` when no badge has that number. Case and
+    the look-alike letters O (for 0) and I or L (for 1), which no badge number holds, are forgiven. `lat`/`lon`
     as for `/api/public/verify/{token}`: only a dead badge's scan keeps their 0.01° cell."""
-    # The lookup and the count of a dead badge's scan are two short sessions, never two at once.
-    check = await in_db_slot(ctx, _check_number, ctx, badge_no)
+    check = await answer_for_number(ctx, badge_no, lat, lon)
     if check is None:
         raise NotFound("badge", "证件编号")
-    if check.status in DEAD:
-        await in_db_slot(ctx, _record_dead_scan, ctx, check, "number", lat, lon)
     return _json(to_read(check))
 
 
@@ -177,15 +189,14 @@ def read_public_photo(session: SessionDep, badge_no: BadgeNo) -> Response:
     return Response(data, media_type=media_type, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/v/{token}", response_class=HTMLResponse, tags=["public"],
-            dependencies=[rate_limited(ratelimit.VERIFY)])
-async def read_verify_page(ctx: ContextDep, token: Token) -> HTMLResponse:
-    """The page a phone camera opens from the badge QR: Simplified Chinese, no script, a status no one misreads."""
+@router.get("/v/{token}", response_class=HTMLResponse, tags=["public"])
+async def read_verify_page(request: Request, ctx: ContextDep, chrome: Chrome, token: Token) -> HTMLResponse:
+    """The page a phone camera opens from the badge QR: Simplified Chinese, no script, a status no one misreads.
+    Rate-limited as `/api/public/verify/{token}` (429 `rate_limited`, said as a page)."""
+    if busy := await over_limit(request, ctx, ratelimit.VERIFY):
+        return busy
     read = to_read((await answer_for_token(ctx, token, "page")).check)
-    html = render_verify_page(read, complain_url=f"/v/{token}/complaint")
-    return HTMLResponse(html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
-                                       "Content-Security-Policy": "default-src 'none'; img-src 'self'; "
-                                       "style-src 'unsafe-inline'; form-action 'self'"})
+    return html_page(request, render_verify_page(read, complain_url=f"/v/{token}/complaint", chrome=chrome))
 
 
 class _Refused(DomainError):
@@ -233,6 +244,16 @@ async def verify_image(
     Nothing of the photo (nor its EXIF location) is kept. Adds `decoded_text` to the usual answer. The
     optional form fields `lat`/`lon` are the phone's position: only a dead badge's scan keeps their 0.01°
     cell (about 1 km), as an alert for the agency."""
+    text, check = await check_photo(ctx, image, lat, lon)
+    return _json(to_read(check), decoded_text=text)
+
+
+async def check_photo(
+    ctx: AppContext, image: ReceivedFile, lat: float | None = None, lon: float | None = None
+) -> tuple[str, BadgeCheck]:
+    """The text of the QR code in a photo of a badge, and the check of that badge. Refused (a DomainError with
+    its code) when the photo is refused, holds no QR code (`no_qr_found`), or a QR code that is not one of
+    our badges (`foreign_qr`, with `decoded_host`)."""
     data = await image.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
         raise _Refused(413, "image_too_large", "照片过大", f"the photo exceeds {MAX_BYTES} bytes")
@@ -246,8 +267,7 @@ async def verify_image(
         raise _Refused(422, "no_qr_found", "照片中未找到二维码，请对准证件上的二维码重新拍摄",
                        "no QR code found in the photo; photograph the badge's QR code again")
     token = badge_token_from(text, ctx.settings.public_base_url)
-    read = to_read((await answer_for_token(ctx, token, "image", lat, lon)).check)
-    return _json(read, decoded_text=text)
+    return text, (await answer_for_token(ctx, token, "image", lat, lon)).check
 
 
 router.include_router(_photos)

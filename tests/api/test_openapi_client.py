@@ -19,13 +19,14 @@ from tests.factories import PASSWORD, login, make_agency, make_auxiliary, task_p
 from tests.live import serve
 
 PACKAGE = "auxduty_client"
-# The images are bytes to a client, the SVG chart text: openapi-python-client types only JSON, text/* and
-# application/octet-stream, and is told so here (the document keeps the true media types).
+# The images and the badge PDF are bytes to a client, the SVG chart text: openapi-python-client types only JSON,
+# text/* and application/octet-stream, and is told so here (the document keeps the true media types).
 CONFIG = """\
 post_hooks: []
 content_type_overrides:
   image/jpeg: application/octet-stream
   image/png: application/octet-stream
+  application/pdf: application/octet-stream
   image/svg+xml: text/plain
 """
 

@@ -74,6 +74,7 @@ def test_every_tag_used_is_declared_with_a_description(spec: dict[str, Any]) -> 
 
 @pytest.mark.parametrize(("operation_id", "media_types"), [
     ("read_badge_card", {"image/png"}),
+    ("read_badge_pdf", {"application/pdf"}),
     ("read_photo", {"image/jpeg", "image/png"}),
     ("read_public_photo", {"image/jpeg", "image/png"}),
     ("download_evidence", {"application/octet-stream"}),

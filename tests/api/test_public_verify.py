@@ -44,7 +44,11 @@ def test_valid_badge_shows_person_duties_and_article_6(client: TestClient, db: S
         "statutory_other"}
     assert all(d["name"] for d in body["independent_duties"] + body["assisted_duties"])
     assert "不具有独立的执法资格" in body["notice"]
-    assert body["photo_url"].endswith(aux.badge_no)
+    # No ID photo uploaded: no address of a photo that is not there (the page draws a placeholder).
+    assert body["photo_url"] is None
+    aux.photo, aux.photo_type = b"\xff\xd8 a jpeg", "image/jpeg"
+    db.flush()
+    assert client.get(f"/api/public/badges/{aux.badge_no}").json()["photo_url"].endswith(aux.badge_no)
 
 
 def test_suspension_shows_at_once_and_hides_duties(client: TestClient, db: Session) -> None:

@@ -19,7 +19,8 @@ def test_form_files_a_complaint_against_the_scanned_badge(client: TestClient, db
     assert f'action="/v/{token}/complaint"' in client.get(f"/v/{token}/complaint").text
     r = client.post(f"/v/{token}/complaint", data={"category": "rude_conduct", "description": "当街辱骂摊主",
                                                    "occurred_at": "2026-11-20T09:30", "location": "中山路"})
-    assert r.status_code == 201 and "投诉已受理" in r.text
+    # Post-redirect-get: the filing answers 303 to the receipt, which shows the codes.
+    assert [h.status_code for h in r.history] == [303] and r.status_code == 200 and "投诉已受理" in r.text
     tracking_no, code = re.findall(r'<output class="code mono">([^<]+)</output>', r.text)
     stored = db.scalar(select(Complaint).where(Complaint.tracking_no == tracking_no))
     assert stored is not None and stored.agency_id == agency.id and stored.category == "rude_conduct"

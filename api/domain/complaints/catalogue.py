@@ -88,3 +88,11 @@ TRANSITIONS: dict[ComplaintStatus, frozenset[ComplaintStatus]] = {
 }
 OPEN_STATUSES = OPEN_COMPLAINT_STATUSES  # and past due_at: Complaint.overdue
 DECIDED_STATUSES = (ComplaintStatus.RESOLVED, ComplaintStatus.DISMISSED)
+
+# What a complainant reads for each status (the tracking page).
+STATUS_NAMES_ZH: dict[ComplaintStatus, str] = {
+    ComplaintStatus.RECEIVED: "已受理，等待核查",
+    ComplaintStatus.INVESTIGATING: "正在调查核实",
+    ComplaintStatus.RESOLVED: "已办结",
+    ComplaintStatus.DISMISSED: "已办结（经核查不予支持）",
+}

@@ -36,6 +36,8 @@ from api.domain.models import (
     ComplaintStatus,
     Credential,
 )
+from api.domain.staff.badge_numbers import typed_badge_no
+from api.domain.staff.badge_status import find_badge_no
 from verification.tokens import BadTokenError, KeyRing
 
 PHONE_COLUMN = "complaints.contact_phone"
@@ -115,12 +117,13 @@ def _identify(
                 return aux, aux.badge_no, "token"
             unverified = True
     if badge_no:
-        number = badge_no.strip().upper()
+        number = typed_badge_no(badge_no)
         if not BADGE_PATTERN.fullmatch(number):
             raise _invalid("badge_no", "证件编号只含字母和数字", "letters and digits only")
-        aux = session.scalar(select(Auxiliary).where(Auxiliary.badge_no == number))
+        found = find_badge_no(session, number)  # look-alike letters forgiven, as when verifying by number
+        aux = session.scalar(select(Auxiliary).where(Auxiliary.badge_no == found)) if found else None
         if aux is not None:
-            return aux, number, "badge_no"
+            return aux, aux.badge_no, "badge_no"
         return None, number, "unverified_token" if unverified else None
     return None, None, "unverified_token" if unverified else None
 

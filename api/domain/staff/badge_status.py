@@ -27,6 +27,7 @@ from api.domain.models import (
     DeadBadgeScan,
 )
 from api.domain.staff.alerts import coarse_place
+from api.domain.staff.badge_numbers import badge_no_readings
 from api.domain.staff.contracts import latest_term_end, term_good_until, term_over
 from verification.tokens import BadTokenError, KeyRing
 
@@ -83,6 +84,8 @@ class BadgeCheck:
     assisted: list[Duty] = field(default_factory=list)
     # Seconds this answer stays true if nothing is written: until the latest term runs out (None: no end).
     good_for: float | None = None
+    # Whether an ID photo was uploaded: without one, nothing may point a citizen at a photo that is not there.
+    has_photo: bool = False
 
     @property
     def notice(self) -> str:
@@ -110,7 +113,7 @@ _BADGE_STATE = (
         select(func.max(_Newest.version)).where(_Newest.auxiliary_id == Credential.auxiliary_id)
         .scalar_subquery(),
         Auxiliary.id, Auxiliary.status, Auxiliary.badge_no, Auxiliary.name, Auxiliary.categories,
-        Agency.name, _Command.name, latest_term_end(Credential.auxiliary_id),
+        Agency.name, _Command.name, latest_term_end(Credential.auxiliary_id), Auxiliary.photo_type.is_not(None),
     )
     .join(Auxiliary, Auxiliary.id == Credential.auxiliary_id)
     .join(Agency, Agency.id == Auxiliary.agency_id)
@@ -123,12 +126,12 @@ def _check(session: Session, where: ColumnElement[bool]) -> BadgeCheck | None:
     if row is None:
         return None
     (cred_id, cred_status, version, newest, aux_id, aux_status, badge_no, name, categories, agency, command,
-     term_ends_on) = row
+     term_ends_on, has_photo) = row
     now = utcnow()
     status = _status(aux_status, cred_status, version, newest or version, term_over(term_ends_on, beijing_date(now)))
     person = {"credential_id": cred_id, "auxiliary_id": aux_id, "badge_no": badge_no, "name": name,
               "agency": agency, "command_agency": command or agency,
-              "good_for": _good_for(status, term_ends_on, now)}
+              "good_for": _good_for(status, term_ends_on, now), "has_photo": bool(has_photo)}
     if status != BadgeStatus.VALID:
         return BadgeCheck(status, **person)
     independent = [DUTY_BY_CODE[c] for c in categories if c in DUTY_BY_CODE and not DUTY_BY_CODE[c].assisted]
@@ -155,10 +158,21 @@ def check_token(session: Session, keyring: KeyRing, token: str) -> BadgeCheck:
     return check or BadgeCheck(BadgeStatus.INVALID)
 
 
+def find_badge_no(session: Session, typed: str) -> str | None:
+    """The badge number a citizen meant by ``typed`` (case, spaces, dashes and look-alike letters forgiven:
+    badge_numbers.py), if a badge has it; None otherwise."""
+    readings = badge_no_readings(typed)
+    if not readings:
+        return None
+    known = set(session.scalars(select(Auxiliary.badge_no).where(Auxiliary.badge_no.in_(readings))))
+    return next((number for number in readings if number in known), None)
+
+
 def check_badge_no(session: Session, badge_no: str) -> BadgeCheck | None:
-    """Check by the number printed on the badge: the newest credential of that number. None if unknown."""
-    number = badge_no.strip().upper()
-    if session.scalar(select(Auxiliary.id).where(Auxiliary.badge_no == number)) is None:
+    """Check by the number printed on the badge, as a citizen types it (``find_badge_no``): the newest
+    credential of that number. None if no badge has it."""
+    number = find_badge_no(session, badge_no)
+    if number is None:
         return None
     newest = (
         select(func.max(_Newest.version)).where(_Newest.auxiliary_id == Auxiliary.id).scalar_subquery()

@@ -2,7 +2,6 @@
 guarded UPDATE so two hires racing for the last place cannot both win; a badge number for each hire; one person
 city-wide, matched by their 居民身份证号码 (第十四条, identity.py), employed by one agency at a time."""
 
-import secrets
 import uuid
 
 from sqlalchemy import update
@@ -15,6 +14,7 @@ from api.domain.errors import RuleViolation
 from api.domain.models import Agency, Auxiliary, AuxiliaryStatus, Role, User
 from api.domain.organisation.accounts import HashCost, create_user
 from api.domain.organisation.agencies import get_agency
+from api.domain.staff.badge_numbers import new_badge_no
 from api.domain.staff.eligibility import Application, check_categories, check_eligibility, check_hire_method
 from api.domain.staff.identity import check_not_employed, identify, on_record
 
@@ -45,14 +45,6 @@ def free_headcount_place(session: Session, agency_id: uuid.UUID) -> None:
     agency = session.get(Agency, agency_id)
     if agency is not None:
         session.expire(agency, ["headcount_used"])
-
-
-# Crockford's base32: letters and digits that cannot be misread on a printed badge (no I, L, O, U).
-_BADGE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def new_badge_no() -> str:
-    return "NJ" + "".join(secrets.choice(_BADGE_ALPHABET) for _ in range(8))
 
 
 def hire_auxiliary(
