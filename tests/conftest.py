@@ -26,6 +26,10 @@ from api.main import create_app
 from api.migrations import upgrade_to_head
 from api.settings import Settings
 
+# The browser fixtures (`playwright_driver`, `chromium`) are defined once for every test directory: two
+# definitions would start two Playwright drivers in one worker, which Playwright's sync API refuses.
+pytest_plugins = ["tests.pw"]
+
 PG_URL = os.environ.get("AUXDUTY_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

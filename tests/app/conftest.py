@@ -15,7 +15,6 @@ from playwright.sync_api import FilePayload, Page, expect
 from tests.conftest import _drop_pg_database, _fresh_pg_database, _worker
 from tests.factories import XINJIEKOU_ZONE, valid_id_number
 from tests.live import PASSWORD, cli, login, make_district, running_service, service_env
-from tests.pw import chromium, playwright_driver  # noqa: F401
 
 
 class Site:

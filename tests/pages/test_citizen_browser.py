@@ -24,10 +24,8 @@ from tests.pages.citizen_world import (
     publish_notice,
     token_of,
 )
-from tests.pw import chromium, keep_screenshot, phone_context, playwright_driver
+from tests.pw import keep_screenshot, phone_context
 from verification.qr_zbar import ZBAR_MISSING_REASON, zbar_available
-
-__all__ = ["chromium", "playwright_driver"]  # fixtures, used by name
 
 
 def _id_photo() -> bytes:
