@@ -3,6 +3,7 @@ tooltip script comes from a CDN, and its config script is dropped too), nothing 
 accessible name on each, colours that keep at least 4.5:1 against white and stay apart for the colour-blind
 (a blue and an orange first). Every chart's numbers are also in a table beside it, in the template."""
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -12,6 +13,10 @@ from markupsafe import Markup
 from pygal.style import Style  # type: ignore[import-untyped]
 
 from api.domain.oversight.monthly import MonthFigures
+
+# pygal puts a finder for its map plugins on sys.meta_path that has no find_spec: every import that fails anywhere
+# in the process afterwards (a module tried and skipped on purpose) then raises an ImportWarning. No maps here.
+sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
 
 # Blue, orange, green, purple, wine, slate: each ≥ 4.5:1 on white.
 PALETTE = ("#1f5fa8", "#b3541e", "#2e7d32", "#6a3d9a", "#8c1d40", "#4a5462")

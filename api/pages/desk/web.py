@@ -192,7 +192,7 @@ def field_errors(exc: ValidationError, *, dotted: Collection[str] = ()) -> dict[
         loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
         pair = ".".join(loc[:2])
         field = pair if pair in dotted else (loc[0] if loc else "_")
-        message = _MESSAGES.get(str(err.get("type", "")), "")
+        message = "此项必填" if err.get("input") in ("", None) else _MESSAGES.get(str(err.get("type", "")), "")
         if not message:
             message = "格式不正确" + (f"：{err.get('msg', '')}" if field == "zones" else "")
         found.setdefault(field, message)
