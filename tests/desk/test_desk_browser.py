@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.models import Auxiliary, ComplaintStatus
 from tests.a11y import assert_accessible
-from tests.desk.conftest import Desk
+from tests.desk.conftest import Desk, make_case, make_dead_badge_scan, make_order
 from tests.factories import PASSWORD, make_auxiliary, make_complaint, valid_id_number
 from tests.live import serve
 from tests.pw import DESK, chromium, desk_context, keep_screenshot, playwright_driver
@@ -85,6 +85,8 @@ def test_an_agency_admin_hires_trains_issues_prints_and_resolves_a_complaint(
     page = desk_page
     _, accused = make_auxiliary(db, desk.agency, name="郑协管")
     complaint = make_complaint(db, accused)
+    make_order(db, desk)  # an order this agency owes an answer to: its form is on the page audited below
+    make_dead_badge_scan(db, desk.agency)
     db.flush()
     _log_in(page, desk.admin.username)
     _checked(page, f"desk-home-{backend}")
@@ -142,6 +144,10 @@ def test_an_agency_admin_hires_trains_issues_prints_and_resolves_a_complaint(
     for link in ("辅助人员", "第十九条事件", "整改通知", "失效证件告警", "使用情况统计", "名册下载", "日志状态"):
         page.get_by_role("navigation", name="主导航").get_by_role("link", name=link, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_be_visible()
+        if link == "整改通知":
+            expect(page.get_by_label("已采取的整改措施")).to_be_visible()
+        if link == "失效证件告警":
+            expect(page.get_by_text("停用证件者")).to_be_visible()
         _checked(page, f"desk-agency-{SLUGS[link]}-{backend}")
     page.get_by_role("button", name="退出登录").click()
     expect(page).to_have_url("/desk/login")
@@ -154,6 +160,9 @@ def test_the_justice_bureau_opens_the_dashboard_and_downloads_the_roster(
     page = desk_page
     make_auxiliary(db, desk.agency, name="冯协管")
     make_auxiliary(db, desk.other_agency, name="陈协管")
+    make_case(db, desk.other_agency)  # with its order form for the bureau
+    make_order(db, desk, answered=True)  # with the bureau's close and reopen forms
+    make_dead_badge_scan(db, desk.agency)
     db.flush()
     _log_in(page, desk.justice.username)
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="使用情况统计").click()
@@ -175,6 +184,12 @@ def test_the_justice_bureau_opens_the_dashboard_and_downloads_the_roster(
     for link in ("辅助人员", "投诉办理", "第十九条事件", "整改通知", "失效证件告警", "日志状态"):
         page.get_by_role("navigation", name="主导航").get_by_role("link", name=link, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_be_visible()
+        if link == "第十九条事件":
+            page.get_by_text("责令整改（第二十九条）", exact=True).focus()  # the order form, opened from the keyboard
+            page.keyboard.press("Enter")
+            expect(page.get_by_label("整改要求")).to_be_visible()
+        if link == "整改通知":
+            expect(page.get_by_role("button", name="重新责令整改")).to_be_visible()
         _checked(page, f"desk-justice-{SLUGS[link]}-{backend}")
     page.get_by_role("button", name="立即校验").click()
     expect(page.get_by_text("校验通过").or_(page.get_by_text("校验未通过"))).to_be_visible()
