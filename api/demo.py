@@ -357,6 +357,8 @@ def _print(ctx: AppContext, demo: Demo) -> None:
     print("  admin.xinjiekou   新街口街道 (agency_admin, commands the seconded auxiliaries)")
     print("  officer.wang      新街口街道 officer: co-signs assisted tasks")
     print("  officer.li        玄武区城市管理局 officer")
+    print("The phone app: /app/ on this server (http://127.0.0.1:8000/app/ for ./scripts/run-demo.sh); log in as an")
+    print("  auxiliary below or as officer.wang to co-sign")
     print("An overdue rectification order (第二十九条): GET /api/rectification-orders?overdue=true")
     print("Auxiliaries and their badges (open the URL, or GET /api/public/badges/<number>):")
     for b in demo.badges:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import httpx2
 import uvicorn
@@ -100,3 +101,16 @@ def login(c: httpx2.Client, username: str, password: str = PASSWORD) -> dict[str
     r = c.post("/api/auth/token", data={"username": username, "password": password})
     r.raise_for_status()
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def make_district(c: httpx2.Client, justice: dict[str, str], quota: int) -> dict[str, Any]:
+    """Through the API, as the justice bureau: the city's bureau and one district under it with ``quota``
+    places; returns the district."""
+    city = c.post("/api/agencies", headers=justice, json={"name": "南京市城市管理局", "code": "NJ-CG",
+                                                           "level": "municipal", "headcount_quota": 0})
+    city.raise_for_status()
+    district = c.post("/api/agencies", headers=justice, json={
+        "name": "玄武区城市管理局", "code": "XW-CG", "level": "district", "parent_id": city.json()["id"],
+        "headcount_quota": quota})
+    district.raise_for_status()
+    return cast("dict[str, Any]", district.json())

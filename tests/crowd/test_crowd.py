@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import _fresh_pg_database, _worker
 from tests.factories import XINJIEKOU_ZONE, task_payload, valid_id_number
-from tests.live import PASSWORD, cli, login, running_service, service_env
+from tests.live import PASSWORD, cli, login, make_district, running_service, service_env
 from tests.problems import assert_problem
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
@@ -59,11 +59,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
     cli(env, "create-admin", "--username", "crowd.justice", "--password", PASSWORD)
     with running_service(env, tmp_path / "serve.log") as base, httpx2.Client(base_url=base, timeout=30) as c:
         j = login(c, "crowd.justice")
-        city = c.post("/api/agencies", headers=j, json={"name": "南京市城市管理局", "code": "NJ-CG",
-                                                         "level": "municipal", "headcount_quota": 0}).json()
-        district = c.post("/api/agencies", headers=j, json={
-            "name": "玄武区城市管理局", "code": "XW-CG", "level": "district", "parent_id": city["id"],
-            "headcount_quota": 3 + PLACES_LEFT}).json()
+        district = make_district(c, j, quota=3 + PLACES_LEFT)
         c.post("/api/users", headers=j, json={"username": "crowd.admin", "password": PASSWORD, "role": "agency_admin",
                                               "agency_id": district["id"], "name": "管理员"}).raise_for_status()
         admin = login(c, "crowd.admin")

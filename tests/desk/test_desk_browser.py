@@ -3,15 +3,14 @@ refusal sits at the field), trains, issues and prints the badge, and handles a c
 justice bureau opens the dashboard, sorts it and downloads the roster. Every page passes axe-core's WCAG 2.2 A/AA
 rules with no serious or critical violation; screenshots are kept in tests/artifacts/.
 
-The desk's Content-Security-Policy forbids every script, and so the inline one that injects axe-core too: the
-audited pages are opened in a context that bypasses it (``_audited``), and one more test opens the pages with
-the policy enforced (``desk_context``) to see that they render and nothing is blocked."""
+The pages are opened with the desk's Content-Security-Policy enforced (it allows no script: axe-core is
+evaluated through the DevTools protocol), and one more test checks that nothing on them is blocked."""
 
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,7 +19,7 @@ from tests.a11y import assert_accessible
 from tests.desk.conftest import Desk, make_case, make_dead_badge_scan, make_order
 from tests.factories import PASSWORD, make_auxiliary, make_complaint, valid_id_number
 from tests.live import serve
-from tests.pw import DESK, chromium, desk_context, keep_screenshot, playwright_driver
+from tests.pw import chromium, desk_context, keep_screenshot, playwright_driver
 
 __all__ = ["chromium", "playwright_driver"]  # fixtures, used by name
 
@@ -31,17 +30,9 @@ def live(client: TestClient) -> Iterator[str]:
         yield base
 
 
-def _audited(browser: Browser, base_url: str) -> BrowserContext:
-    """``desk_context``'s desk (1366×768, Chinese, Beijing time), letting axe-core's inline script in."""
-    context = browser.new_context(base_url=base_url, viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  bypass_csp=True)
-    context.set_default_timeout(15_000)
-    return context
-
-
 @pytest.fixture
 def desk_page(chromium: Browser, live: str) -> Iterator[Page]:
-    context = _audited(chromium, live)
+    context = desk_context(chromium, live)
     try:
         yield context.new_page()
     finally:
