@@ -14,6 +14,7 @@ from api.db import READ_ONLY
 from api.domain.errors import DomainError, Forbidden, Unauthenticated
 from api.domain.models import Role, User
 from api.domain.organisation.accounts import family_revoked
+from api.pages.desk.session import session_user
 from api.ratelimit import Rule
 from api.security import decode_access
 
@@ -61,10 +62,16 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_current_user(
-    ctx: ContextDep, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+    request: Request, ctx: ContextDep, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
     if not token:
-        raise Unauthenticated("unauthenticated", "需要登录", "a bearer access token is required")
+        # A read may also come from the desk's browser session (an admin opening a badge card, a roster
+        # file): never a write, which takes a bearer token and so cannot be forged by another site's form.
+        desk_user = session_user(request, session) if request.method in ("GET", "HEAD") else None
+        if desk_user is None:
+            raise Unauthenticated("unauthenticated", "需要登录", "a bearer access token is required")
+        session.info["actor_id"] = desk_user.id
+        return desk_user
     claims = decode_access(ctx.access_secret, token)
     user = session.get(User, claims.sub)
     if user is None or not user.active:

@@ -12,11 +12,14 @@ keyed hash, never as typed.
 import hashlib
 import hmac
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
+from api.capacity import ServiceBusy
 from api.domain.errors import DomainError
 from api.ratelimit import MemoryStore
 
@@ -141,3 +144,23 @@ class LoginGuard:
 
 def make_login_guard(redis_url: str | None, secret: str, limits: LoginLimits) -> LoginGuard:
     return LoginGuard(RedisCounter(redis_url) if redis_url else MemoryCounter(), secret=secret, limits=limits)
+
+
+@contextmanager
+def password_check(guard: LoginGuard, hash_slots: threading.BoundedSemaphore, *, queue_seconds: float,
+                   username: str, client: str, failure: type[Exception]) -> Iterator[None]:
+    """Around every password check, the API's and the desk's alike: the lock read before any hashing (a locked
+    name costs nothing), one of the hash slots, ``failure`` counted as a wrong password, success clearing the
+    name's count."""
+    guard.check(username, client)
+    if not hash_slots.acquire(timeout=queue_seconds):
+        raise ServiceBusy(2, "登录人数过多", "too many logins at once")
+    try:
+        guard.check(username, client)  # again: the guesses ahead of it in the queue may have locked it
+        yield
+    except failure:
+        guard.failed(username, client)
+        raise
+    finally:
+        hash_slots.release()
+    guard.succeeded(username)

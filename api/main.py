@@ -14,6 +14,7 @@ from api.log_keeper import LogKeeper
 from api.migrations import migrate as migrate_as_owner
 from api.migrations import upgrade_to_head
 from api.pages import phone_app
+from api.pages.desk.site import install as install_desk
 from api.routes import (
     accounts,
     agencies,
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(rectification.router)
     app.include_router(privacy.router)
     app.include_router(phone_app.router)
+    install_desk(app)  # the desk's HTML pages at /desk/ (api/pages/desk), outside the OpenAPI document
     # Probes and figures last: they are few requests, the badge checks many.
     observability.install(app)
     health.install(app)

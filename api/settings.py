@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     login_failures_per_client: int = Field(default=20, ge=1)
     login_queue_seconds: float = Field(default=5.0, gt=0, le=60)
     refresh_token_days: int = Field(default=14, ge=1, le=90)
+    # A login of the desk (/desk/, the admins' browser pages) lasts this long, then asks for the password again.
+    desk_session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
     # Argon2id cost. Tests lower it; production keeps the library's recommended profile.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536

@@ -1,19 +1,18 @@
 """Login, refresh-token rotation, and who the caller is."""
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response, status
 from sqlalchemy import select
 
-from api.capacity import ServiceBusy
 from api.deps import ContextDep, CurrentUser, SessionDep, request_client
 from api.domain.errors import Unauthenticated
 from api.domain.models import Auxiliary, Officer, User
 from api.domain.organisation.accounts import authenticate, end_login, issue_refresh_token, rotate_refresh_token
 from api.domain.organisation.passwords import WrongPassword, change_password
+from api.lockout import password_check
 from api.security import encode_access
 from schemas.auth import LogoutRequest, MeRead, PasswordChange, RefreshRequest, TokenPair
 from schemas.common import StorableText
@@ -31,22 +30,11 @@ def _pair(ctx: ContextDep, user: User, refresh_token: str, family: uuid.UUID) ->
     )
 
 
-@contextmanager
-def _password_check(ctx: ContextDep, username: str, client: str, failure: type[Exception]) -> Iterator[None]:
-    """Around a password check: the login lockout (api/lockout.py) before any hashing, one of the hash slots,
-    ``failure`` counted as a wrong password, success clearing the name's count."""
-    ctx.login_guard.check(username, client)  # before any hashing: a locked name costs nothing
-    if not ctx.hash_slots.acquire(timeout=ctx.settings.login_queue_seconds):
-        raise ServiceBusy(2, "登录人数过多", "too many logins at once")
-    try:
-        ctx.login_guard.check(username, client)  # again: the guesses ahead of it in the queue may have locked it
-        yield
-    except failure:
-        ctx.login_guard.failed(username, client)
-        raise
-    finally:
-        ctx.hash_slots.release()
-    ctx.login_guard.succeeded(username)
+def _password_check(ctx: ContextDep, username: str, client: str, failure: type[Exception]
+                    ) -> AbstractContextManager[None]:
+    """Around a password check: the login lockout (api/lockout.py), shared with the desk's login."""
+    return password_check(ctx.login_guard, ctx.hash_slots, queue_seconds=ctx.settings.login_queue_seconds,
+                          username=username, client=client, failure=failure)
 
 
 @router.post("/auth/token", response_model=TokenPair)

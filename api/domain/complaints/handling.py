@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.domain.access import visible_agencies
 from api.domain.audit.log import record
 from api.domain.base import utcnow
-from api.domain.complaints.catalogue import ACTION_BY_CODE, DECIDED_STATUSES, TRANSITIONS
+from api.domain.complaints.catalogue import ACTION_BY_CODE, DECIDED_STATUSES, OPEN_STATUSES, TRANSITIONS
 from api.domain.complaints.intake import phone_digits
 from api.domain.errors import Conflict, DomainError, Forbidden, NotFound, RuleViolation
 from api.domain.models import (
@@ -58,11 +58,13 @@ def handles(user: User, complaint: Complaint) -> bool:
 
 def list_complaints(
     session: Session, *, user: User, status: ComplaintStatus | None, overdue: bool | None, limit: int | None,
-    cursor: str | None,
+    cursor: str | None, auxiliary_id: uuid.UUID | None = None,
 ) -> tuple[Sequence[Complaint], str | None]:
     """The complaints the caller may read (``_scope``), newest first; ``overdue`` keeps only those past
-    (True) or within (False) their handling deadline and still open."""
+    (True) or within (False) their handling deadline and still open; ``auxiliary_id`` those about one person."""
     stmt = select(Complaint).where(_scope(user))
+    if auxiliary_id is not None:
+        stmt = stmt.where(Complaint.auxiliary_id == auxiliary_id)
     if status is not None:
         stmt = stmt.where(Complaint.status == status)
     if overdue is not None:
@@ -71,6 +73,14 @@ def list_complaints(
         session, cast("Select[tuple[Complaint]]", stmt), created=Complaint.received_at, key=Complaint.id,
         limit=limit, cursor=cursor,
     )
+
+
+def open_complaints_by_due(session: Session, *, user: User, limit: int = 200) -> list[Complaint]:
+    """The open complaints the caller may read, the one due soonest first: the overdue ones lead the queue."""
+    return list(session.scalars(
+        select(Complaint).where(_scope(user), Complaint.status.in_(OPEN_STATUSES))
+        .order_by(Complaint.due_at, Complaint.id).limit(limit)
+    ))
 
 
 def get_complaint(session: Session, *, user: User, complaint_id: uuid.UUID) -> Complaint:

@@ -27,6 +27,15 @@ EDUCATION_RANK: dict[str, int] = {
     "master": 4,
     "doctorate": 5,
 }
+EDUCATION_ZH: dict[str, str] = {
+    "junior_high": "初中",
+    "high_school": "高中",
+    "vocational": "中专、职高、技校",
+    "college": "大专",
+    "bachelor": "大学本科",
+    "master": "硕士研究生",
+    "doctorate": "博士研究生",
+}
 MIN_EDUCATION: Education = "high_school"
 MIN_AGE = 18
 
@@ -49,6 +58,10 @@ class Application:
     # no traceback or debug line ever prints it.
     id_number: str = field(repr=False)
     preferences: dict[str, bool] = field(default_factory=dict)
+
+
+# Preferential conditions (优先聘用): recorded with the hire, never a condition of it.
+PREFERENCES_ZH: dict[str, str] = {"martyr_family": "烈士子女或配偶", "veteran": "退役军人", "heroic_deed": "见义勇为"}
 
 
 @dataclass(frozen=True)

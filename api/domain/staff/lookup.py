@@ -3,7 +3,7 @@ justice bureau and themself; changed only by the agency that manages them. Anyth
 
 import uuid
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from api.domain.access import require_managed, visible_agencies
@@ -46,9 +46,10 @@ def managed_auxiliary(
 
 
 def auxiliaries_query(
-    *, user: User, agency_id: uuid.UUID | None, status: AuxiliaryStatus | None
+    *, user: User, agency_id: uuid.UUID | None, status: AuxiliaryStatus | None, search: str | None = None
 ) -> Select[Auxiliary]:
-    """The auxiliaries ``user`` may list: an admin sees their own staff and those seconded to them."""
+    """The auxiliaries ``user`` may list: an admin sees their own staff and those seconded to them. ``search``
+    matches part of a name or of a badge number (whatever its case)."""
     scope = visible_agencies(user)
     stmt = select(Auxiliary).where(
         scope.where(Auxiliary.agency_id, Auxiliary.command_agency_id) if scope.any else Auxiliary.user_id == user.id
@@ -57,4 +58,9 @@ def auxiliaries_query(
         stmt = stmt.where(Auxiliary.agency_id == agency_id)
     if status is not None:
         stmt = stmt.where(Auxiliary.status == status)
+    if search and search.strip():
+        text = search.strip()
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(or_(Auxiliary.name.like(pattern, escape="\\"),
+                              Auxiliary.badge_no.like(pattern.upper(), escape="\\")))
     return stmt
