@@ -19,9 +19,7 @@ from tests.a11y import assert_accessible
 from tests.desk.conftest import Desk, make_case, make_dead_badge_scan, make_order
 from tests.factories import PASSWORD, make_auxiliary, make_complaint, valid_id_number
 from tests.live import serve
-from tests.pw import chromium, desk_context, keep_screenshot, playwright_driver
-
-__all__ = ["chromium", "playwright_driver"]  # fixtures, used by name
+from tests.pw import desk_context, keep_screenshot
 
 
 @pytest.fixture
