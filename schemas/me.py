@@ -38,7 +38,7 @@ class ForbiddenItem(BaseModel):
     item: str = Field(examples=["（三）"])
 
 
-class AgencyRef(BaseModel):
+class AgencyName(BaseModel):
     id: uuid.UUID
     name: str
 
@@ -84,8 +84,8 @@ class DutySheetRead(BaseModel):
                     "(the badge says so too); null when none was ever issued")
     may_record: bool = Field(description="whether field work may be recorded now (第二十三条): false answers "
                                          "403 `credential_not_active`")
-    agency: AgencyRef = Field(description="the employing agency")
-    command_agency: AgencyRef = Field(description="the agency that commands the auxiliary: where they are seconded "
+    agency: AgencyName = Field(description="the employing agency")
+    command_agency: AgencyName = Field(description="the agency that commands the auxiliary: where they are seconded "
                                                   "(第二十二条), else the employer; its officers direct them")
     independent: list[DutyItem] = Field(description="the duties of 第七条 granted to this auxiliary: alone")
     assisted: list[DutyItem] = Field(description="every duty of 第八条: only with a named officer (`officer_id`)")
@@ -102,8 +102,8 @@ class DutySheetRead(BaseModel):
             auxiliary_id=aux.id, badge_no=aux.badge_no, name=aux.name, status=aux.status,
             credential_status=sheet.credential_status,
             may_record=sheet.may_record,
-            agency=AgencyRef(id=sheet.agency.id, name=sheet.agency.name),
-            command_agency=AgencyRef(id=sheet.command_agency.id, name=sheet.command_agency.name),
+            agency=AgencyName(id=sheet.agency.id, name=sheet.agency.name),
+            command_agency=AgencyName(id=sheet.command_agency.id, name=sheet.command_agency.name),
             independent=[DutyItem.of(d) for d in sheet.independent],
             assisted=[DutyItem.of(d) for d in sheet.assisted],
             forbidden=[ForbiddenItem(flag=f.flag, name=f.name_zh, article=FORBIDDEN_ARTICLE + f.item, item=f.item)

@@ -4,6 +4,7 @@ tests that click, type, go offline and look at pages as a phone or a desk would.
 Screenshots go to tests/artifacts/ (kept by CI as artefacts, ignored by git).
 """
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,15 +27,17 @@ _ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
+    # Per module, not per session: while Playwright's sync API is open, the worker's main thread has an event
+    # loop running, and any later test in the worker that calls asyncio.run or anyio.run would fail.
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(playwright_driver: Playwright) -> Iterator[Browser]:
-    """One headless Chromium per test process; each test makes its own contexts (a phone each)."""
+    """One headless Chromium per test module; each test makes its own contexts (a phone each)."""
     browser = playwright_driver.chromium.launch(executable_path=require_chromium(), headless=True, args=_ARGS)
     try:
         yield browser
@@ -69,3 +72,13 @@ def keep_screenshot(page: Page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def wait_until(page: Page, expression: str, timeout_s: float = 15.0) -> None:
+    """Poll a JavaScript expression until it is truthy. Evaluated through DevTools, so it works under a
+    Content-Security-Policy without 'unsafe-eval' (Page.wait_for_function evaluates strings with eval)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s:.0f} s: {expression}")
+        page.wait_for_timeout(100)

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.app.conftest import Site, log_in, photo_bytes, record
 from tests.factories import IN_ZONE
-from tests.pw import keep_screenshot, phone_context
+from tests.pw import keep_screenshot, phone_context, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
 
@@ -40,7 +40,7 @@ def test_offline_day_is_sent_exactly_once_and_an_officer_cosigns(site: Site, chr
             assert f"{img.width}x{img.height}" == entry["sizes"]
     assert {e["sizes"] for e in manifest["icons"]} >= {"192x192", "512x512"}
     assert page.evaluate("navigator.serviceWorker.ready.then(r => r.active !== null && r.scope)").endswith("/app/")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
 
     log_in(page, "app.aux")
     expect(page.locator("#check-in")).to_be_visible()
@@ -137,7 +137,7 @@ def test_offline_day_is_sent_exactly_once_and_an_officer_cosigns(site: Site, chr
     expect(card).to_contain_text("李协管")
     expect(card.locator(".distance")).to_contain_text("米")
     # The photo the auxiliary took, fetched with the officer's token.
-    op.wait_for_function("[...document.querySelectorAll('#queue img.thumb')].some((i) => i.naturalWidth === 640)")
+    wait_until(op, "[...document.querySelectorAll('#queue img.thumb')].some((i) => i.naturalWidth === 640)")
     expect(op.locator("#count")).to_have_text("2 待会签")
     keep_screenshot(op, "app-officer-queue")
     card.locator("button.approve").click()

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.app.conftest import Site, log_in
 from tests.factories import IN_ZONE
-from tests.pw import keep_screenshot, phone_context
+from tests.pw import keep_screenshot, phone_context, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
 
@@ -32,7 +32,7 @@ def test_a_push_shows_a_notification_and_refreshes_the_count(site: Site, chromiu
     cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
     log_in(page, "app.officer")
     expect(page.locator("#queue")).to_contain_text("没有待会签的记录")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
     cdp.send("ServiceWorker.enable")
     deadline = time.monotonic() + 10
     while not [r for r in registrations if r["scopeURL"].endswith("/app/")] and time.monotonic() < deadline:
