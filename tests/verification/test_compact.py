@@ -142,3 +142,25 @@ def test_a_card_with_the_compact_qr_decodes_back_to_its_text(tmp_path: Path) -> 
     png = render_badge_card(name="张伟", badge_no="A8972138", agency="玄武区城市管理局", command_agency=None,
                             qr_text=url, photo=None)
     assert decode_qr(Image.open(BytesIO(png))) == url
+
+
+DOC_SEED = "52be456b0529697362877e34c64bd36e32e817443823439999bfb02a8290ba6f"
+DOC_CODE = ("AFHCGGU5DYWTYS22NFDYRGQLDQWT4T22NMAAEDS2WKHHJOIY4HYAOPVD3U7PA6TKCEYJ"
+            "J2E3BG7UNH3Z3XDYHASDQI2EJ552CVAQTCVFDCWHAW7EB4G7VBOUHGOVJBTPKUEOWETFLMDQ")
+DOC_JWKS = {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "OSc_9MU_fkXUpdcVwEP_UG46eu4h_Ac0rOPhGeg6QBI",
+                      "kid": "2612a1b2c3", "alg": "EdDSA", "use": "sig"}]}
+
+
+def test_the_worked_example_of_the_docs_holds() -> None:
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(DOC_SEED))
+    cred = uuid.UUID("1e2d3c4b-5a69-4788-9a0b-1c2d3e4f5a6b")
+    assert sign_compact(key, kid="2612a1b2c3", credential_id=cred, version=2) == DOC_CODE
+    url = compact_url(BASE, DOC_CODE)
+    assert len(url) == 172 and segno.make(url, error="m", boost_error=False).designator == "7-M"
+    assert verify_compact(url, DOC_JWKS) == compact.CompactClaims(cred, 2, "2612a1b2c3")
+    # The stand-alone snippet of docs/compact-qr.md, run as written.
+    doc = (Path(__file__).parents[2] / "docs" / "compact-qr.md").read_text(encoding="utf-8")
+    snippet = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    scope: dict[str, object] = {}
+    exec(snippet, scope)
+    assert scope["verify"](url, DOC_JWKS) == (cred, 2, "2612a1b2c3")  # type: ignore[operator]
