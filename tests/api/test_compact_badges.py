@@ -3,6 +3,7 @@ offline with the published JWKS; the JWS badges already printed keep verifying a
 
 import io
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -115,6 +116,20 @@ def test_a_rotated_key_keeps_old_compact_badges_valid_while_published(client: Te
     jwks = client.get("/.well-known/jwks.json").json()
     assert verify_compact(code, jwks).kid == old_kid and {old_kid, ring.active_kid} <= {k["kid"] for k in jwks["keys"]}
     assert verify_compact(_code(client, db, aux), jwks).kid == ring.active_kid != old_kid
+
+
+def test_a_complaint_names_the_badge_by_its_compact_code(client: TestClient, db: Session) -> None:
+    from api.domain.models import Complaint
+
+    _, aux = make_auxiliary(db, make_agency(db))
+    code = _code(client, db, aux)
+    assert client.get(f"/v/{code}/complaint").status_code == 200  # the page's complaint link
+    r = client.post("/api/public/complaints", json={
+        "category": "rude_conduct", "description": "劝离摊贩时推搡并辱骂摊主。", "token": code,
+        "occurred_at": (datetime.now(UTC) - timedelta(hours=2)).isoformat()})
+    assert r.status_code == 201, r.text
+    complaint = db.scalar(select(Complaint).where(Complaint.tracking_no == r.json()["tracking_no"]))
+    assert complaint is not None and complaint.auxiliary_id == aux.id and complaint.identified_by == "token"
 
 
 def test_photo_decoder_takes_both_our_forms_and_nothing_else() -> None:
