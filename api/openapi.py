@@ -109,10 +109,13 @@ ANSWERS: dict[str, tuple[str, ...]] = {
 }
 # Endpoints that wait for a database slot in their body (api/routes/public.py) rather than through
 # SessionDep, or count their rate limit there.
-SLOT_IN_BODY = frozenset({"verify_token", "verify_badge_no", "read_verify_page", "verify_image"})
-RATE_LIMIT_IN_BODY = frozenset({"verify_token", "read_verify_page", "read_complaint_form", "submit_complaint_form"})
+SLOT_IN_BODY = frozenset({"verify_token", "verify_badge_no", "read_verify_page", "read_compact_verify_page",
+                          "verify_image"})
+RATE_LIMIT_IN_BODY = frozenset({"verify_token", "read_verify_page", "read_compact_verify_page",
+                                "read_complaint_form", "submit_complaint_form"})
 # Answer 200 for any token: the page or `status` says what it is.
-NO_404 = frozenset({"verify_token", "read_verify_page", "read_complaint_form", "submit_complaint_form"})
+NO_404 = frozenset({"verify_token", "read_verify_page", "read_compact_verify_page",
+                    "read_complaint_form", "submit_complaint_form"})
 _MENTION = re.compile(r"(?:\b([45]\d\d)\s+)?`([a-z][a-z0-9_]*)`")
 
 

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # The service's own role, granted its rights after every migration when set.
     db_service_role: str | None = None
     public_base_url: str = "http://127.0.0.1:8000"
+    # What the printed badge's QR carries: the compact form (docs/compact-qr.md, a version 7-8 QR) or the JWS URL.
+    badge_qr: Literal["compact", "jws"] = "compact"
     # HS256 secret for access tokens; made and kept in the data dir when not given.
     secret_key: str | None = None
     access_token_minutes: int = Field(default=15, ge=5, le=30)

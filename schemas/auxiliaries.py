@@ -22,6 +22,8 @@ _ZONE: dict[str, Any] = {
     "coordinates": [[[[118.775, 32.035], [118.787, 32.035], [118.787, 32.045], [118.775, 32.045],
                       [118.775, 32.035]]]],
 }
+_COMPACT = ("AEQ53LBCKQWAFQF77JBULJD2ZGZVBWJH24AADMW6DQGP6GPMOAFM5VHCO47QSLX4G2VAKQFYDVXZ7CZYJ"
+            "KXMFHINGIKKSGBCSWOREDPRFWM4366CA7HU6WK7WUIGOOWF3BRFZCU6WECA")
 _TOKEN = "eyJhbGciOiJFZERTQSIsImtpZCI6IjI2MDNhMWIyYzMiLCJ0eXAiOiJiYWRnZSJ9.eyJzdWIiOiIxZTJkIn0.c2ln"
 MAX_ZONE_POSITIONS = 20_000
 
@@ -236,6 +238,7 @@ class CredentialIssued(BaseModel):
                 "credential_no": "NJFZ-2026-000123",
                 "token": _TOKEN,
                 "verify_url": f"https://verify.example.gov.cn/v/{_TOKEN}",
+                "compact_url": f"HTTPS://VERIFY.EXAMPLE.GOV.CN/B/{_COMPACT}",
                 "status": "valid", "version": 1, "kid": "2603a1b2c3", "issued_at": "2026-03-21T02:00:00Z",
             }
         }
@@ -244,7 +247,9 @@ class CredentialIssued(BaseModel):
     auxiliary_id: uuid.UUID
     credential_no: str
     token: str = Field(description="compact JWS (EdDSA); its header `kid` names a key in the JWKS")
-    verify_url: str = Field(description="the text of the badge's QR code")
+    verify_url: str = Field(description="the badge's QR text in the JWS form (`{base}/v/{token}`)")
+    compact_url: str = Field(description="the badge's QR text in the compact form (`{BASE}/B/{base32}`, "
+                                         "docs/compact-qr.md): what the printed card carries by default")
     status: CredentialStatusName
     version: int
     kid: str

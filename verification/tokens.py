@@ -1,5 +1,8 @@
 """Badge tokens: compact JWS signed with Ed25519 (EdDSA), named by ``kid``, rotated, published as a JWKS.
 
+A badge may also carry the compact form (``verification.compact``): the same key signs it, and
+``verify_badge`` takes either (a JWS has two dots, a compact code none).
+
 A token says only which credential and which issue of it; nothing personal. Anyone with the JWKS can
 check the signature offline with PyJWT; whether the badge is still valid needs the online status.
 """
@@ -14,6 +17,8 @@ from typing import Any, Protocol
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from verification import compact
 
 BADGE_ALGORITHM = "EdDSA"
 BADGE_TYP = "badge"
@@ -210,6 +215,13 @@ class KeyRing:
         )
         return token, self._active
 
+    def sign_compact(self, *, credential_id: uuid.UUID, version: int) -> tuple[str, str]:
+        """The compact code of a badge (``verification.compact``), signed by the active key, and its kid."""
+        self._follow_rotation()
+        code = compact.sign_compact(self._private[self._active], kid=self._active, credential_id=credential_id,
+                                    version=version)
+        return code, self._active
+
     def verify_badge(self, token: str) -> BadgeClaims:
         """The claims of a token this ring signed; raises BadTokenError otherwise. Good answers are
         remembered (a badge is scanned again and again; the signature cannot change its mind)."""
@@ -223,6 +235,8 @@ class KeyRing:
         return claims
 
     def _verify(self, token: str) -> BadgeClaims:
+        if "." not in token:
+            return self._verify_compact(token)
         try:
             header = jwt.get_unverified_header(token)
             kid = str(header.get("kid", ""))
@@ -244,6 +258,21 @@ class KeyRing:
             return BadgeClaims(uuid.UUID(claims["sub"]), claims["ver"], kid)
         except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
             raise BadTokenError(str(exc)) from None
+
+    def _verify_compact(self, code: str) -> BadgeClaims:
+        self._ensure_loaded()
+        for attempt in range(2):
+            try:
+                claims = compact.verify_with_keys(code, {kid: key.public_key() for kid, key in self._private.items()})
+            except compact.UnknownKey:
+                if attempt == 0:  # perhaps rotated on another host since this ring loaded
+                    self._follow_rotation()
+                    continue
+                raise BadTokenError("unknown key") from None
+            except compact.BadCompactCode as exc:
+                raise BadTokenError(str(exc)) from None
+            return BadgeClaims(claims.credential_id, claims.version, claims.kid)
+        raise BadTokenError("unknown key")
 
     def jwks(self) -> dict[str, Any]:
         self._follow_rotation()

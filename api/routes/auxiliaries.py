@@ -54,6 +54,7 @@ from schemas.auxiliaries import (
     TrainingSummary,
 )
 from schemas.common import Page
+from verification.compact import compact_url
 
 router = APIRouter(prefix="/api", tags=["auxiliaries"])
 _uploads = APIRouter(route_class=limited_upload_route(lambda s: s.photo_max_bytes, "image_too_large", "照片", "photo"))
@@ -207,7 +208,8 @@ def issue_credential_route(
 
     409 `training_required` (第二十三条) without a passed pre-job training; 409 `auxiliary_departed`
     (第二十七条); 409 `auxiliary_suspended`. A reissue makes the previous badge `superseded`. `verify_url` is
-    the text of the badge's QR code.
+    the JWS form of the badge's QR text, `compact_url` the compact form (`/B/...`, docs/compact-qr.md) that the
+    printed card carries by default (`AUXDUTY_BADGE_QR`).
     """
     aux = managed_auxiliary(session, aux_id, user=user)
     issued = issue_credential(session, aux, actor=user, signer=ctx.keyring)
@@ -218,6 +220,7 @@ def issue_credential_route(
         credential_no=cred.credential_no,
         token=issued.token,
         verify_url=f"{ctx.settings.public_base_url.rstrip('/')}/v/{issued.token}",
+        compact_url=compact_url(ctx.settings.public_base_url, issued.compact),
         status=cred.status,
         version=cred.version,
         kid=cred.kid,

@@ -21,7 +21,7 @@ def read_badge_card(
     """The badge card to print, for the employing agency: photo, name, badge number, agency, command agency
     and the QR code of the current credential. 409 `credential_not_valid` while the credential is not valid."""
     card = print_badge_card(session, user=user, aux_id=aux_id, signer=ctx.keyring,
-                            public_base_url=ctx.settings.public_base_url)
+                            public_base_url=ctx.settings.public_base_url, qr_form=ctx.settings.badge_qr)
     log_personal_reads(session, user, ReadKind.BADGE_CARD, [aux_id])  # the photo and the name, printed
     return Response(card.png, media_type="image/png", headers={
         "Content-Disposition": f'inline; filename="badge-{card.badge_no}.png"', "Cache-Control": "no-store"})
@@ -38,7 +38,7 @@ def read_badge_pdf(
     check the number printed beside it. For the employing agency; 409 `credential_not_valid` while the
     credential is not valid."""
     card = print_badge_pdf(session, user=user, aux_id=aux_id, signer=ctx.keyring,
-                           public_base_url=ctx.settings.public_base_url)
+                           public_base_url=ctx.settings.public_base_url, qr_form=ctx.settings.badge_qr)
     log_personal_reads(session, user, ReadKind.BADGE_CARD, [aux_id])  # the photo and the name, printed
     return Response(card.pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="badge-{card.badge_no}.pdf"', "Cache-Control": "no-store"})

@@ -1,7 +1,8 @@
 """Public badge verification (第二十四条): no account, rate-limited, answers in Chinese.
 
-A citizen reaches these from the badge's QR code (`/v/{token}`), a photo of the badge, or the number
-printed on it. All three give the same answer, read from the credential as it stands at that moment.
+A citizen reaches these from the badge's QR code (`/v/{token}`, or `/B/{code}` for the compact form of
+docs/compact-qr.md), a photo of the badge, or the number printed on it. All three give the same answer, read
+from the credential as it stands at that moment.
 """
 
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from api.pages.verify import render_verify_page
 from api.routes.page_kit import Chrome, html_page, over_limit
 from api.uploads import limited_upload_route
 from schemas.public import DutyRead, VerificationRead
+from verification.compact import code_of
 from verification.photo import MAX_BYTES, PhotoRejected, decode_badge_photo
 
 T = TypeVar("T")
@@ -121,7 +123,9 @@ async def answer_for_token(
     ctx: AppContext, token: str, channel: str, lat: float | None = None, lon: float | None = None
 ) -> Answer:
     """The answer for a token: from memory while nothing changed, else from the database. Scans of dead
-    badges are kept as alerts every time, with the coarse place of ``lat``/``lon`` when the phone sent it."""
+    badges are kept as alerts every time, with the coarse place of ``lat``/``lon`` when the phone sent it.
+    ``token`` is a JWS (two dots) or a compact code, whose case does not matter."""
+    token = token if "." in token else code_of(token)
     answer: Answer | None = ctx.badge_cache.get(token)
     if answer is None:
         answer = await in_db_slot(ctx, _check_fresh, ctx, token)
@@ -132,7 +136,8 @@ async def answer_for_token(
 
 @router.get("/api/public/verify/{token}", response_model=VerificationRead)
 async def verify_token(request: Request, token: Token, lat: Latitude = None, lon: Longitude = None) -> Response:
-    """Verify a badge token (the text after `/v/` in the QR code). Always 200; `status` says what it is.
+    """Verify a badge token: the text after `/v/` in the QR code, or the compact code after `/B/` (any case;
+    docs/compact-qr.md). Always 200; `status` says what it is (`invalid` for a bad signature or unknown key).
 
     `lat`/`lon` are optional: the phone's position, which may already be rounded. Only when the badge is
     dead (suspended, revoked, superseded) is anything kept, and then only its 0.01° cell (about 1 km), as an
@@ -199,6 +204,18 @@ async def read_verify_page(request: Request, ctx: ContextDep, chrome: Chrome, to
     return html_page(request, render_verify_page(read, complain_url=f"/v/{token}/complaint", chrome=chrome))
 
 
+@router.get("/b/{code}", response_class=HTMLResponse, tags=["public"])
+@router.get("/B/{code}", response_class=HTMLResponse, include_in_schema=False)
+async def read_compact_verify_page(request: Request, ctx: ContextDep, chrome: Chrome, code: Token) -> HTMLResponse:
+    """The page a phone camera opens from a badge printed with the compact QR (`/B/{code}`, docs/compact-qr.md;
+    the path in any case): the same page and rate limit as `/v/{token}`."""
+    if busy := await over_limit(request, ctx, ratelimit.VERIFY):
+        return busy
+    code = code_of(code)
+    read = to_read((await answer_for_token(ctx, code, "page")).check)
+    return html_page(request, render_verify_page(read, complain_url=f"/v/{code}/complaint", chrome=chrome))
+
+
 class _Refused(DomainError):
     def __init__(self, status: int, code: str, detail_zh: str, detail_en: str, **extra: object) -> None:
         super().__init__(code, detail_zh, detail_en, article=None, **extra)
@@ -206,7 +223,8 @@ class _Refused(DomainError):
 
 
 def badge_token_from(text: str, public_base_url: str) -> str:
-    """The token of one of our badge URLs; anything else is a foreign QR (a warning sign of a fake badge)."""
+    """The token of one of our badge URLs (`/v/{JWS}`, or `/B/{code}` in any case); anything else is a foreign
+    QR (a warning sign of a fake badge)."""
     ours = urlsplit(public_base_url)
     host = ""
     try:
@@ -214,10 +232,12 @@ def badge_token_from(text: str, public_base_url: str) -> str:
         host = got.hostname or ""
     except ValueError:  # e.g. an unbalanced "[" in the host: not a URL of ours, whatever it is
         got = None
-    if got and (got.scheme, got.netloc.lower()) == (ours.scheme, ours.netloc.lower()) and got.path.startswith("/v/"):
-        token = got.path[len("/v/"):]
-        if token and "/" not in token:
-            return token
+    if got and (got.scheme, got.netloc.lower()) == (ours.scheme, ours.netloc.lower()):
+        for prefix in ("/v/", "/b/"):
+            if got.path[: len(prefix)].lower() == prefix:
+                token = got.path[len(prefix):]
+                if token and "/" not in token:
+                    return token
     raise _Refused(
         422, "foreign_qr",
         "此二维码不是本市行政执法辅助人员证件的核验码，证件可能是伪造的，请勿配合并拨打12345核实",

@@ -38,6 +38,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFilter
 from verification.card import render_badge_card
 
 PREFIX = "https://verify.example.gov.cn/v/"
+COMPACT_PREFIX = "HTTPS://VERIFY.EXAMPLE.GOV.CN/B/"
 SIZES = ((4032, 3024), (3000, 4000))
 DIFFICULTIES = ("easy", "medium", "hard")
 FACTORS = ("blur", "motion", "lowlight", "small", "glare", "occlusion", "tilt")
@@ -128,6 +129,15 @@ def badge_token(rng: random.Random) -> str:
     return ".".join([*map(_b64, parts), _b64(rng.randbytes(64))])
 
 
+def compact_text(jws_url: str) -> str:
+    """The compact-form URL of the same badge (docs/compact-qr.md): 87 payload bytes shaped like the service's
+    (format 1, key hash, credential id, issue number, 64-byte signature), drawn from ``jws_url`` so a pair of
+    cards can differ in the form alone."""
+    rng = random.Random(jws_url)
+    payload = bytes([1]) + rng.randbytes(20) + rng.randint(1, 4).to_bytes(2, "big") + rng.randbytes(64)
+    return COMPACT_PREFIX + base64.b32encode(payload).decode().rstrip("=")
+
+
 def foreign_text(rng: random.Random) -> str:
     """Someone else's code: a look-alike host with a badge-shaped token, or an ordinary promo link."""
     if rng.random() < 0.7:
@@ -175,6 +185,9 @@ class Card:
     """The code's modules (no quiet zone) in canvas pixels; zero-sized for a card without a code."""
     nmod: int
     version: int
+    size_module: float = 0.0
+    """Card pixels per module of the JWS print: the photo is scaled by it, so both forms of one badge are
+    photographed at the same size (0: this card's own module)."""
     occluded: float = 0.0
     finder_occluded: bool = False
 
@@ -290,13 +303,20 @@ def _add_fingers(card: Card, rng: random.Random, *, target: float, spare_finders
         return
 
 
-def make_card(rng: random.Random, kind: str) -> tuple[Card, str | None]:
-    """The badge as printed, on a transparent canvas, and the text its code holds (None: no code)."""
+def make_card(rng: random.Random, kind: str, *, qr_form: str = "jws") -> tuple[Card, str | None]:
+    """The badge as printed, on a transparent canvas, and the text its code holds (None: no code). ``qr_form``:
+    a badge's code in the JWS form or the compact form (foreign codes stay as they are)."""
     person = _person(rng)
+    size_module = 0.0
     if kind == "foreign":
         text: str | None = foreign_text(rng)
     else:
         text = PREFIX + badge_token(rng)
+        if qr_form == "compact":
+            jws = render_badge_card(**person, qr_text=text, photo=None)
+            jws_box = _qr_box(Image.open(io.BytesIO(jws)))
+            size_module = (jws_box[2] - jws_box[0]) / _modules(text)[0]
+            text = compact_text(text)
     png = render_badge_card(**person, qr_text=str(text), photo=_id_photo(rng))
     card = Image.open(io.BytesIO(png)).convert("RGB")
     box = _qr_box(card)
@@ -311,7 +331,7 @@ def make_card(rng: random.Random, kind: str) -> tuple[Card, str | None]:
     canvas = Image.new("RGBA", (card.width + 2 * pad, card.height + 2 * pad), (0, 0, 0, 0))
     canvas.paste(card, (pad, pad), _rounded_mask(card.size, 36))
     qr_box = (box[0] + pad, box[1] + pad, box[2] + pad, box[3] + pad)
-    return Card(canvas, pad, qr_box, nmod, version), text
+    return Card(canvas, pad, qr_box, nmod, version, size_module), text
 
 
 def _modules(text: str) -> tuple[int, int]:
@@ -515,11 +535,16 @@ _UNDO_ORIENTATION = {3: Image.Transpose.ROTATE_180, 6: Image.Transpose.ROTATE_90
 
 
 def render_photo(
-    rng: random.Random, difficulty: str, *, frame: tuple[int, int] | None = None
+    rng: random.Random, difficulty: str, *, frame: tuple[int, int] | None = None, kind: str | None = None,
+    qr_form: str = "jws", paired: bool = False,
 ) -> tuple[bytes, dict[str, Any]]:
-    """One photo and its label; ``frame`` overrides the 12 MP size (quick tests: the card keeps its size)."""
+    """One photo and its label; ``frame`` overrides the 12 MP size (quick tests: the card keeps its size).
+    ``kind`` fixes the kind instead of drawing it; ``qr_form`` is the form of a badge's code. ``paired``:
+    fingers draw from a generator of their own, so two photos from equal generators differ only in it (the
+    compact card is then shot at the JWS card's size: ``ppm`` stays the JWS module's)."""
     profile = DIFFICULTY[difficulty]
-    kind = rng.choices(list(_KIND_WEIGHTS), weights=list(_KIND_WEIGHTS.values()))[0]
+    if kind is None:
+        kind = rng.choices(list(_KIND_WEIGHTS), weights=list(_KIND_WEIGHTS.values()))[0]
     factors: list[str] = []
     if profile.factors[1]:
         count = rng.randint(*profile.factors)
@@ -548,19 +573,21 @@ def render_photo(
     background_style = rng.choice(("plain", "wood", "fabric", "clutter", "clutter"))
     held = rng.random() < 0.35
 
-    card, text = make_card(rng, kind)
+    card, text = make_card(rng, kind, qr_form=qr_form)
     occlusion = 0.0
+    finger_rng = random.Random(rng.getrandbits(64)) if paired else rng
     if "occlusion" in factors and kind != "negative":
         occlusion = u(0.03, 0.09)
-        _add_fingers(card, rng, target=occlusion, spare_finders=False)
+        _add_fingers(card, finger_rng, target=occlusion, spare_finders=False)
     elif rng.random() < profile.thumb_p:
-        _add_fingers(card, rng, target=0.0, spare_finders=True)
+        _add_fingers(card, finger_rng, target=0.0, spare_finders=True)
     if "occlusion" in factors and card.occluded == 0:
         factors.remove("occlusion")
 
     # Scale the canvas so a module spans ``ppm`` photo pixels, then warp it into place.
     module = (card.qr_box[2] - card.qr_box[0]) / card.nmod
-    scale = ppm / module
+    scale = ppm / (card.size_module or module)
+    ppm = scale * module
     canvas = card.canvas.resize(
         (round(card.canvas.width * scale), round(card.canvas.height * scale)),
         Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BICUBIC,

@@ -25,8 +25,8 @@ def test_badge_card_qr_verifies_as_this_auxiliary(client: TestClient, db: Sessio
     assert card.mode == "RGB" and card.size == (638, 1011)
     (text,) = scan_qr(card)
     url = text.decode()
-    assert url.startswith("https://verify.example.gov.cn/v/")
-    body = client.get(urlsplit(url).path.replace("/v/", "/api/public/verify/")).json()
+    assert url.startswith("HTTPS://VERIFY.EXAMPLE.GOV.CN/B/")  # the compact form, unless AUXDUTY_BADGE_QR=jws
+    body = client.get(urlsplit(url).path.replace("/B/", "/api/public/verify/")).json()
     assert body["status"] == "valid" and body["name"] == "张伟" and body["badge_no"] == aux.badge_no
 
 

@@ -34,6 +34,8 @@ TRAINING_KINDS: dict[TrainingKind, str] = {
 class BadgeSigner(Protocol):
     def sign_badge(self, *, credential_id: uuid.UUID, version: int) -> tuple[str, str]: ...
 
+    def sign_compact(self, *, credential_id: uuid.UUID, version: int) -> tuple[str, str]: ...
+
 
 def departed_refusal() -> RuleViolation:
     return RuleViolation("auxiliary_departed", "第二十七条", "该辅助人员已离职", "the auxiliary has left",
@@ -112,6 +114,8 @@ def _new_credential_no(year: int) -> str:
 class IssuedCredential:
     credential: Credential
     token: str
+    compact: str
+    """The same badge in the compact form (verification/compact.py), signed by the same key."""
 
 
 def issue_credential(
@@ -157,5 +161,6 @@ def issue_credential(
             aux.status = AuxiliaryStatus.ACTIVE
             aux.status_reason = None
             audit.record(session, aux, "auxiliary.activated", actor_id=actor.id)
-        return IssuedCredential(cred, token)
+        code, _ = signer.sign_compact(credential_id=cred.id, version=version)
+        return IssuedCredential(cred, token, code)
     raise RuntimeError("could not draw a free credential number")
