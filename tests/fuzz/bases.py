@@ -24,6 +24,7 @@ def path_values(op: Operation, world: World) -> dict[str, str]:
         "complaint_id": ids["complaint"],
         "photo_id": ids["photo"],
         "token": values["token"],
+        "code": values["code"],
         "badge_no": values["badge_no"],
         "tracking_no": values["tracking_no"],
         "entity": "tasks",

@@ -352,6 +352,7 @@ def build_world(client: TestClient, db: Session) -> World:
         headers=headers,
         values={"token": credential["token"], "badge_no": aux.badge_no, "tracking_no": receipt["tracking_no"],
                 "access_code": receipt["access_code"], "refresh_token": login["refresh_token"],
-                "aux_username": aux_user.username, "verify_url": credential["verify_url"]},
+                "aux_username": aux_user.username, "verify_url": credential["verify_url"],
+                "code": credential["compact_url"].rsplit("/", 1)[-1]},
         acting_as={"POST /api/shifts/check-out": {"auxiliary": on_shift}},
     )
