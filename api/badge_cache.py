@@ -8,8 +8,10 @@ answers that read it are forgotten:
 * in this process at once (after the flush, and again after the commit);
 * on every other host and worker through Redis pub/sub (``AUXDUTY_REDIS_URL``), typically within milliseconds;
   a subscriber that loses its connection forgets everything when it is back, as it may have missed a change;
-* on one host without Redis, through a stamp file in the data dir that every worker stats in a microsecond,
-  replaced after every such commit (this forgets every answer, not only those touched);
+* on one host without Redis, through a journal file in the data dir: every such commit appends the keys it
+  touched as one line, and every worker stats the file before it answers (a microsecond) and reads what was
+  appended since it last looked, forgetting only those answers; the journal is started afresh past 1 MiB, and a
+  worker that finds a new file forgets everything;
 * and, as a safety net whatever happens to a message, every answer is forgotten after
   ``AUXDUTY_BADGE_CACHE_SECONDS``, or sooner when the answer itself says it stops being true then with nothing
   written (a term of employment running out at midnight: ``BadgeCheck.good_for``).
@@ -21,6 +23,7 @@ touched since that ticket: an answer read from a state that a commit is replacin
 import json
 import logging
 import os
+import random
 import secrets
 import threading
 import time
@@ -36,7 +39,6 @@ from sqlalchemy.orm import Session
 
 from api.domain.models import Agency, Auxiliary, Contract, Credential
 
-Stamp = tuple[int, int]
 V = TypeVar("V")
 EVERYTHING = "*"
 CHANNEL = "auxduty:badge-changes"
@@ -66,32 +68,66 @@ def keys_of(obj: object) -> set[str]:
     return set()
 
 
-class Generation:
-    """The stamp file of one data dir (one host's workers, when there is no Redis)."""
+class Journal:
+    """The changes journal of one data dir (one host's workers, when there is no Redis): a line per commit, the
+    writer's origin and the keys it touched."""
+
+    MAX_BYTES = 1 << 20
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / "badge-state.stamp"
-        if not self.path.exists():
-            self.bump()
+        self.path = data_dir / "badge-changes.log"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch(exist_ok=True)
 
-    def current(self) -> Stamp:
+    def position(self) -> tuple[int, int]:
+        """(inode, size) of the journal now; a missing journal is made afresh (a data dir wiped under us)."""
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
-            self.bump()
+            self.restart()
             st = os.stat(self.path)
-        return st.st_ino, st.st_mtime_ns
+        return st.st_ino, st.st_size
 
-    def bump(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)  # a data dir removed under a running process
+    def append(self, origin: str, keys: Iterable[str]) -> None:
+        line = f"{origin} {' '.join(sorted(keys))}\n".encode()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)  # one write with O_APPEND: lines of several writers never interleave
+            size = os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+        if size > self.MAX_BYTES:
+            self.restart()
+
+    def restart(self) -> None:
+        """A new, empty journal: every worker that finds it forgets every answer."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
-        tmp.write_text(secrets.token_hex(8))
+        tmp.write_bytes(b"")
         os.replace(tmp, self.path)
+
+    def read(self, inode: int, start: int, end: int) -> tuple[list[tuple[str, list[str]]], int] | None:
+        """The whole lines between ``start`` and ``end`` of the journal with ``inode``, and where they end; None
+        when the journal was started afresh meanwhile."""
+        try:
+            with open(self.path, "rb") as f:
+                if os.fstat(f.fileno()).st_ino != inode:
+                    return None
+                f.seek(start)
+                data = f.read(end - start)
+        except FileNotFoundError:
+            return None
+        whole = data[: data.rfind(b"\n") + 1]  # a line still being written is read next time
+        lines = []
+        for raw in whole.decode(errors="replace").splitlines():
+            origin, _, keys = raw.partition(" ")
+            lines.append((origin, keys.split()))
+        return lines, start + len(whole)
 
 
 @dataclass(frozen=True)
 class Ticket:
-    stamp: Stamp | None
     seq: int
 
 
@@ -104,9 +140,11 @@ class _Entry(Generic[V]):
 
 
 class BadgeCache(Generic[V]):
-    def __init__(self, generation: Generation | None, size: int = 20_000, *, ttl: float = 30.0,
+    def __init__(self, journal: Journal | None, size: int = 20_000, *, ttl: float = 30.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.generation = generation
+        self.journal = journal
+        self.origin = secrets.token_hex(6)  # this process's lines in the journal, which it has applied already
+        self._cursor = journal.position() if journal else (0, 0)  # how far this process has read the journal
         self.size, self.ttl, self.clock = size, ttl, clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry[V]] = OrderedDict()
@@ -116,20 +154,48 @@ class BadgeCache(Generic[V]):
         self._floor = 0  # no ticket older than this may be kept (touches forgotten, or everything was)
         _caches.add(self)
 
+    def catch_up(self) -> None:
+        """Apply what other workers of this host appended to the journal since this one last looked."""
+        if self.journal is None:
+            return
+        inode, size = self.journal.position()
+        if (inode, size) == self._cursor:
+            return
+        with self._lock:
+            seen_inode, offset = self._cursor
+            if inode != seen_inode or size < offset:  # a new journal: what the old one said after us is unknown
+                self._invalidate_locked({EVERYTHING})
+                offset = 0
+            read = self.journal.read(inode, offset, size)
+            if read is None:
+                self._invalidate_locked({EVERYTHING})
+                self._cursor = (0, 0)
+                return
+            lines, offset = read
+            self._cursor = (inode, offset)
+            keys = {k for origin, ks in lines if origin != self.origin for k in ks}
+            if keys:
+                self._invalidate_locked(keys)
+
+    def announce(self, keys: set[str]) -> None:
+        """Tell the other workers of this host (the journal) what a commit of this one touched."""
+        if self.journal is not None:
+            self.journal.append(self.origin, keys)
+
     def ticket(self) -> Ticket:
         """Take before reading the database."""
+        self.catch_up()
         with self._lock:
-            seq = self._seq
-        return Ticket(self.generation.current() if self.generation else None, seq)
+            return Ticket(self._seq)
 
     def get(self, token: str) -> V | None:
-        stamp = self.generation.current() if self.generation else None
+        self.catch_up()
         now = self.clock()
         with self._lock:
             entry = self._entries.get(token)
             if entry is None:
                 return None
-            if entry.ticket.stamp != stamp or entry.expires <= now:
+            if entry.expires <= now:
                 self._drop(token)
                 return None
             self._entries.move_to_end(token)
@@ -139,9 +205,13 @@ class BadgeCache(Generic[V]):
         """Remember ``value`` unless something it was read from was touched since ``ticket``; for the cache's
         time to live, or ``ttl`` seconds if that is sooner (when the answer stops being true by itself)."""
         keys = frozenset(keys)
-        life = self.ttl if ttl is None else min(self.ttl, ttl)
+        # Lives end spread over the last quarter of the time to live, so that answers remembered together (a
+        # warm-up, a restart) are not all read again in the same second.
+        life = self.ttl * (0.75 + 0.25 * random.random())
+        life = life if ttl is None else min(life, ttl)
         if life <= 0:
             return False
+        self.catch_up()
         with self._lock:
             if ticket.seq < self._floor or any(self._touched.get(k, -1) > ticket.seq for k in keys):
                 return False
@@ -157,22 +227,24 @@ class BadgeCache(Generic[V]):
     def invalidate(self, keys: Iterable[str]) -> None:
         """Forget every answer read from any of ``keys`` (``EVERYTHING``: all of them)."""
         with self._lock:
-            self._seq += 1
-            keys = set(keys)
-            if EVERYTHING in keys:
-                self._entries.clear()
-                self._by_key.clear()
-                self._touched.clear()
-                self._floor = self._seq
-                return
-            for k in keys:
-                self._touched[k] = self._seq
-                self._touched.move_to_end(k)
-                for token in list(self._by_key.get(k, ())):
-                    self._drop(token)
-            while len(self._touched) > _TOUCHED_MAX:
-                _, seq = self._touched.popitem(last=False)
-                self._floor = max(self._floor, seq)
+            self._invalidate_locked(set(keys))
+
+    def _invalidate_locked(self, keys: set[str]) -> None:
+        self._seq += 1
+        if EVERYTHING in keys:
+            self._entries.clear()
+            self._by_key.clear()
+            self._touched.clear()
+            self._floor = self._seq
+            return
+        for k in keys:
+            self._touched[k] = self._seq
+            self._touched.move_to_end(k)
+            for token in list(self._by_key.get(k, ())):
+                self._drop(token)
+        while len(self._touched) > _TOUCHED_MAX:
+            _, seq = self._touched.popitem(last=False)
+            self._floor = max(self._floor, seq)
 
     def clear(self) -> None:
         self.invalidate([EVERYTHING])
@@ -253,16 +325,16 @@ class RedisBus:
 
 _caches: "weakref.WeakSet[BadgeCache[Any]]" = weakref.WeakSet()
 _buses: "weakref.WeakSet[RedisBus]" = weakref.WeakSet()
-_generations: dict[Path, Generation] = {}
+_journals: dict[Path, Journal] = {}
 _registry_lock = threading.Lock()
 
 
-def generation_for(data_dir: Path) -> Generation:
+def journal_for(data_dir: Path) -> Journal:
     key = data_dir.resolve()
     with _registry_lock:
-        if key not in _generations:
-            _generations[key] = Generation(key)
-        return _generations[key]
+        if key not in _journals:
+            _journals[key] = Journal(key)
+        return _journals[key]
 
 
 def _touched(session: Session) -> set[str]:
@@ -279,8 +351,6 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
         session.info.setdefault(_CHANGED, set()).update(keys)
         for cache in list(_caches):  # the flushing connection itself already sees the change
             cache.invalidate(keys)
-        for generation in list(_generations.values()):
-            generation.bump()
 
 
 @event.listens_for(Session, "after_commit")
@@ -290,8 +360,7 @@ def _after_commit(session: Session) -> None:
         return
     for cache in list(_caches):  # now every connection sees it
         cache.invalidate(keys)
-    for generation in list(_generations.values()):
-        generation.bump()
+        cache.announce(keys)
     for bus in list(_buses):
         bus.publish(keys)
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.badge_cache import BadgeCache, RedisBus, generation_for
+from api.badge_cache import BadgeCache, RedisBus, journal_for
 from api.capacity import DatabaseSlots
 from api.db import make_engine, make_sessionmaker
 from api.domain.audit.checkpoints import CheckpointStore, LogKeys, TransparencyLog
@@ -93,7 +93,7 @@ class AppContext:
             settings.key_store == "auto" and postgres))
         # With Redis, changes reach every host by pub/sub, each forgetting only what it touched; without it,
         # one host's workers share a stamp file that forgets everything.
-        badge_cache: BadgeCache[Any] = BadgeCache(None if settings.redis_url else generation_for(settings.data_dir),
+        badge_cache: BadgeCache[Any] = BadgeCache(None if settings.redis_url else journal_for(settings.data_dir),
                                                   ttl=settings.badge_cache_seconds)
         return cls(
             settings=settings,

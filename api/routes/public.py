@@ -5,14 +5,17 @@ docs/compact-qr.md), a photo of the badge, or the number printed on it. All thre
 from the credential as it stands at that moment.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
+import structlog
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.routing import APIRoute
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as ReceivedFile
 
@@ -31,10 +34,12 @@ from verification.compact import code_of
 from verification.photo import MAX_BYTES, PhotoRejected, decode_badge_photo
 
 T = TypeVar("T")
+_log = structlog.get_logger("auxduty.public")
 router = APIRouter(tags=["public"])
 OPEN_CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 # A token is ~300 characters; anything far longer is not ours and is refused before any work.
-Token = Annotated[str, Path(min_length=1, max_length=2048)]
+MAX_TOKEN = 2048
+Token = Annotated[str, Path(min_length=1, max_length=MAX_TOKEN)]
 BadgeNo = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")]
 COORDINATE = ("the phone's position, optional (send it rounded to 0.01° if you like); kept only for a dead "
               "badge, and then only to 0.01°")
@@ -120,21 +125,54 @@ def _check_fresh(ctx: AppContext, token: str) -> Answer:
 
 
 async def answer_for_token(
-    ctx: AppContext, token: str, channel: str, lat: float | None = None, lon: float | None = None
+    ctx: AppContext, token: str, channel: str, lat: float | None = None, lon: float | None = None,
+    *, alert_now: bool = True
 ) -> Answer:
     """The answer for a token: from memory while nothing changed, else from the database. Scans of dead
-    badges are kept as alerts every time, with the coarse place of ``lat``/``lon`` when the phone sent it.
-    ``token`` is a JWS (two dots) or a compact code, whose case does not matter."""
+    badges are kept as alerts every time, with the coarse place of ``lat``/``lon`` when the phone sent it; with
+    ``alert_now=False`` the caller keeps it after answering (``alert_after``). ``token`` is a JWS (two dots) or a
+    compact code, whose case does not matter."""
     token = token if "." in token else code_of(token)
     answer: Answer | None = ctx.badge_cache.get(token)
     if answer is None:
         answer = await in_db_slot(ctx, _check_fresh, ctx, token)
-    if answer.check.status in DEAD:
+    if alert_now and answer.check.status in DEAD:
         await in_db_slot(ctx, _record_dead_scan, ctx, answer.check, channel, lat, lon)
     return answer
 
 
-@router.get("/api/public/verify/{token}", response_model=VerificationRead)
+def alert_after(ctx: AppContext, check: BadgeCheck, channel: str, lat: float | None = None,
+                lon: float | None = None) -> BackgroundTask | None:
+    """The keeping of a dead badge's scan as an alert, to run once the answer has been sent: the citizen's
+    answer never waits for a write (a crash in between loses that one alert). None for a live badge."""
+    return BackgroundTask(_alert, ctx, check, channel, lat, lon) if check.status in DEAD else None
+
+
+async def _alert(ctx: AppContext, check: BadgeCheck, channel: str, lat: float | None, lon: float | None) -> None:
+    try:
+        await in_db_slot(ctx, _record_dead_scan, ctx, check, channel, lat, lon)
+    except Exception:  # the answer is out: say in the service's log what was not kept
+        _log.exception("dead badge scan not kept", credential_id=str(check.credential_id), channel=channel)
+
+
+class _ScanRoute(APIRoute):
+    """The route of the hottest public endpoint. A phone's scan (no query string, a token of sane length) is
+    answered without FastAPI's parameter machinery, which costs more than a remembered answer; any other request
+    (``lat``/``lon`` given, an over-long token) takes the declared path, so its validation and errors are those
+    documented."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        declared = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            token = request.path_params.get("token", "")
+            if not request.scope.get("query_string") and 0 < len(token) <= MAX_TOKEN:
+                return await verify_token(request, token)
+            return await declared(request)
+
+        return handler
+
+
 async def verify_token(request: Request, token: Token, lat: Latitude = None, lon: Longitude = None) -> Response:
     """Verify a badge token: the text after `/v/` in the QR code, or the compact code after `/B/` (any case;
     docs/compact-qr.md). Always 200; `status` says what it is (`invalid` for a bad signature or unknown key).
@@ -145,8 +183,13 @@ async def verify_token(request: Request, token: Token, lat: Latitude = None, lon
     # The hottest public endpoint: one trip to the thread pool, no per-request dependency chain.
     ctx: AppContext = request.app.state.ctx
     await check_rate_limit(request, ctx, ratelimit.VERIFY)
-    answer = await answer_for_token(ctx, token, "api", lat, lon)
-    return Response(answer.json(), media_type="application/json", headers=OPEN_CORS)
+    answer = await answer_for_token(ctx, token, "api", alert_now=False)
+    return Response(answer.json(), media_type="application/json", headers=OPEN_CORS,
+                    background=alert_after(ctx, answer.check, "api", lat, lon))
+
+
+router.add_api_route("/api/public/verify/{token}", verify_token, methods=["GET"], response_model=VerificationRead,
+                     route_class_override=_ScanRoute)
 
 
 def _check_number(ctx: AppContext, badge_no: str) -> BadgeCheck | None:
@@ -200,8 +243,11 @@ async def read_verify_page(request: Request, ctx: ContextDep, chrome: Chrome, to
     Rate-limited as `/api/public/verify/{token}` (429 `rate_limited`, said as a page)."""
     if busy := await over_limit(request, ctx, ratelimit.VERIFY):
         return busy
-    read = to_read((await answer_for_token(ctx, token, "page")).check)
-    return html_page(request, render_verify_page(read, complain_url=f"/v/{token}/complaint", chrome=chrome))
+    answer = await answer_for_token(ctx, token, "page", alert_now=False)
+    shown = html_page(request, render_verify_page(to_read(answer.check), complain_url=f"/v/{token}/complaint",
+                                                  chrome=chrome))
+    shown.background = alert_after(ctx, answer.check, "page")
+    return shown
 
 
 @router.get("/b/{code}", response_class=HTMLResponse, tags=["public"])
@@ -212,8 +258,11 @@ async def read_compact_verify_page(request: Request, ctx: ContextDep, chrome: Ch
     if busy := await over_limit(request, ctx, ratelimit.VERIFY):
         return busy
     code = code_of(code)
-    read = to_read((await answer_for_token(ctx, code, "page")).check)
-    return html_page(request, render_verify_page(read, complain_url=f"/v/{code}/complaint", chrome=chrome))
+    answer = await answer_for_token(ctx, code, "page", alert_now=False)
+    shown = html_page(request, render_verify_page(to_read(answer.check), complain_url=f"/v/{code}/complaint",
+                                                  chrome=chrome))
+    shown.background = alert_after(ctx, answer.check, "page")
+    return shown
 
 
 class _Refused(DomainError):

@@ -37,8 +37,9 @@ def service_env(url: str, data_dir: Path, *, redis_url: str, light_hashes: bool)
     return env
 
 
-def cli(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, check=True, stdout=subprocess.DEVNULL)
+def cli(env: dict[str, str], *args: str, source: Path | None = None) -> None:
+    subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, check=True, stdout=subprocess.DEVNULL,
+                   cwd=source)
 
 
 def _wait(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
@@ -57,9 +58,10 @@ def _wait(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
 
 
 @contextmanager
-def _process(command: list[str], env: dict[str, str], ready_path: str, port: int, log: Path) -> Iterator[str]:
+def _process(command: list[str], env: dict[str, str], ready_path: str, port: int, log: Path,
+             source: Path | None = None) -> Iterator[str]:
     with log.open("wb") as out:
-        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=source)
     base = f"http://{LOOPBACK}:{port}"
     try:
         _wait(proc, base + ready_path, log)
@@ -74,11 +76,12 @@ def _process(command: list[str], env: dict[str, str], ready_path: str, port: int
 
 
 @contextmanager
-def running_service(env: dict[str, str], log: Path) -> Iterator[str]:
-    """``auxduty serve``: one uvicorn worker, migrated at start, as a host of the service runs it."""
+def running_service(env: dict[str, str], log: Path, source: Path | None = None) -> Iterator[str]:
+    """``auxduty serve``: one uvicorn worker, migrated at start, as a host of the service runs it; from the
+    checkout at ``source`` when given (an earlier commit, for the before figures), else this one."""
     port = free_port()
     command = [sys.executable, "-m", "api.cli", "serve", "--host", LOOPBACK, "--port", str(port)]
-    with _process(command, env, "/healthz", port, log) as base:
+    with _process(command, env, "/healthz", port, log, source) as base:
         yield base
 
 

@@ -8,22 +8,55 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.badge_cache import BadgeCache, Generation, auxiliary_key, credential_key
+from api.badge_cache import BadgeCache, Journal, auxiliary_key, credential_key
 from api.db import leaf_info
 from api.domain.models import Credential, Role
-from api.domain.staff.badge_status import BadgeCheck, BadgeStatus
 from api.main import create_app
 from tests.conftest import make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_user
 
 
-def test_a_new_generation_retires_every_remembered_answer(tmp_path: Path) -> None:
-    gen = Generation(tmp_path)
-    cache: BadgeCache[BadgeCheck] = BadgeCache(gen)
-    cache.put("t", cache.ticket(), ["c:1"], BadgeCheck(BadgeStatus.VALID))
-    assert cache.get("t") is not None
-    Generation(tmp_path).bump()  # another worker's commit, on a host without Redis
+def test_another_workers_commit_forgets_only_the_answers_it_touched(tmp_path: Path) -> None:
+    cache: BadgeCache[str] = BadgeCache(Journal(tmp_path))
+    for n in range(3):
+        cache.put(f"t{n}", cache.ticket(), [credential_key(n), auxiliary_key(f"aux{n}")], f"answer{n}")
+    other: BadgeCache[str] = BadgeCache(Journal(tmp_path))  # another worker of this host, without Redis
+    other.announce({auxiliary_key("aux1")})
+    assert (cache.get("t0"), cache.get("t1"), cache.get("t2")) == ("answer0", None, "answer2")
+    cache.announce({auxiliary_key("aux2")})  # its own line: applied when it committed, not again
+    assert cache.get("t2") == "answer2"
+    other.announce({"*"})  # an agency renamed: every answer
+    assert cache.get("t0") is None and len(cache) == 0
+
+
+def test_an_answer_read_before_another_workers_commit_is_not_kept(tmp_path: Path) -> None:
+    cache: BadgeCache[str] = BadgeCache(Journal(tmp_path))
+    ticket = cache.ticket()  # a reader starts; another worker commits a change to what it reads
+    BadgeCache(Journal(tmp_path)).announce({auxiliary_key("aux1")})
+    assert not cache.put("t1", ticket, [auxiliary_key("aux1")], "stale")
+    assert cache.put("t2", ticket, [auxiliary_key("aux2")], "fresh")
+
+
+def test_a_journal_started_afresh_forgets_everything_and_a_half_written_line_waits(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    cache: BadgeCache[str] = BadgeCache(journal)
+    cache.put("t", cache.ticket(), ["a:1"], "answer")
+    with open(journal.path, "ab") as f:
+        f.write(b"elsewhere a:1")  # no newline yet: the writer is still at it
+    assert cache.get("t") == "answer"
+    with open(journal.path, "ab") as f:
+        f.write(b"\n")
     assert cache.get("t") is None
+    cache.put("u", cache.ticket(), ["a:2"], "answer")
+    Journal.MAX_BYTES, saved = 10, Journal.MAX_BYTES
+    try:
+        BadgeCache(Journal(tmp_path)).announce({"a:3"})  # past the size: a new journal
+    finally:
+        Journal.MAX_BYTES = saved
+    assert journal.path.stat().st_size == 0 and cache.get("u") is None
+    cache.put("v", cache.ticket(), ["a:4"], "answer")
+    journal.path.unlink()  # a data dir wiped under a running worker
+    assert cache.get("v") is None
 
 
 def test_a_change_forgets_only_the_answers_that_read_it() -> None:
@@ -47,14 +80,18 @@ def test_an_answer_read_while_a_change_landed_is_not_remembered() -> None:
     assert cache.put("token2", ticket, [auxiliary_key("aux2")], "fresh")  # what was not touched is kept
 
 
-def test_every_answer_is_forgotten_after_its_time_to_live() -> None:
+def test_every_answer_is_forgotten_within_its_time_to_live_and_not_all_in_the_same_second() -> None:
     now = [100.0]
     cache: BadgeCache[str] = BadgeCache(None, ttl=30, clock=lambda: now[0])
-    cache.put("t", cache.ticket(), ["c:1"], "answer")
-    now[0] += 29.9
-    assert cache.get("t") == "answer"
-    now[0] += 0.2
-    assert cache.get("t") is None
+    for n in range(200):  # remembered together, as after a restart
+        cache.put(f"t{n}", cache.ticket(), [f"c:{n}"], "answer")
+    now[0] += 22.4  # three quarters of the time to live: every answer is still kept
+    assert all(cache.get(f"t{n}") == "answer" for n in range(200))
+    now[0] += 3.8
+    half_way = sum(cache.get(f"t{n}") is not None for n in range(200))
+    assert 40 < half_way < 160, half_way  # forgotten over the last quarter, not at once
+    now[0] += 3.9  # the whole time to live: none is left
+    assert all(cache.get(f"t{n}") is None for n in range(200)) and len(cache) == 0
 
 
 def test_an_answer_that_stops_being_true_sooner_is_kept_only_until_then() -> None:

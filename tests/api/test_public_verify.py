@@ -1,6 +1,12 @@
 """Public verification: each status, instantly; key rotation; offline checks with PyJWT and the JWKS."""
 
+import threading
+import time
+from typing import Any
+
+import httpx2
 import jwt
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -12,7 +18,9 @@ from api.domain.models import (
     CredentialStatus,
     DeadBadgeScan,
 )
+from api.routes import public
 from tests.factories import login, make_agency, make_auxiliary
+from tests.live import serve
 from tests.problems import assert_problem
 from verification.tokens import KeyRing
 
@@ -167,3 +175,49 @@ def test_scans_of_a_dead_badge_show_in_its_agencys_figures(client: TestClient, d
     for path in (f"/api/public/verify/{token}", f"/v/{token}", f"/api/public/badges/{aux.badge_no}"):
         client.get(path)
     assert scans() == 3
+
+
+def test_a_bare_scan_and_one_with_a_position_get_the_same_answer_and_the_same_limits(
+    client: TestClient, db: Session
+) -> None:
+    """A scan with no query string takes the short way (api/routes/public.py `_ScanRoute`); what it answers, and
+    what is refused, is what the declared route answers."""
+    _, aux = make_auxiliary(db, make_agency(db))
+    token = _badge(client, db, aux)
+    bare = client.get(f"/api/public/verify/{token}")
+    placed = client.get(f"/api/public/verify/{token}", params={"lat": "32.04", "lon": "118.78"})
+    assert bare.status_code == placed.status_code == 200
+    assert bare.headers["content-type"] == placed.headers["content-type"] == "application/json"
+    assert bare.headers["access-control-allow-origin"] == "*" and bare.headers["cache-control"] == "no-store"
+    assert {**bare.json(), "checked_at": None} == {**placed.json(), "checked_at": None}
+    assert_problem(client.get(f"/api/public/verify/{'a' * 2049}"), 422, "validation_error")
+    assert_problem(client.get(f"/api/public/verify/{token}", params={"lat": "north"}), 422, "validation_error")
+    _set(db, aux, AuxiliaryStatus.SUSPENDED, CredentialStatus.SUSPENDED)
+    client.get(f"/api/public/verify/{token}")  # a dead badge's scan is kept both ways
+    client.get(f"/api/public/verify/{token}", params={"lat": "32.04", "lon": "118.78"})
+    assert db.scalar(select(func.count()).select_from(DeadBadgeScan)) == 2
+
+
+def test_a_dead_badges_scan_is_answered_before_its_alert_is_written(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The alert for the agency is kept once the citizen has the answer: a slow write delays no one."""
+    _, aux = make_auxiliary(db, make_agency(db), status=AuxiliaryStatus.SUSPENDED)
+    token = _badge(client, db, aux)
+    gate = threading.Event()
+    keep = public._record_dead_scan
+
+    def slow_write(*args: Any) -> None:
+        assert gate.wait(10)
+        keep(*args)
+
+    monkeypatch.setattr(public, "_record_dead_scan", slow_write)
+    with serve(client.app) as base:  # type: ignore[arg-type]
+        answer = httpx2.get(f"{base}/api/public/verify/{token}", timeout=5)  # answered with the write held up
+        assert answer.status_code == 200 and answer.json()["status"] == "suspended"
+        assert db.scalar(select(func.count()).select_from(DeadBadgeScan)) == 0
+        gate.set()
+        deadline = time.monotonic() + 5
+        while db.scalar(select(func.count()).select_from(DeadBadgeScan)) != 1:
+            assert time.monotonic() < deadline, "the scan was never kept"
+            time.sleep(0.02)
