@@ -69,6 +69,8 @@ def test_offline_day_is_sent_exactly_once_and_an_officer_cosigns(site: Site, chr
     phone.set_offline(False)
     expect(page.locator("#sync-status")).to_contain_text("全部已发送", timeout=30_000)
     page.goto("/app/#/records")
+    # The list is drawn again once the "online" handler's sync has finished; wait for that drawing, not the status.
+    expect(page.locator("#record-list > li[data-state=saved]")).to_have_count(4)
     assert set(_states(page)) == {"saved"}
     expect(page.locator("#record-list .photo.uploaded")).to_have_count(2)
     keep_screenshot(page, "app-aux-synced")
