@@ -1,10 +1,15 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL (production)."""
 
-from collections.abc import Iterator
+import os
+import sqlite3
+import threading
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.domain.audit.log import LEAF_KEY
@@ -16,8 +21,10 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, **kwargs: Any) -> Engine:
-    """Build an engine; SQLite gets WAL, a busy timeout and write-locking transactions.
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, busy_timeout: float = 30.0,
+                **kwargs: Any) -> Engine:
+    """Build an engine; SQLite gets WAL, a busy timeout and write-locking transactions that queue in the
+    process (``WriterLane``).
 
     Requests take a database slot before a session (api/capacity.py), so the pool is never waited on
     for long; its timeout is a backstop that answers 503, not a queue."""
@@ -25,31 +32,147 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, **kwar
     if not is_sqlite(url):
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, **kwargs)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout},
                            pool_size=pool_size, max_overflow=max_overflow, **kwargs)
-    _serialize_sqlite_writers(engine)
+    _serialize_sqlite_writers(engine, busy_timeout)
     return engine
 
 
-def _serialize_sqlite_writers(engine: Engine) -> None:
+class WriterLane:
+    """The one writer SQLite allows, queued first come first served inside the process.
+
+    SQLite has one write lock per database file. A writer that finds it taken sleeps in SQLite's busy
+    handler (1, 2, 5 ... 100 ms naps, whoever wakes first wins), so under load a write waits many times
+    longer than the writes ahead of it take, and an unlucky one may wait out the whole timeout. Writers of
+    one process instead wait here, each woken by the one before as it commits or rolls back. The lane is
+    held by a DBAPI connection, not a thread: a request's session may be used from several threads of
+    the pool. Writers of other processes still meet the busy handler."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._holder: object | None = None
+        self._queue: deque[tuple[threading.Lock, object]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def holds(self, owner: object) -> bool:
+        return self._holder is owner
+
+    def acquire(self, owner: object, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the lane; False if it did not come (the waiter leaves the queue)."""
+        with self._mutex:
+            if self._holder is None or self._holder is owner:
+                self._holder = owner
+                return True
+            gate = threading.Lock()
+            gate.acquire()
+            entry = (gate, owner)
+            self._queue.append(entry)
+        if gate.acquire(timeout=timeout):
+            return True
+        with self._mutex:
+            if self._holder is owner:  # handed over just as the wait ran out
+                return True
+            self._queue.remove(entry)
+            return False
+
+    def release(self, owner: object) -> None:
+        """Hand the lane to the longest waiter; nothing if ``owner`` does not hold it."""
+        with self._mutex:
+            if self._holder is not owner:
+                return
+            if self._queue:
+                gate, self._holder = self._queue.popleft()
+                gate.release()
+            else:
+                self._holder = None
+
+
+_LANES: dict[str, WriterLane] = {}
+_LANES_MUTEX = threading.Lock()
+
+
+def writer_lane(engine: Engine) -> WriterLane:
+    """The lane of the engine's database file, shared by every engine of this process on that file (the
+    signing keys' own pool writes to the same file as the requests). An in-memory database has its own."""
+    database = engine.url.database or ""
+    key = os.path.abspath(database) if database and database != ":memory:" else f"engine:{id(engine)}"
+    with _LANES_MUTEX:
+        return _LANES.setdefault(key, WriterLane())
+
+
+def _driver_connection(conn: Any) -> Any:
+    # Pool proxies and SQLAlchemy connections both lead to the sqlite3 connection, which owns the lane.
+    return getattr(conn, "dbapi_connection", conn)
+
+
+def _serialize_sqlite_writers(engine: Engine, busy_timeout: float) -> None:
     # pysqlite opens transactions lazily and lets two writers read the same snapshot, which would
     # make read-then-write rules (the last quota place) racy. BEGIN IMMEDIATE takes the write lock
-    # up front; the busy timeout makes the second writer wait instead of failing. Read-only requests
-    # (READ_ONLY on the connection) begin DEFERRED, so reads never queue behind writers (WAL).
+    # up front, after the writer's turn in the process's WriterLane; the busy timeout makes a writer of
+    # another process wait instead of failing. Read-only requests (READ_ONLY on the connection) begin
+    # DEFERRED and take no turn, so reads never queue behind writers (WAL).
+    lane = writer_lane(engine)
+    lane_wait = max(busy_timeout, LANE_WAIT_S)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        read_only = conn.get_execution_options().get(READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
+        owner = _driver_connection(conn.connection)
+        if not lane.acquire(owner, lane_wait):
+            raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(
+                f"database is locked: no turn to write within {lane_wait:g} s"))
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            lane.release(owner)
+            raise
+
+    # SQLAlchemy announces a commit or rollback before it happens and never after; the lane is handed on
+    # after, once SQLite has let go of the write lock, so the next writer never meets the busy handler.
+    dialect = engine.dialect
+    dialect.do_commit = _then_release(dialect.do_commit, lane)  # type: ignore[method-assign, assignment]
+    dialect.do_rollback = _then_release(dialect.do_rollback, lane)  # type: ignore[method-assign, assignment]
+
+    # A connection closed or thrown away has no transaction left: its turn ends with it.
+    @event.listens_for(engine, "close")
+    def _on_close(dbapi_conn: Any, _record: Any) -> None:
+        lane.release(dbapi_conn)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(dbapi_conn: Any, _record: Any, _exc: Any) -> None:
+        lane.release(dbapi_conn)
+
+
+# How long a writer waits for its turn in the lane before the request is answered 503 (at least the busy
+# timeout: a queue that is moving is never the reason to give up sooner than SQLite would).
+LANE_WAIT_S = 30.0
+
+
+def _then_release(end: Callable[[Any], None], lane: WriterLane) -> Callable[[Any], None]:
+    def end_then_release(dbapi_conn: Any) -> None:
+        driver = _driver_connection(dbapi_conn)
+        try:
+            end(dbapi_conn)
+        finally:
+            if not driver.in_transaction:
+                lane.release(driver)
+
+    return end_then_release
 
 
 def make_sessionmaker(engine: Engine, leaf_key: bytes) -> sessionmaker[Session]:
