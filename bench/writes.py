@@ -1,0 +1,197 @@
+"""Task writes and offline sync under load, beside a bare endpoint measured in the same run.
+
+    python -m bench.writes [--backend sqlite|postgresql|both] [--duration 10] [--connections 8]
+                           [--batch 500] [--sync-clients 2] [--before REV]
+
+One ``auxduty serve`` worker per database, on a fresh database, with a bureau, a district, its admin and
+auxiliaries hired, trained and badged through the API (bench/crowd/seed.py; 24 of them write). wrk (2
+threads, ``--connections``) then POSTs ``/api/tasks``: every request a new record with an id never sent
+before (made by the Lua script), from the auxiliaries in turn. Then ``--sync-clients`` phones at once send
+``/api/sync`` batches of ``--batch`` new records for ``--duration`` seconds; the figure is records stored per
+second. The bare FastAPI endpoint (bench/verify/bare.py, ``async def``, one uvicorn worker) is measured with
+wrk in the same run, and each row shows its ratio to it. ``--before REV`` also measures the service as it was
+at commit REV (a git worktree).
+
+A task answered other than 201, or a sync record other than ``created``, fails the bench (exit 1).
+"""
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx2
+
+from bench import wrk
+from bench.crowd.seed import FORGETFUL, JUSTICE, PASSWORD, TOGGLED, WRITERS, seed
+from bench.crowd.serve import cli, running_bare, running_service, service_env
+from bench.databases import drop_database, fresh_database
+from bench.verify.run import before_checkout
+
+DATABASE = "auxduty_writes_bench"
+SEEDED = WRITERS + TOGGLED + FORGETFUL + 20  # the fewest bench/crowd/seed.py makes; its WRITERS are the phones
+
+# Each request: a new task from the next auxiliary in turn (one access token a line of the file named by the
+# first argument), its id made of this run's prefix (second argument), the wrk thread and a counter, so no id
+# is ever sent twice, in this run or another. The body's other fields are the third argument, with %s for the id.
+NEW_TASK = """
+local tokens = {}
+local prefix, body, counter = "", "", 0
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("thread_no", threads)  -- a global of that thread's own Lua state
+end
+init = function(args)
+  for line in io.lines(args[1]) do tokens[#tokens + 1] = "Bearer " .. line end
+  prefix, body = args[2], args[3]
+end
+request = function()
+  counter = counter + 1
+  local id = string.format("%s-%04x-4%03x-8%03x-%012x", prefix, thread_no, math.random(0, 4095),
+                           math.random(0, 4095), counter)
+  local headers = {["Content-Type"] = "application/json", ["Authorization"] = tokens[counter % #tokens + 1]}
+  return wrk.format("POST", "/api/tasks", headers, string.format(body, id))
+end
+"""
+
+
+def _task_fields(i: int) -> dict[str, object]:
+    """A patrol record inside the seeded auxiliaries' zone, from an hour ago (the service believes a month back)."""
+    start = datetime.now(UTC) - timedelta(hours=1, seconds=i % 3000)
+    lat, lon = 32.041, 118.781  # the middle of bench/crowd/seed.py's XINJIEKOU, the writers' zone
+    return {"category": "patrol", "description": f"新街口商圈巡查，劝阻占道经营（{i}）",
+            "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=20)).isoformat(),
+            "lat": lat, "lon": lon}
+
+
+@dataclass(frozen=True)
+class SyncFigures:
+    records_per_s: float
+    batches: int
+    p50_ms: float
+    p99_ms: float
+    wrong: int
+
+
+def _sync(base: str, writers: list[dict[str, str]], *, clients: int, batch: int, duration: float) -> SyncFigures:
+    """``clients`` phones, each its own auxiliary, sending batches of new records back to back."""
+    latencies: list[float] = []
+    stored = [0]
+    wrong = [0]
+    lock = threading.Lock()
+    # The bodies are made before the clock starts: the client's JSON is not what is measured. Enough for
+    # 10,000 records/s per phone.
+    per_client = max(2, int(duration * 10_000 / batch))
+    fields = [_task_fields(i) for i in range(batch)]
+    bodies = [[json.dumps({"tasks": [{"id": str(uuid.uuid4()), **f} for f in fields]}) for _ in range(per_client)]
+              for _ in range(clients)]
+
+    def phone(k: int) -> None:
+        headers = {**writers[k % len(writers)], "Content-Type": "application/json"}
+        with httpx2.Client(base_url=base, timeout=120) as c:
+            for body in bodies[k]:
+                if time.monotonic() >= end:
+                    return
+                t0 = time.monotonic()
+                r = c.post("/api/sync", content=body, headers=headers)
+                ms = (time.monotonic() - t0) * 1000
+                created = sum(t["result"] == "created" for t in r.json()["tasks"]) if r.status_code == 200 else 0
+                with lock:
+                    latencies.append(ms)
+                    stored[0] += created
+                    wrong[0] += batch - created
+
+    threads = [threading.Thread(target=phone, args=(k,)) for k in range(clients)]
+    started = time.monotonic()
+    end = started + duration
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    ms = sorted(latencies) or [0.0]
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    return SyncFigures(stored[0] / elapsed, len(latencies), statistics.median(ms), p99, wrong[0])
+
+
+def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | None, label: str,
+            lines: list[str]) -> bool:
+    """One service (this checkout, or ``source``) on a fresh database: seeded, then the tasks, then the syncs."""
+    data = tmp / f"data-{backend}-{label}"
+    env = service_env(fresh_database(backend, DATABASE, tmp), data, redis_url="", light_hashes=True)
+    env["AUXDUTY_RATE_LIMIT_SCALE"] = "1000000"  # one client machine stands for a city's phones
+    cli(env, "create-admin", "--username", JUSTICE, "--password", PASSWORD, source=source)
+    with running_service(env, tmp / f"serve-{backend}-{label}.log", source) as base:
+        world = seed(base, badges=SEEDED, tag=os.urandom(3).hex())
+        writers = [headers for _, headers in world.writers]
+        tokens = tmp / "tokens.txt"
+        tokens.write_text("\n".join(h["Authorization"].removeprefix("Bearer ") for h in writers) + "\n")
+        body = json.dumps({"id": "%s", **_task_fields(0)}, ensure_ascii=False)
+        script = wrk.write_script(tmp, "new_task.lua", NEW_TASK)
+        wrk.run(base + "/api/tasks", duration=2, connections=args.connections, script=script,
+                script_args=(str(tokens), secrets.token_hex(4), body))  # warm-up: pools, caches, the JIT of wrk
+        tasks = wrk.run(base + "/api/tasks", duration=args.duration, connections=args.connections, script=script,
+                        script_args=(str(tokens), secrets.token_hex(4), body))
+        lines.append(wrk.row(f"POST /api/tasks {backend} {label}", tasks, args.bare_figures))
+        sync = _sync(base, writers, clients=args.sync_clients, batch=args.batch, duration=args.duration)
+        lines.append(f"{f'/api/sync {backend} {label}':<44}{sync.records_per_s:>9,.0f} records/s in "
+                     f"{sync.batches} batches of {args.batch}, {args.sync_clients} phones at once; per batch "
+                     f"p50 {sync.p50_ms:,.0f} ms, p99 {sync.p99_ms:,.0f} ms; not created: {sync.wrong}")
+    drop_database(backend, DATABASE)
+    return tasks.non2xx == 0 and tasks.errors == 0 and sync.wrong == 0
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", default="both", choices=["sqlite", "postgresql", "both"])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=500, help="records per /api/sync batch")
+    parser.add_argument("--sync-clients", type=int, default=2, help="phones sending batches at once")
+    parser.add_argument("--before", default="", help="also measure the service as it was at this commit")
+    args = parser.parse_args()
+    wrk.need_wrk()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    lines: list[str] = []
+    ok = True
+    load_before = _load()
+    with tempfile.TemporaryDirectory(prefix="auxduty-writes-") as tmp_name:
+        tmp = Path(tmp_name)
+        with running_bare(tmp / "bare.log") as bare:
+            tokens = tmp / "bare-tokens.txt"
+            tokens.write_text("\n".join(os.urandom(16).hex() for _ in range(100)) + "\n")
+            script = wrk.write_script(tmp, "bare.lua", wrk.PICK_LINE)
+            args.bare_figures = wrk.run(bare + "/bare-async/", duration=args.duration, connections=args.connections,
+                                        script=script, script_args=(str(tokens), "/bare-async/"))
+        lines.append(wrk.row("bare endpoint (async def)", args.bare_figures, args.bare_figures))
+        for backend in backends:
+            ok &= measure(args, backend, tmp, None, "now", lines)
+            if args.before:
+                with before_checkout(args.before, tmp) as source:
+                    ok &= measure(args, backend, tmp, source, f"at {args.before[:10]}", lines)
+    print(f"\nwrk -t2 -c{args.connections} -d{args.duration}s, one uvicorn worker each, {os.cpu_count()} cores shared "
+          f"with wrk and the clients; {load_before} at the start, {_load()} at the end")
+    print(wrk.HEADER)
+    print("\n".join(lines))
+    print("target: POST /api/tasks ratio ≥ 0.06 with p99 ≤ 50 ms on both databases; /api/sync ≥ 5,000 records/s "
+          "on PostgreSQL")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
