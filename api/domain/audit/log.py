@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
 from api.domain.base import RULES_VERSION, Base, utcnow
@@ -180,15 +180,14 @@ def genuine(key: bytes, leaf: bytes, digest: bytes, mac: bytes | None) -> bool:
         bytes(mac), leaf_mac(key, digest))
 
 
-def record(session: Session, row: Base, action: str, *, actor_id: uuid.UUID | None) -> LogPending:
+def record(session: Session, row: Base, action: str, *, actor_id: uuid.UUID | None) -> None:
     """Append a leaf for ``row`` as it is now. Flushes, so the row's defaults are hashed too."""
-    return record_many(session, [row], action, actor_id=actor_id)[0]
+    record_many(session, [row], action, actor_id=actor_id)
 
 
-def record_many(
-    session: Session, rows: Sequence[Base], action: str, *, actor_id: uuid.UUID | None
-) -> list[LogPending]:
-    """Append one leaf per row, in order, with one batched insert."""
+def record_many(session: Session, rows: Sequence[Base], action: str, *, actor_id: uuid.UUID | None) -> None:
+    """Append one leaf per row, in order, with one batched insert. The leaves are written, not kept as objects
+    of the session: the ORM would read each one's ``seq`` back, one statement a leaf on SQLite."""
     session.flush()
     at, key = utcnow(), leaf_key(session)
     entries = []
@@ -197,11 +196,10 @@ def record_many(
         leaf = leaf_content(entity=entity, entity_id=entity_id, action=action, row_sha256=digest, at=at,
                             actor_id=actor_id, rules_version=getattr(row, "rules_version", RULES_VERSION))
         hashed = leaf_hash(leaf)
-        entries.append(LogPending(leaf=leaf, leaf_hash=hashed, entity=entity, entity_id=entity_id,
-                                  action=action, row_hash=digest, at=at, mac=leaf_mac(key, hashed)))
-    session.add_all(entries)
-    session.flush()
-    return entries
+        entries.append({"leaf": leaf, "leaf_hash": hashed, "entity": entity, "entity_id": entity_id,
+                        "action": action, "row_hash": digest, "at": at, "mac": leaf_mac(key, hashed)})
+    if entries:
+        session.execute(insert(LogPending), entries)
 
 
 KEY_ENTITIES = ("badge_keys", "log_keys")
