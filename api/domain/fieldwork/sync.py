@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.domain.audit import log as audit
 from api.domain.errors import DomainError
 from api.domain.fieldwork.context import FieldContext, load_officers, lock_auxiliary_of
+from api.domain.fieldwork.phone_ids import same_or_conflict
 from api.domain.fieldwork.records import Sent, ShiftDraft, TaskDraft
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.tasks import admit_task, new_task, record_task, task_digest
@@ -77,10 +78,11 @@ def sync_records(
     sent. Answers keep the order sent."""
     good_tasks = [t.record for t in tasks if isinstance(t.record, TaskDraft)]
     good_shifts = [s.record for s in shifts if isinstance(s.record, ShiftDraft)]
-    # Warm the identity map (which holds rows only while referenced): a record already stored is then
-    # found without a query of its own.
-    stored = [*_preload(session, Task, {t.id for t in good_tasks}),
-              *_preload(session, ShiftEvent, {s.id for s in good_shifts})]
+    # One query per kind for the whole batch. It warms the identity map (which holds rows only while
+    # referenced), so a record already stored is found without a query of its own, and it tells which ids
+    # are new, which nothing in the identity map can say without asking the database.
+    stored_tasks = _preload(session, Task, {t.id for t in good_tasks})
+    stored = [*stored_tasks, *_preload(session, ShiftEvent, {s.id for s in good_shifts})]
     load_officers(session, fc, {t.officer_id for t in good_tasks if t.officer_id is not None})
 
     def store_shift(record: ShiftDraft) -> tuple[ShiftEvent, bool]:
@@ -93,7 +95,8 @@ def sync_records(
         # Before any savepoint: rolling one back would release the lock.
         lock_auxiliary_of(session, fc.user)
         fc.holds_lock = True
-    fast = _store_new_tasks_at_once(session, fc, tasks)
+    known = {t.id: t for t in stored_tasks}
+    fast = {**_answer_stored(fc, tasks, known), **_store_new_tasks_at_once(session, fc, tasks, stored=set(known))}
     in_time_order = sorted(range(len(shifts)), key=lambda i: _made_at(shifts[i]))
     shift_items = sorted((_run(session, i, shifts[i], store_shift) for i in in_time_order), key=lambda s: s.index)
     task_items = [fast[i] if i in fast else _run(session, i, sent, store_task) for i, sent in enumerate(tasks)]
@@ -115,8 +118,25 @@ def _preload(session: Session, model: type[Task] | type[ShiftEvent], ids: set[uu
     return list(session.scalars(select(model).where(model.id.in_(ids))))
 
 
+def _answer_stored(fc: FieldContext, sent: Sequence[Sent[TaskDraft]], stored: dict[uuid.UUID, Task]
+                   ) -> dict[int, SyncItem[Task]]:
+    """Records stored before this batch, answered as ``record_task`` answers a retry (before any rule runs) from
+    the batch's one query, without a savepoint each: nothing is written."""
+    items: dict[int, SyncItem[Task]] = {}
+    for i, s in enumerate(sent):
+        if not isinstance(s.record, TaskDraft) or (task := stored.get(s.record.id)) is None:
+            continue
+        try:
+            row = same_or_conflict(task, auxiliary_id=fc.aux.id, digest=task_digest(s.record, None))
+        except DomainError as exc:
+            items[i] = SyncItem(i, s.raw_id, "error", problem=exc)
+        else:
+            items[i] = SyncItem(i, str(row.id), "duplicate", record=row)
+    return items
+
+
 def _store_new_tasks_at_once(
-    session: Session, fc: FieldContext, sent: Sequence[Sent[TaskDraft]]
+    session: Session, fc: FieldContext, sent: Sequence[Sent[TaskDraft]], *, stored: set[uuid.UUID]
 ) -> dict[int, SyncItem[Task]]:
     """The common case of a sync: records never seen before, within the rules. They are checked one by one
     but stored with one INSERT and one audit append. Everything else (a retry, an id sent twice, forbidden
@@ -126,7 +146,7 @@ def _store_new_tasks_at_once(
     candidates = [
         (i, p) for i, p in drafts
         if counts[p.id] == 1 and not p.flags.raised()
-        and session.get(Task, p.id) is None  # the batch preloaded the stored ones: no query
+        and p.id not in stored  # ids the batch's one query found stored
     ]
     if not candidates or not fc.may_record:
         return {}

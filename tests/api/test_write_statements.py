@@ -1,0 +1,57 @@
+"""The SQL a task write and a sync batch cost: a bounded number of statements however many records a batch
+holds, so a per-record query slipped back into the path (a lookup, a leaf read back one by one) fails here."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session
+
+from tests.factories import login, make_agency, make_auxiliary, make_officer, task_payload
+
+BATCH = 200
+BOUND = 20  # the request, the batch's lookups, one INSERT per table, the answer's five reads, the officers' notice
+
+
+@contextmanager
+def statements(connection: Connection) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(connection.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(connection.engine, "before_cursor_execute", count)
+
+
+def test_a_task_is_written_in_a_handful_of_statements(client: TestClient, db: Session, connection: Connection) -> None:
+    user, _ = make_auxiliary(db, make_agency(db))
+    headers = login(client, user)
+    with statements(connection) as seen:
+        r = client.post("/api/tasks", json=task_payload(), headers=headers)
+    assert r.status_code == 201, r.text
+    assert len(seen) <= 10, "\n".join(seen)
+
+
+def test_a_sync_batch_costs_the_same_statements_for_200_records_as_for_2(
+    client: TestClient, db: Session, connection: Connection
+) -> None:
+    agency = make_agency(db)
+    user, _ = make_auxiliary(db, agency)
+    _, officer = make_officer(db, agency)
+    headers = login(client, user)
+    assisted = [task_payload(category="inspection", officer_id=str(officer.id)) for _ in range(BATCH // 2)]
+    tasks = [task_payload() for _ in range(BATCH // 2)] + assisted
+    with statements(connection) as seen:
+        r = client.post("/api/sync", json={"tasks": tasks}, headers=headers)
+    assert [t["result"] for t in r.json()["tasks"]] == ["created"] * BATCH
+    assert len(seen) <= BOUND, "\n".join(seen)
+    with statements(connection) as seen:  # sent again: every record a duplicate, found by the batch's one query
+        r = client.post("/api/sync", json={"tasks": tasks}, headers=headers)
+    assert [t["result"] for t in r.json()["tasks"]] == ["duplicate"] * BATCH
+    assert len(seen) <= BOUND, "\n".join(seen)
