@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.domain.fieldwork.geo import MARGIN_M, Zones, distance_m, point_in_zones
+from api.domain.fieldwork.geo import MARGIN_M, Zones, distance_m, parsed_zones, point_in_zones
 from tests.factories import IN_ZONE, OUT_OF_ZONE, XINJIEKOU_ZONE
 
 # The Xinjiekou square of the factories: lon 118.775 to 118.787, lat 32.035 to 32.045 (about 1.13 × 1.11 km).
@@ -140,3 +140,13 @@ def test_great_circle_distances() -> None:
     assert distance_m(32.0, 118.78, 33.0, 118.78) == pytest.approx(111_195, rel=1e-4)  # one degree of latitude
     assert distance_m(MID_LAT, WEST, MID_LAT, EAST) == pytest.approx(1_132, abs=2)
     assert distance_m(32.04, 118.78, 39.90, 116.40) == pytest.approx(900_000, rel=0.03)  # Nanjing to Beijing
+
+
+def test_zones_of_the_same_content_are_parsed_once() -> None:
+    reordered = {"coordinates": XINJIEKOU_ZONE["coordinates"], "type": XINJIEKOU_ZONE["type"]}
+    first = parsed_zones(XINJIEKOU_ZONE)
+    assert first is not None and parsed_zones(reordered) is first
+    assert first.locate(lat=IN_ZONE[0], lon=IN_ZONE[1], accuracy_m=10) is True
+    moved = multi([square(WEST + 1, SOUTH, EAST + 1, NORTH)])
+    assert parsed_zones(moved) is not first
+    assert parsed_zones(None) is None and parsed_zones({"type": "Point", "coordinates": [1, 2]}) is None

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.domain.base import beijing_date, utcnow
 from api.domain.errors import Forbidden, RuleViolation
-from api.domain.fieldwork.geo import Zones
+from api.domain.fieldwork.geo import Zones, parsed_zones
 from api.domain.models import (
     Auxiliary,
     AuxiliaryStatus,
@@ -61,8 +61,8 @@ class FieldContext:
 
     @cached_property
     def zones(self) -> Zones | None:
-        """The auxiliary's responsibility zones, parsed once for every record of the request."""
-        return Zones.from_geojson(self.aux.zones)
+        """The auxiliary's responsibility zones, parsed once per content for every request (geo.parsed_zones)."""
+        return parsed_zones(self.aux.zones)
 
     def in_zone(self, *, lat: float, lon: float, accuracy_m: float | None = None) -> bool | None:
         return None if self.zones is None else self.zones.locate(lat=lat, lon=lon, accuracy_m=accuracy_m)

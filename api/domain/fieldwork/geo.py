@@ -18,8 +18,12 @@ outside when its centre is outside and every edge is that far. Distances are in 
 the point itself (see ``_around``).
 """
 
+import hashlib
+import json
 import math
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
@@ -65,6 +69,9 @@ class Zones:
 
     area: BaseGeometry  # in (lon, lat) degrees
     edges: BaseGeometry  # the area's boundary: outer rings and holes
+    # One request at a time asks a parsed zone: GEOS builds a prepared geometry's indexes on first use, and
+    # the parsed zones are shared between requests (``parsed_zones``).
+    _asking: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     @classmethod
     def from_geojson(cls, zones: dict[str, Any] | None) -> "Zones | None":
@@ -92,12 +99,42 @@ class Zones:
             return None
         try:
             nearest_edge = affinity.affine_transform(self.edges, _around(lat, lon)).distance(Point(0.0, 0.0))
-            inside = bool(self.area.covers(Point(lon, lat)))
+            with self._asking:
+                inside = bool(self.area.covers(Point(lon, lat)))
         except GEOSException:
             return None
         if nearest_edge < radius:
             return None
         return inside
+
+
+# Zones parsed, by the hash of their GeoJSON: repairing and merging polygons costs far more than the test of a
+# position, and every record an auxiliary makes is tested against the same zones. Bounded: least recently used
+# out first.
+_PARSED: "OrderedDict[str, Zones | None]" = OrderedDict()
+_PARSED_MAX = 4096
+_PARSED_LOCK = threading.Lock()
+
+
+def parsed_zones(zones: dict[str, Any] | None) -> Zones | None:
+    """``Zones.from_geojson``, parsed once per distinct content and then shared (the result is immutable)."""
+    if not zones:
+        return None
+    try:
+        text = json.dumps(zones, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    except (TypeError, ValueError):
+        return Zones.from_geojson(zones)
+    key = hashlib.sha256(text.encode()).hexdigest()
+    with _PARSED_LOCK:
+        if key in _PARSED:
+            _PARSED.move_to_end(key)
+            return _PARSED[key]
+    parsed = Zones.from_geojson(zones)
+    with _PARSED_LOCK:
+        _PARSED[key] = parsed
+        if len(_PARSED) > _PARSED_MAX:
+            _PARSED.popitem(last=False)
+    return parsed
 
 
 def _rings(zones: dict[str, Any]) -> list[list[LinearRing]]:
