@@ -66,11 +66,12 @@ end
 
 
 def _task_fields(i: int) -> dict[str, object]:
-    """A patrol record inside the seeded auxiliaries' zone, from an hour ago (the service believes a month back)."""
-    start = datetime.now(UTC) - timedelta(hours=1, seconds=i % 3000)
+    """A patrol record inside the seeded auxiliaries' zone, begun a moment ago: after their badges were issued,
+    as a day's work is, so the service answers its credential check without reading the credential's history."""
+    start = datetime.now(UTC) - timedelta(seconds=3, milliseconds=i % 1000)
     lat, lon = 32.041, 118.781  # the middle of bench/crowd/seed.py's XINJIEKOU, the writers' zone
     return {"category": "patrol", "description": f"新街口商圈巡查，劝阻占道经营（{i}）",
-            "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=20)).isoformat(),
+            "started_at": start.isoformat(), "ended_at": (start + timedelta(seconds=2)).isoformat(),
             "lat": lat, "lon": lon}
 
 
