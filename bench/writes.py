@@ -65,13 +65,13 @@ end
 """
 
 
-def _task_fields(i: int) -> dict[str, object]:
-    """A patrol record inside the seeded auxiliaries' zone, begun a moment ago: after their badges were issued,
-    as a day's work is, so the service answers its credential check without reading the credential's history."""
-    start = datetime.now(UTC) - timedelta(seconds=3, milliseconds=i % 1000)
+def _task_fields(i: int, after: datetime) -> dict[str, object]:
+    """A patrol record inside the seeded auxiliaries' zone, begun ``after`` their badges were issued, as a day's
+    work is, so the service answers its credential check without reading the credential's history."""
+    start = after + timedelta(milliseconds=i % 1000)
     lat, lon = 32.041, 118.781  # the middle of bench/crowd/seed.py's XINJIEKOU, the writers' zone
     return {"category": "patrol", "description": f"新街口商圈巡查，劝阻占道经营（{i}）",
-            "started_at": start.isoformat(), "ended_at": (start + timedelta(seconds=2)).isoformat(),
+            "started_at": start.isoformat(), "ended_at": (start + timedelta(seconds=1)).isoformat(),
             "lat": lat, "lon": lon}
 
 
@@ -84,7 +84,8 @@ class SyncFigures:
     wrong: int
 
 
-def _sync(base: str, writers: list[dict[str, str]], *, clients: int, batch: int, duration: float) -> SyncFigures:
+def _sync(base: str, writers: list[dict[str, str]], *, clients: int, batch: int, duration: float,
+          after: datetime) -> SyncFigures:
     """``clients`` phones, each its own auxiliary, sending batches of new records back to back."""
     latencies: list[float] = []
     stored = [0]
@@ -93,7 +94,7 @@ def _sync(base: str, writers: list[dict[str, str]], *, clients: int, batch: int,
     # The bodies are made before the clock starts: the client's JSON is not what is measured. Enough for
     # 10,000 records/s per phone.
     per_client = max(2, int(duration * 10_000 / batch))
-    fields = [_task_fields(i) for i in range(batch)]
+    fields = [_task_fields(i, after) for i in range(batch)]
     bodies = [[json.dumps({"tasks": [{"id": str(uuid.uuid4()), **f} for f in fields]}) for _ in range(per_client)]
               for _ in range(clients)]
 
@@ -134,17 +135,19 @@ def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
     cli(env, "create-admin", "--username", JUSTICE, "--password", PASSWORD, source=source)
     with running_service(env, tmp / f"serve-{backend}-{label}.log", source) as base:
         world = seed(base, badges=SEEDED, tag=os.urandom(3).hex())
+        seeded_at = datetime.now(UTC)
         writers = [headers for _, headers in world.writers]
         tokens = tmp / "tokens.txt"
         tokens.write_text("\n".join(h["Authorization"].removeprefix("Bearer ") for h in writers) + "\n")
-        body = json.dumps({"id": "%s", **_task_fields(0)}, ensure_ascii=False)
+        body = json.dumps({"id": "%s", **_task_fields(0, seeded_at)}, ensure_ascii=False)
         script = wrk.write_script(tmp, "new_task.lua", NEW_TASK)
         wrk.run(base + "/api/tasks", duration=2, connections=args.connections, script=script,
                 script_args=(str(tokens), secrets.token_hex(4), body))  # warm-up: pools, caches, the JIT of wrk
         tasks = wrk.run(base + "/api/tasks", duration=args.duration, connections=args.connections, script=script,
                         script_args=(str(tokens), secrets.token_hex(4), body))
         lines.append(wrk.row(f"POST /api/tasks {backend} {label}", tasks, args.bare_figures))
-        sync = _sync(base, writers, clients=args.sync_clients, batch=args.batch, duration=args.duration)
+        sync = _sync(base, writers, clients=args.sync_clients, batch=args.batch, duration=args.duration,
+                     after=seeded_at)
         lines.append(f"{f'/api/sync {backend} {label}':<44}{sync.records_per_s:>9,.0f} records/s in "
                      f"{sync.batches} batches of {args.batch}, {args.sync_clients} phones at once; per batch "
                      f"p50 {sync.p50_ms:,.0f} ms, p99 {sync.p99_ms:,.0f} ms; not created: {sync.wrong}")
