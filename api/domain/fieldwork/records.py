@@ -7,7 +7,7 @@ it (``phone_ids.same_or_conflict``), so its shape must not change for records al
 """
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
@@ -28,7 +28,7 @@ class TaskFlags:
     needs_professional_qualification: bool = False
 
     def raised(self) -> list[str]:
-        return [name for name, value in asdict(self).items() if value]
+        return [name for name, value in _plain(self).items() if value]
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class TaskDraft:
     flags: TaskFlags = field(default_factory=TaskFlags)
 
     def content(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**_plain(self), "flags": _plain(self.flags)}
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,13 @@ class ShiftDraft:
     accuracy_m: float | None = None
 
     def content(self) -> dict[str, Any]:
-        return asdict(self)
+        return _plain(self)
+
+
+def _plain(draft: object) -> dict[str, Any]:
+    """``dataclasses.asdict`` one level deep, without its deep copies (a sync batch hashes hundreds of records):
+    every value here is immutable."""
+    return {f.name: getattr(draft, f.name) for f in fields(draft)}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
