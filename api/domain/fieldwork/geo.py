@@ -98,14 +98,28 @@ class Zones:
         if not (math.isfinite(lat) and math.isfinite(lon) and math.isfinite(radius)) or radius < 0:
             return None
         try:
-            nearest_edge = affinity.affine_transform(self.edges, _around(lat, lon)).distance(Point(0.0, 0.0))
+            nearest_edge = self._nearest_edge_m(lat, lon, radius)
+            if nearest_edge < radius:
+                return None
             with self._asking:
-                inside = bool(self.area.covers(Point(lon, lat)))
+                return bool(self.area.covers(Point(lon, lat)))
         except GEOSException:
             return None
-        if nearest_edge < radius:
-            return None
-        return inside
+
+    def _nearest_edge_m(self, lat: float, lon: float, radius: float) -> float:
+        """The distance in metres from the fix to the nearest edge, or a bound of it that decides the same
+        against ``radius``. The plane of ``_around`` stretches degrees by kx east-west and ky north-south, so a
+        distance of d degrees is between kx·d and ky·d metres (kx ≤ ky): a fix far from every edge, or very
+        near one, is decided from the distance in degrees, and only one in between pays for moving the edges
+        into metres."""
+        in_degrees = self.edges.distance(Point(lon, lat))
+        kx, ky = _M_PER_DEGREE * math.cos(math.radians(lat)), _M_PER_DEGREE
+        at_least, at_most = in_degrees * kx * (1 - 1e-9), in_degrees * ky * (1 + 1e-9)
+        if at_least >= radius:
+            return at_least
+        if at_most < radius:
+            return at_most
+        return float(affinity.affine_transform(self.edges, _around(lat, lon)).distance(Point(0.0, 0.0)))
 
 
 # Zones parsed, by the hash of their GeoJSON: repairing and merging polygons costs far more than the test of a
