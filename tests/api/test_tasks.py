@@ -238,6 +238,26 @@ def test_same_task_sent_again_answers_200_with_the_stored_record(client: TestCli
     assert _tasks(db, body["id"]) == 1
 
 
+def test_a_stored_record_sent_again_gets_its_record_back_though_the_rules_would_now_refuse_it(
+    client: TestClient, db: Session
+) -> None:
+    agency = make_agency(db)
+    _, officer = make_officer(db, agency)
+    headers = _aux(client, db, agency)
+    body = task_payload(category="inspection", officer_id=str(officer.id))
+    first = client.post("/api/tasks", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    officer.active = False  # the officer named has left since: a new record naming them is refused
+    db.flush()
+    again = client.post("/api/tasks", json=body, headers=headers)
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == first.json()["id"]
+    assert_problem(client.post("/api/tasks", json={**body, "id": str(uuid.uuid4())}, headers=headers), 422,
+                   "officer_not_available")
+    assert_problem(client.post("/api/tasks", json={**body, "description": "另一条"}, headers=headers), 409,
+                   "id_conflict")
+
+
 def test_same_instant_in_another_offset_is_the_same_content(client: TestClient, db: Session) -> None:
     headers = _aux(client, db)
     body = task_payload()

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, Select, false, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from api.domain.access import visible_agencies
 from api.domain.audit import log as audit
 from api.domain.duties import DUTY_BY_CODE, Duty, TaskMode
-from api.domain.errors import Conflict, NotFound, RuleViolation
+from api.domain.errors import Conflict, DomainError, NotFound, RuleViolation
 from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
 from api.domain.fieldwork.context import FieldContext, available_officer
 from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
@@ -147,12 +148,22 @@ def _stored(session: Session, fc: FieldContext, payload: TaskDraft, digest: str)
 
 def record_task(session: Session, fc: FieldContext, payload: TaskDraft) -> tuple[Task, bool]:
     """Record a task made on the phone; (task, created). A retry of a stored record is answered with it
-    before any rule runs, so a phone that lost the first answer always gets its record back."""
+    whatever the rules say now, so a phone that lost the first answer always gets its record back.
+
+    The usual record is new, so the database is not asked for the stored one first: a retry the rules still
+    admit meets the primary key (``insert_once`` answers it with the stored row), and one they refuse is looked
+    up before the refusal is given. Forbidden work keeps a case as it is refused, so there the lookup comes
+    first; so it does when the session holds the record already (an id sent twice in one sync batch)."""
     digest = task_digest(payload, None)
-    stored = _stored(session, fc, payload, digest)
-    if stored is not None:
+    in_session = session.identity_map.get(identity_key(Task, payload.id)) is not None
+    if (in_session or payload.flags.raised()) and (stored := _stored(session, fc, payload, digest)) is not None:
         return stored, False
-    scope = admit_task(session, fc, payload)
+    try:
+        scope = admit_task(session, fc, payload)
+    except DomainError:
+        if (stored := _stored(session, fc, payload, digest)) is not None:
+            return stored, False
+        raise
     task, created = insert_once(session, new_task(fc, payload, scope, digest), model=Task,
                                 auxiliary_id=fc.aux.id)
     if created:
