@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnDefault, inspect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from api.domain.errors import Conflict
 from api.domain.models import (
@@ -61,16 +63,30 @@ def same_or_conflict(existing: PhoneRow, *, auxiliary_id: uuid.UUID, digest: str
 def insert_once(
     session: Session, row: PhoneRow, *, model: type[PhoneRow], auxiliary_id: uuid.UUID
 ) -> tuple[PhoneRow, bool]:
-    """Insert ``row`` keyed by its phone-made id; (row, True) when new, (stored row, False) when a
-    concurrent request stored the same record first. On PostgreSQL the losing insert waits for the
-    winner's commit, then fails on the primary key, and the re-read sees the committed row."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        stored = session.get(model, row.id, populate_existing=True)
-        if stored is None:
-            raise
-        return same_or_conflict(stored, auxiliary_id=auxiliary_id, digest=row.content_hash), False
-    return row, True
+    """Insert ``row`` keyed by its phone-made id; (row, True) when new, (stored row, False) when the id is
+    stored already (a retry, or a concurrent request that stored the same record first).
+
+    One ``INSERT ... ON CONFLICT (id) DO NOTHING``, and no savepoint: a duplicate id is not an error that
+    aborts the transaction. On PostgreSQL an insert that meets a concurrent one waits for its commit and then
+    does nothing, and the re-read sees the committed row. The row joins the session as stored, every column
+    given (Python-side defaults filled in here), so nothing is read back."""
+    mapper = inspect(model)
+    values: dict[str, Any] = {}
+    for attr in mapper.column_attrs:
+        value = getattr(row, attr.key)
+        default = attr.columns[0].default
+        if value is None and isinstance(default, ColumnDefault):
+            value = default.arg(None) if default.is_callable else default.arg
+            setattr(row, attr.key, value)
+        values[attr.key] = value
+    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    key = mapper.primary_key[0]
+    stmt = dialect_insert(model).values(values).on_conflict_do_nothing(index_elements=[key]).returning(key)
+    if session.execute(stmt).first() is not None:
+        make_transient_to_detached(row)
+        session.add(row)
+        return row, True
+    stored = session.get(model, row.id, populate_existing=True)
+    if stored is None:
+        raise RuntimeError(f"{model.__tablename__} {row.id}: the insert did nothing and no row is stored")
+    return same_or_conflict(stored, auxiliary_id=auxiliary_id, digest=row.content_hash), False
