@@ -86,7 +86,9 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def require_role(*roles: Role) -> object:
-    def guard(user: CurrentUser) -> User:
+    # async: reading a loaded attribute needs no trip to the thread pool, and on SQLite a writing request
+    # holds the writer lane (api/db.py) from its first query to its commit, across every trip it makes.
+    async def guard(user: CurrentUser) -> User:
         if user.role not in roles:
             raise Forbidden(
                 "role_not_allowed",
