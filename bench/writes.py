@@ -33,7 +33,7 @@ import httpx2
 
 from bench import wrk
 from bench.crowd.seed import FORGETFUL, JUSTICE, PASSWORD, TOGGLED, WRITERS, seed
-from bench.crowd.serve import cli, running_bare, running_service, service_env
+from bench.crowd.serve import cli, running_service, service_env
 from bench.databases import drop_database, fresh_database
 from bench.verify.run import before_checkout
 
@@ -176,12 +176,8 @@ def main() -> None:
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="auxduty-writes-") as tmp_name:
         tmp = Path(tmp_name)
-        with running_bare(tmp / "bare.log") as bare:
-            tokens = tmp / "bare-tokens.txt"
-            tokens.write_text("\n".join(os.urandom(16).hex() for _ in range(100)) + "\n")
-            script = wrk.write_script(tmp, "bare.lua", wrk.PICK_LINE)
-            args.bare_figures = wrk.run(bare + "/bare-async/", duration=args.duration, connections=args.connections,
-                                        script=script, script_args=(str(tokens), "/bare-async/"))
+        args.bare_figures = wrk.bare_figures(tmp, duration=args.duration, connections=args.connections,
+                                             paths=100, path_bytes=16)
         lines.append(wrk.row("bare endpoint (async def)", args.bare_figures, args.bare_figures))
         for backend in backends:
             ok &= measure(args, backend, tmp, None, "now", lines)

@@ -4,11 +4,14 @@ wrk (Debian's package) is the load: a C client on loopback that a Python service
 measured is the server. Each bench measures the bare endpoint (bench/verify/bare.py) in the same run.
 """
 
+import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.crowd.serve import running_bare
 
 # Each request picks one line of the file named by the first argument, at random, and asks for the path
 # prefix (second argument) followed by it: many distinct badges, as a city's phones scan them.
@@ -83,3 +86,13 @@ HEADER = f"{'endpoint':<44}{'req/s':>9}{'ratio':>7}{'p50 ms':>9}{'p99 ms':>9}{'r
 def row(name: str, f: Figures, bare: Figures) -> str:
     return (f"{name:<44}{f.rps:>9,.0f}{f.rps / bare.rps:>7.3f}{f.p50_ms:>9.2f}{f.p99_ms:>9.2f}{f.requests:>9}"
             f"{f.non2xx:>9}{f.errors:>8}")
+
+
+def bare_figures(tmp: Path, *, duration: int, connections: int, paths: int, path_bytes: int) -> Figures:
+    """The bare ``async def`` endpoint under the same wrk load over ``paths`` paths: each bench's yardstick."""
+    with running_bare(tmp / "bare.log") as bare:
+        tokens = tmp / "bare-tokens.txt"
+        tokens.write_text("\n".join(os.urandom(path_bytes).hex() for _ in range(paths)) + "\n")
+        script = write_script(tmp, "bare.lua", PICK_LINE)
+        return run(bare + "/bare-async/", duration=duration, connections=connections,
+                   script=script, script_args=(str(tokens), "/bare-async/"))
