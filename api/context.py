@@ -22,6 +22,7 @@ from api.keystore import DatabaseKeyStore, DatabaseLogKeys, Sealer, VapidKeys
 from api.lockout import LoginGuard, LoginLimits, make_login_guard
 from api.push import Pusher
 from api.ratelimit import Limiter, make_limiter
+from api.scan_alerts import ScanAlerts
 from api.security import load_or_create_secret
 from api.settings import Settings
 from api.storage import open_store
@@ -137,6 +138,10 @@ class AppContext:
     def push(self) -> Pusher:
         """Sends Web Push messages off the request path (api/push.py); closed with the app."""
         return Pusher(self)
+
+    @cached_property
+    def scan_alerts(self) -> ScanAlerts:
+        return ScanAlerts(self.sessions, self.db_slots)
 
     @property
     def access_lifetime(self) -> timedelta:

@@ -1,6 +1,7 @@
 """Dependencies every route shares: the request's transaction, the caller, role guards."""
 
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Annotated, Any
 
@@ -126,18 +127,26 @@ def client_address(peer: str | None, forwarded_for: Iterable[str],
     """The client of a request: the peer, unless the peer is a trusted proxy; then the right-most address of
     ``X-Forwarded-For`` that is not a trusted proxy. Each proxy appends whom it heard from, so everything left
     of the last untrusted address is whatever the client chose to write. Malformed entries are skipped."""
-    hop = _address(peer) if peer else None
-    if not trusted or hop is None or not any(hop in net for net in trusted):
+    if not trusted or not peer or not _trusted_hop(peer, trusted):
         return peer or "unknown"
+    hop = _address(peer)
     entries = [e for value in forwarded_for for e in value.split(",")]
     for entry in reversed(entries):
         address = _address(entry)
         if address is None:
             continue
         hop = address
-        if not any(address in net for net in trusted):
+        if not _trusted_hop(entry, trusted):
             return str(address)
     return str(hop)  # every hop is a trusted proxy: the left-most one is as near the client as it gets
+
+
+@lru_cache(maxsize=4096)
+def _trusted_hop(text: str, trusted: Sequence[IPv4Network | IPv6Network]) -> bool:
+    """Whether the address written as ``text`` is one of the ``trusted`` proxies (False when it is no address).
+    Remembered: every request asks it of its peer, and a service sees few peers (its proxies)."""
+    address = _address(text)
+    return address is not None and any(address in net for net in trusted)
 
 
 def _client(request: Request, ctx: AppContext) -> str:

@@ -10,11 +10,12 @@ The figures are this worker's own (one registry per app): request counts and lat
 status class, the database slots (api/capacity.py), the connection pool, and the photo decoder pool.
 """
 
+import itertools
 import logging
+import os
 import re
 import sys
 import time
-import uuid
 from collections.abc import Iterable
 from ipaddress import ip_address
 from typing import Any
@@ -152,7 +153,8 @@ def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
 
 
 class _ServiceGauges:
-    """Read at each scrape: the database slots and pool of the app, and the decoder pool of the process."""
+    """Read at each scrape: the database slots and pool of the app, its dead-badge scans waiting to be kept, and
+    the decoder pool of the process."""
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
@@ -170,6 +172,12 @@ class _ServiceGauges:
                 yield _gauge("auxduty_db_pool_checked_out", "connections in use", pool.checkedout())
                 yield _gauge("auxduty_db_pool_overflow", "connections open beyond the pool size",
                              max(0, pool.overflow()))
+            alerts = ctx.scan_alerts
+            yield _gauge("auxduty_scan_alerts_waiting", "dead-badge scans waiting to be kept (api/scan_alerts.py)",
+                         alerts.waiting)
+            yield CounterMetricFamily("auxduty_scan_alerts_kept", "dead-badge scans kept as alerts", value=alerts.kept)
+            yield CounterMetricFamily("auxduty_scan_alerts_lost", "dead-badge scans not kept (database errors, "
+                                                                  "too many waiting)", value=alerts.lost)
         decoder = decoder_pool_state()
         if decoder is not None:
             yield _gauge("auxduty_decoder_workers_max", "photo decoder workers at most", decoder["size"])
@@ -228,6 +236,25 @@ class _Templates:
         return self._by_endpoint.get(id(endpoint), UNMATCHED)
 
 
+class _RequestIds:
+    """New request ids: 32 hex digits, a random half for the process and a count, as unique as a UUID4's
+    within a deployment and without a trip to the kernel for every request. Renewed in a forked child."""
+
+    def __init__(self) -> None:
+        self.renew()
+        os.register_at_fork(after_in_child=self.renew)
+
+    def renew(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.count = itertools.count(int.from_bytes(os.urandom(4)))
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.count) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
+
+
+_new_request_id = _RequestIds()
+
+
 def _header(scope: Scope, name: bytes) -> list[str]:
     return [value.decode("latin-1") for key, value in scope["headers"] if key == name]
 
@@ -248,7 +275,7 @@ class ObserveRequests:
             await self.app(scope, receive, send)
             return
         given = _header(scope, b"x-request-id")
-        request_id = given[0] if given and REQUEST_ID.fullmatch(given[0]) else uuid.uuid4().hex
+        request_id = given[0] if given and REQUEST_ID.fullmatch(given[0]) else _new_request_id()
         status = 500
         start = time.perf_counter()
 

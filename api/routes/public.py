@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
-import structlog
 from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
@@ -22,10 +21,10 @@ from starlette.datastructures import UploadFile as ReceivedFile
 from api import ratelimit
 from api.badge_cache import auxiliary_key, credential_key
 from api.context import AppContext
-from api.db import READ_ONLY, session_scope
+from api.db import READ_ONLY
 from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited
 from api.domain.errors import DomainError, NotFound
-from api.domain.staff.badge_status import BadgeCheck, check_badge_no, check_token, record_dead_scan, valid_photo
+from api.domain.staff.badge_status import BadgeCheck, DeadScan, check_badge_no, check_token, valid_photo
 from api.pages.verify import render_verify_page
 from api.routes.page_kit import Chrome, html_page, over_limit
 from api.uploads import limited_upload_route
@@ -34,7 +33,6 @@ from verification.compact import code_of
 from verification.photo import MAX_BYTES, PhotoRejected, decode_badge_photo
 
 T = TypeVar("T")
-_log = structlog.get_logger("auxduty.public")
 router = APIRouter(tags=["public"])
 OPEN_CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 # A token is ~300 characters; anything far longer is not ours and is refused before any work.
@@ -64,12 +62,6 @@ def to_read(check: BadgeCheck) -> VerificationRead:
 
 
 DEAD = ("suspended", "revoked", "superseded", "expired")
-
-
-def _record_dead_scan(ctx: AppContext, check: BadgeCheck, channel: str, lat: float | None, lon: float | None
-                      ) -> None:
-    with session_scope(ctx.sessions) as session:
-        record_dead_scan(session, check, channel=channel, lat=lat, lon=lon)
 
 
 async def in_db_slot(ctx: AppContext, fn: Callable[..., T], *args: Any) -> T:
@@ -137,22 +129,18 @@ async def answer_for_token(
     if answer is None:
         answer = await in_db_slot(ctx, _check_fresh, ctx, token)
     if alert_now and answer.check.status in DEAD:
-        await in_db_slot(ctx, _record_dead_scan, ctx, answer.check, channel, lat, lon)
+        await ctx.scan_alerts.keep(DeadScan(answer.check, channel, lat, lon))
     return answer
 
 
 def alert_after(ctx: AppContext, check: BadgeCheck, channel: str, lat: float | None = None,
                 lon: float | None = None) -> BackgroundTask | None:
     """The keeping of a dead badge's scan as an alert, to run once the answer has been sent: the citizen's
-    answer never waits for a write (a crash in between loses that one alert). None for a live badge."""
-    return BackgroundTask(_alert, ctx, check, channel, lat, lon) if check.status in DEAD else None
-
-
-async def _alert(ctx: AppContext, check: BadgeCheck, channel: str, lat: float | None, lon: float | None) -> None:
-    try:
-        await in_db_slot(ctx, _record_dead_scan, ctx, check, channel, lat, lon)
-    except Exception:  # the answer is out: say in the service's log what was not kept
-        _log.exception("dead badge scan not kept", credential_id=str(check.credential_id), channel=channel)
+    answer never waits for a write (a crash in between loses that alert: api/scan_alerts.py). None for a live
+    badge."""
+    if check.status not in DEAD:
+        return None
+    return BackgroundTask(ctx.scan_alerts.keep, DeadScan(check, channel, lat, lon))
 
 
 class _ScanRoute(APIRoute):
@@ -208,7 +196,7 @@ async def answer_for_number(
     # The lookup and the count of a dead badge's scan are two short sessions, never two at once.
     check = await in_db_slot(ctx, _check_number, ctx, badge_no)
     if check is not None and check.status in DEAD:
-        await in_db_slot(ctx, _record_dead_scan, ctx, check, "number", lat, lon)
+        await ctx.scan_alerts.keep(DeadScan(check, "number", lat, lon))
     return check
 
 

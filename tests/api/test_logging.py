@@ -3,12 +3,14 @@ sent as a secret: no badge token, password, phone number, access code or ``Autho
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api import observability
 from api.main import create_app
 from api.observability import configure_logging
 from api.settings import Settings
@@ -129,3 +131,18 @@ def test_a_crash_is_logged_as_a_500_without_its_message(
         assert PASSWORD not in json.dumps(line) and TOKEN not in json.dumps(line)
     finally:
         app.state.ctx.engine.dispose()
+
+
+def test_made_request_ids_differ_and_a_forked_worker_makes_its_own() -> None:
+    made = [observability._new_request_id() for _ in range(1000)]
+    assert len(set(made)) == 1000 and all(len(rid) == 32 and int(rid, 16) >= 0 for rid in made)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # a worker forked by a process manager
+        os.write(write, observability._new_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(child, 0)
+    theirs = os.read(read, 64).decode()
+    os.close(read)
+    assert len(theirs) == 32 and theirs[:16] != made[0][:16]

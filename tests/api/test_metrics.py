@@ -70,6 +70,7 @@ def test_metrics_count_requests_by_route_template_and_status_class(scraper: Test
     assert _value(text, latency, method="GET", route="/api/public/verify/{token}", status="2xx") == 2
     assert _value(text, "auxduty_db_slots") == 20
     assert _value(text, "auxduty_db_pool_size") >= 1
+    assert _value(text, "auxduty_scan_alerts_waiting") == 0 and _value(text, "auxduty_scan_alerts_lost_total") == 0
 
 
 def test_unknown_methods_are_one_label(scraper: TestClient) -> None:

@@ -18,7 +18,7 @@ from api.domain.models import (
     CredentialStatus,
     DeadBadgeScan,
 )
-from api.routes import public
+from api.scan_alerts import ScanAlerts
 from tests.factories import login, make_agency, make_auxiliary
 from tests.live import serve
 from tests.problems import assert_problem
@@ -205,13 +205,13 @@ def test_a_dead_badges_scan_is_answered_before_its_alert_is_written(
     _, aux = make_auxiliary(db, make_agency(db), status=AuxiliaryStatus.SUSPENDED)
     token = _badge(client, db, aux)
     gate = threading.Event()
-    keep = public._record_dead_scan
+    keep = ScanAlerts._write_now
 
-    def slow_write(*args: Any) -> None:
+    def slow_write(*args: Any) -> int:
         assert gate.wait(10)
-        keep(*args)
+        return keep(*args)
 
-    monkeypatch.setattr(public, "_record_dead_scan", slow_write)
+    monkeypatch.setattr(ScanAlerts, "_write_now", slow_write)
     with serve(client.app) as base:  # type: ignore[arg-type]
         answer = httpx2.get(f"{base}/api/public/verify/{token}", timeout=5)  # answered with the write held up
         assert answer.status_code == 200 and answer.json()["status"] == "suspended"
@@ -221,3 +221,50 @@ def test_a_dead_badges_scan_is_answered_before_its_alert_is_written(
         while db.scalar(select(func.count()).select_from(DeadBadgeScan)) != 1:
             assert time.monotonic() < deadline, "the scan was never kept"
             time.sleep(0.02)
+
+
+def test_a_crowds_scans_of_a_dead_badge_are_all_kept_in_a_few_transactions(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scans that arrive while one is being written wait in the worker and are written together by that
+    writer (api/scan_alerts.py): none is lost, and they do not queue one transaction each for the database."""
+    _, aux = make_auxiliary(db, make_agency(db), status=AuxiliaryStatus.SUSPENDED)
+    token = _badge(client, db, aux)
+    gate = threading.Event()
+    batches: list[int] = []
+    keep = ScanAlerts._write_now
+
+    def held_write(alerts: ScanAlerts, batch: list[Any]) -> int:
+        batches.append(len(batch))
+        assert gate.wait(10)
+        return keep(alerts, batch)
+
+    monkeypatch.setattr(ScanAlerts, "_write_now", held_write)
+    with serve(client.app) as base:  # type: ignore[arg-type]
+        with httpx2.Client(base_url=base, timeout=10) as web:
+            first = web.get(f"/api/public/verify/{token}")
+            assert first.status_code == 200 and first.json()["status"] == "suspended"
+            deadline = time.monotonic() + 5
+            while not batches:  # the first scan's write has begun, and is held
+                assert time.monotonic() < deadline, "the first scan was never written"
+                time.sleep(0.01)
+            # Answered from memory (the first scan's answer), so nothing but the held writer reads the database.
+            paths = [f"/api/public/verify/{token}", f"/v/{token}"] * 15
+            answers: list[int] = []
+            threads = [threading.Thread(target=lambda p=p: answers.append(httpx2.get(base + p, timeout=10).status_code))
+                       for p in paths]
+            for t in threads:
+                t.start()
+            while len(answers) < 30:  # every answer is out while the first write is still held
+                assert time.monotonic() < deadline + 5, "answers waited for the held write"
+                time.sleep(0.01)
+            gate.set()
+            for t in threads:
+                t.join(10)
+        assert answers == [200] * 30
+        while db.scalar(select(func.count()).select_from(DeadBadgeScan)) != 31:
+            assert time.monotonic() < deadline + 10, "some scans were never kept"
+            time.sleep(0.02)
+    assert batches[0] == 1 and sum(batches) == 31 and len(batches) <= 3, batches
+    alerts = client.app.state.ctx.scan_alerts  # type: ignore[attr-defined]
+    assert (alerts.kept, alerts.lost, alerts.waiting) == (31, 0, 0)

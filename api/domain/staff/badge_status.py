@@ -8,11 +8,12 @@ agency.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from api.domain.base import beijing_date, utcnow
@@ -181,21 +182,42 @@ def check_badge_no(session: Session, badge_no: str) -> BadgeCheck | None:
     return check or BadgeCheck(BadgeStatus.INVALID)
 
 
+@dataclass(frozen=True)
+class DeadScan:
+    """One scan of a badge that is no longer valid, waiting to be kept (``record_dead_scans``)."""
+
+    check: BadgeCheck
+    channel: str
+    lat: float | None = None
+    lon: float | None = None
+    at: datetime = field(default_factory=utcnow)
+
+
+def record_dead_scans(session: Session, scans: Sequence[DeadScan]) -> int:
+    """Keep scans of suspended, revoked, superseded or expired badges as alerts for the agencies that answer for
+    the person (``alerts``), in one statement: when, how, and where only as the 0.01° cell of the position the
+    citizen's phone sent, if it sent one; nothing about who scanned. Scans of other badges are passed over.
+    Callers run it in a transaction of its own, so a citizen's check never waits for a write lock. Returns how
+    many were kept."""
+    rows = []
+    for scan in scans:
+        check = scan.check
+        if check.status not in _DEAD or check.auxiliary_id is None or check.credential_id is None:
+            continue
+        place = coarse_place(scan.lat, scan.lon)
+        rows.append({"id": uuid.uuid4(), "credential_id": check.credential_id, "auxiliary_id": check.auxiliary_id,
+                     "status": str(check.status), "channel": scan.channel, "scanned_at": scan.at,
+                     "place_lat": place[0] if place else None, "place_lon": place[1] if place else None})
+    if rows:
+        session.execute(insert(DeadBadgeScan), rows)
+    return len(rows)
+
+
 def record_dead_scan(
     session: Session, check: BadgeCheck, *, channel: str, lat: float | None = None, lon: float | None = None
 ) -> bool:
-    """Keep a scan of a suspended, revoked, superseded or expired badge as an alert for the agencies that answer for
-    the person (``alerts``): when, how, and where only as the 0.01° cell of the position the citizen's phone
-    sent, if it sent one; nothing about who scanned. Callers run it in a transaction of its own, so a
-    citizen's check never waits for a write lock."""
-    if check.status not in _DEAD or check.auxiliary_id is None or check.credential_id is None:
-        return False
-    place = coarse_place(lat, lon)
-    session.add(DeadBadgeScan(credential_id=check.credential_id, auxiliary_id=check.auxiliary_id,
-                              status=check.status, channel=channel,
-                              place_lat=place[0] if place else None, place_lon=place[1] if place else None))
-    session.flush()
-    return True
+    """Keep one scan of a dead badge (``record_dead_scans``); False when the badge is not dead."""
+    return record_dead_scans(session, [DeadScan(check, channel, lat, lon)]) == 1
 
 
 def valid_photo(session: Session, badge_no: str) -> tuple[bytes, str] | None:
