@@ -11,12 +11,14 @@ status class, the database slots (api/capacity.py), the connection pool, and the
 """
 
 import itertools
+import json
 import logging
 import os
 import re
 import sys
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from ipaddress import ip_address
 from typing import Any
 
@@ -69,9 +71,28 @@ class _StderrLines:
     info = error = msg
 
 
-# Request lines take structlog's own chain, not the logging module's (a record, a copy of it, a handler's
-# lock): a third of the time, on every badge check.
-_request_lines: Any = structlog.wrap_logger(_StderrLines())
+class _JsonRequestLines:
+    """Request lines in the JSON format, written straight: the same fields structlog's chain would give them
+    (the request's bound context, ``level``, an ISO ``timestamp`` in UTC, secret keys redacted), at a fifth of
+    its cost, which on a remembered badge check was a third of the whole request."""
+
+    def _line(self, level: str, event: str, fields: dict[str, Any]) -> None:
+        line = {"logger": "auxduty.request", **fields, "event": event, **structlog.contextvars.get_contextvars(),
+                "level": level, "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
+        for key in [k for k in line if k.lower() in SECRET_KEYS]:
+            line[key] = "[redacted]"
+        sys.stderr.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+
+    def info(self, event: str, **fields: Any) -> None:
+        self._line("info", event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self._line("error", event, fields)
+
+
+# Request lines take structlog's own chain for a person's console, not the logging module's (a record, a copy
+# of it, a handler's lock), and no chain at all in JSON (``_JsonRequestLines``).
+_request_lines: Any = _JsonRequestLines()
 
 
 class _NoRawAccessLines(logging.Filter):
@@ -106,7 +127,7 @@ def configure_logging(log_format: str) -> None:
         _StderrLines(), wrapper_class=structlog.make_filtering_bound_logger(logging.INFO), processors=[
             structlog.contextvars.merge_contextvars, structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True), _redact, renderer,
-        ]).bind(logger="auxduty.request")
+        ]).bind(logger="auxduty.request") if console else _JsonRequestLines()
     for name in LOGGERS:
         logger = logging.getLogger(name)
         handler = next((h for h in logger.handlers if getattr(h, "auxduty", False)), None)
