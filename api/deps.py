@@ -14,7 +14,7 @@ from api.context import AppContext
 from api.db import READ_ONLY
 from api.domain.errors import DomainError, Forbidden, Unauthenticated
 from api.domain.models import Role, User
-from api.domain.organisation.accounts import family_revoked
+from api.domain.organisation.accounts import account_of_login
 from api.pages.desk.session import session_user
 from api.ratelimit import Rule
 from api.security import decode_access
@@ -74,10 +74,10 @@ def get_current_user(
         session.info["actor_id"] = desk_user.id
         return desk_user
     claims = decode_access(ctx.access_secret, token)
-    user = session.get(User, claims.sub)
+    user, revoked = account_of_login(session, claims.sub, claims.family)
     if user is None or not user.active:
         raise Unauthenticated("invalid_token", "账号不存在或已停用", "account unknown or disabled")
-    if claims.family is not None and family_revoked(session, claims.family):
+    if revoked:
         raise Unauthenticated("invalid_token", "该登录已被注销，请重新登录", "this login was revoked; sign in again")
     session.info["actor_id"] = user.id
     return user

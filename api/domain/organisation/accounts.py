@@ -167,7 +167,7 @@ class RefreshTokenReused(Unauthenticated):
 
 def rotate_refresh_token(session: Session, token: str, *, lifetime: timedelta) -> tuple[User, str, uuid.UUID]:
     """Spend ``token`` and hand out its successor (and the family both belong to); a token spent twice revokes
-    its whole family, and with it every access token of the family (``family_revoked``)."""
+    its whole family, and with it every access token of the family (``account_of_login``)."""
     row = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _digest(token)))
     invalid = Unauthenticated("invalid_refresh_token", "刷新令牌无效或已过期", "refresh token invalid or expired")
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
@@ -197,11 +197,15 @@ def rotate_refresh_token(session: Session, token: str, *, lifetime: timedelta) -
     return user, issue_refresh_token(session, user=user, lifetime=lifetime, family_id=row.family_id), row.family_id
 
 
-def family_revoked(session: Session, family_id: uuid.UUID) -> bool:
-    """Whether the login ``family_id`` was revoked (a refresh token reused, a logout, a password change)."""
-    return session.scalar(select(RefreshToken.id).where(
-        RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_not(None)).limit(1)) is not None
-
+def account_of_login(session: Session, user_id: uuid.UUID, family_id: uuid.UUID | None) -> tuple[User | None, bool]:
+    """The account an access token names, and whether its login (``family_id``) was revoked: one round trip,
+    as every authenticated request asks it first."""
+    if family_id is None:
+        return session.get(User, user_id), False
+    revoked = select(RefreshToken.id).where(RefreshToken.family_id == family_id,
+                                            RefreshToken.revoked_at.is_not(None)).exists()
+    row = session.execute(select(User, revoked).where(User.id == user_id)).first()
+    return (None, False) if row is None else (row[0], bool(row[1]))
 
 
 def revoke_logins(session: Session, user_id: uuid.UUID) -> int:
