@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
 from api.db import READ_ONLY
@@ -160,12 +159,9 @@ def request_client(request: Request) -> str:
 
 
 async def check_rate_limit(request: Request, ctx: AppContext, rule: Rule) -> None:
-    """Count the request against ``rule`` for this client (429 past the limit). The in-process store
-    answers at once; Redis is asked from the thread pool so the event loop never waits on the network."""
-    if ctx.limiter.blocking:
-        await run_in_threadpool(ctx.limiter.check, rule, _client(request, ctx))
-    else:
-        ctx.limiter.check(rule, _client(request, ctx))
+    """Count the request against ``rule`` for this client (429 past the limit): the in-process store answers
+    at once, Redis through its asyncio client, so the event loop never waits on the network."""
+    await ctx.limiter.check_async(rule, _client(request, ctx))
 
 
 def rate_limited(rule: Rule) -> Any:

@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         yield
         if keeper:
             keeper.stop()
+        await ctx.limiter.aclose()
         ctx.push.close()
         shutdown_decoder_pool()
         if ctx.badge_bus is not None:

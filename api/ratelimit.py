@@ -4,10 +4,12 @@ A fixed window per (rule, client): cheap, and enough to keep a scraper or a floo
 crowding out citizens. Without Redis the counters live in this process (one worker on a laptop).
 """
 
+import asyncio
 import threading
 import time
+import weakref
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from api.domain.errors import DomainError
 
@@ -59,33 +61,81 @@ class MemoryStore:
 
 
 class RedisStore:
+    """Counters in Redis, shared by every worker of every host. The event loop asks through redis-py's asyncio
+    client (one per loop), so a badge check never takes a trip to the thread pool to be counted; code on a
+    worker thread asks through the blocking client."""
+
     def __init__(self, url: str) -> None:
         import redis
 
+        self._url = url
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+    @staticmethod
+    def _key(key: str, window_s: int) -> tuple[str, int]:
+        now = int(time.time())
+        return f"auxduty:rl:{key}:{now // window_s}", window_s - now % window_s
 
     def hit(self, key: str, window_s: int) -> tuple[int, int]:
-        bucket = int(time.time()) // window_s
-        full = f"auxduty:rl:{key}:{bucket}"
+        full, left = self._key(key, window_s)
         pipe = self._redis.pipeline()
         pipe.incr(full)
         pipe.expire(full, window_s + 1)
         count, _ = pipe.execute()
-        return int(count), window_s - int(time.time()) % window_s
+        return int(count), left
+
+    async def hit_async(self, key: str, window_s: int) -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        client = self._by_loop.get(loop)
+        if client is None:
+            import redis.asyncio
+
+            client = redis.asyncio.Redis.from_url(self._url, socket_timeout=0.5, socket_connect_timeout=0.5)
+            self._by_loop[loop] = client
+        full, left = self._key(key, window_s)
+        async with client.pipeline() as pipe:
+            pipe.incr(full)
+            pipe.expire(full, window_s + 1)
+            count, _ = await pipe.execute()
+        return int(count), left
+
+    async def aclose(self) -> None:
+        """Close this loop's asyncio client (the app's shutdown: its sockets belong to the loop)."""
+        client = self._by_loop.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.aclose()
 
 
 class Limiter:
     def __init__(self, store: Store, *, scale: float = 1.0) -> None:
         self.store = store
         self.scale = scale
-        # Whether a check may wait on the network (and so belongs off the event loop).
-        self.blocking = isinstance(store, RedisStore)
 
     def check(self, rule: Rule, client: str) -> None:
+        """Count one request of ``client`` against ``rule`` (429 past the limit), from a worker thread."""
         try:
             count, retry_after = self.store.hit(f"{rule.name}:{client}", rule.window_s)
         except Exception:  # a sick Redis must not take verification down with it
             return
+        self._judge(rule, count, retry_after)
+
+    async def check_async(self, rule: Rule, client: str) -> None:
+        """``check`` from the event loop: the in-process counters at once, Redis without blocking the loop."""
+        if not isinstance(self.store, RedisStore):
+            self.check(rule, client)
+            return
+        try:
+            count, retry_after = await self.store.hit_async(f"{rule.name}:{client}", rule.window_s)
+        except Exception:  # a sick Redis must not take verification down with it
+            return
+        self._judge(rule, count, retry_after)
+
+    async def aclose(self) -> None:
+        if isinstance(self.store, RedisStore):
+            await self.store.aclose()
+
+    def _judge(self, rule: Rule, count: int, retry_after: int) -> None:
         if count > max(1, int(rule.limit * self.scale)):
             raise RateLimited(retry_after)
 

@@ -1,6 +1,8 @@
 """Public endpoints are rate-limited per client; with Redis the limit holds across workers."""
 
+import asyncio
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +78,43 @@ def test_every_public_endpoint_is_rate_limited(tight_client: TestClient) -> None
                  "/v/x/complaint"):
         codes = {tight_client.get(path).status_code for _ in range(8)}
         assert 429 in codes, path
+
+
+def test_the_event_loop_counts_in_redis_without_a_worker_thread(redis_url: str, monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """From the event loop the count goes through Redis's asyncio client (the blocking one would stall the loop
+    or cost a trip to the thread pool): the same counters as the worker threads', so one limit holds."""
+    rule = Rule(f"t{uuid.uuid4().hex[:8]}", limit=5, window_s=60)
+    on_thread, on_loop = Limiter(RedisStore(redis_url)), Limiter(RedisStore(redis_url))
+    blocking = threading.get_ident()
+
+    def no_blocking_call(*_args: object) -> tuple[int, int]:
+        raise AssertionError("the blocking Redis client was asked from the event loop")
+
+    for _ in range(3):
+        on_thread.check(rule, "198.51.100.8")
+    monkeypatch.setattr(on_loop.store, "hit", no_blocking_call)
+
+    async def from_the_loop() -> list[bool]:
+        assert threading.get_ident() == blocking  # asyncio.run: this thread, no pool
+        refused = []
+        for _ in range(4):
+            try:
+                await on_loop.check_async(rule, "198.51.100.8")
+                refused.append(False)
+            except RateLimited:
+                refused.append(True)
+        await on_loop.aclose()
+        return refused
+
+    assert asyncio.run(from_the_loop()) == [False, False, True, True]
+
+
+def test_a_sick_redis_lets_the_event_loop_through() -> None:
+    limiter = Limiter(RedisStore("redis://127.0.0.1:9/0"))  # nothing listens on the discard port
+    async def count_and_close() -> None:
+        await limiter.check_async(Rule("t", limit=1, window_s=60), "198.51.100.9")
+        await limiter.aclose()
+
+    asyncio.run(count_and_close())
+    limiter.check(Rule("t", limit=1, window_s=60), "198.51.100.9")
