@@ -1,0 +1,49 @@
+"""Trips to the thread pool a request takes: each is a wait for a thread and for the event loop to come back,
+and on SQLite a writing request holds the one writer's turn (api/db.py) across all of them after its first
+statement. A dependency or step that slips back onto a thread of its own fails here."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio.to_thread
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.factories import login, make_agency, make_auxiliary, task_payload
+
+
+@contextmanager
+def trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    seen: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        inner = getattr(func, "func", func)  # run_in_threadpool passes a functools.partial
+        seen.append(getattr(inner, "__qualname__", repr(inner)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    yield seen
+
+
+def test_a_task_write_takes_four_trips(client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    user, _ = make_auxiliary(db, make_agency(db))
+    headers = login(client, user)
+    with trips(monkeypatch) as seen:
+        r = client.post("/api/tasks", json=task_payload(), headers=headers)
+    assert r.status_code == 201, r.text
+    # Who asks; the endpoint; FastAPI's check of a sync endpoint's answer; the commit. The session is made on
+    # the event loop: nothing to wait for yet.
+    assert seen == ["get_current_user", "_run_sync_endpoint", "ModelField.validate", "_end"], seen
+
+
+def test_a_read_takes_a_trip_to_begin_read_only(client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    user, _ = make_auxiliary(db, make_agency(db))
+    headers = login(client, user)
+    with trips(monkeypatch) as seen:
+        r = client.get("/api/tasks", headers=headers)
+    assert r.status_code == 200, r.text
+    assert seen == ["_read_only_session", "get_current_user", "_run_sync_endpoint", "ModelField.validate", "_end"]
