@@ -7,7 +7,8 @@ One ``auxduty serve`` worker on a fresh database holds ``--badges`` auxiliaries,
 the API. wrk (2 threads, ``--connections``) asks ``GET /api/public/verify/{token}`` for a badge picked at random
 among all of them at every request, while an agency admin suspends and reinstates 40 of them ``--changes`` times a
 second through the API (a dead badge's scan is kept as an alert: those checks write). The bare FastAPI endpoint
-(bench/verify/bare.py, one uvicorn worker) is measured in the same run with the same random paths.
+(bench/verify/bare.py, one uvicorn worker) is measured in the same run with the same random paths, again before
+each service, and each service's rows are divided by the bare figures measured just before them.
 
 With ``--redis`` the service carries changes between workers through Redis, as a deployment of many hosts does;
 without, through the data dir, as a laptop or a single host does. ``--before REV`` also measures the service as
@@ -160,12 +161,18 @@ def main() -> None:
     ok = True
     with tempfile.TemporaryDirectory(prefix="auxduty-verify-") as tmp_name:
         tmp = Path(tmp_name)
-        args.bare_figures = wrk.bare_figures(tmp, duration=args.duration, connections=args.connections,
-                                             paths=args.badges, path_bytes=40)
-        lines.append(wrk.row("bare endpoint (async def)", args.bare_figures, args.bare_figures))
+        def yardstick() -> None:
+            # Measured again before each service, so that a machine that gets busier (or quieter) during the
+            # run does not tilt the later rows' ratios: each row is divided by the bare figures just before it.
+            args.bare_figures = wrk.bare_figures(tmp, duration=args.duration, connections=args.connections,
+                                                 paths=args.badges, path_bytes=40)
+            lines.append(wrk.row("bare endpoint (async def)", args.bare_figures, args.bare_figures))
+
         for backend in backends:
+            yardstick()
             ok &= measure(args, backend, tmp, None, "now", lines)
             if args.before:
+                yardstick()
                 with before_checkout(args.before, tmp) as source:
                     ok &= measure(args, backend, tmp, source, f"at {args.before[:10]}", lines)
     print(f"\nwrk -t2 -c{args.connections} -d{args.duration}s over {args.badges} distinct badges, one uvicorn worker "
