@@ -1,9 +1,9 @@
 """Dependencies every route shares: the request's transaction, the caller, role guards."""
 
-from collections.abc import AsyncIterator, Iterable, Sequence
-from functools import lru_cache
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from functools import lru_cache, wraps
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -19,6 +19,8 @@ from api.pages.desk.session import session_user
 from api.ratelimit import Rule
 from api.security import decode_access
 
+P = ParamSpec("P")
+R = TypeVar("R")
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
@@ -186,6 +188,20 @@ async def check_rate_limit(request: Request, ctx: AppContext, rule: Rule) -> Non
     """Count the request against ``rule`` for this client (429 past the limit): the in-process store answers
     at once, Redis through its asyncio client, so the event loop never waits on the network."""
     await ctx.limiter.check_async(rule, _client(request, ctx))
+
+
+def threaded(endpoint: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """A sync endpoint that FastAPI sees as async: its body still runs on a worker thread, but FastAPI checks
+    and serialises its answer on the event loop instead of in a trip to the thread pool of its own (it does so
+    for every sync endpoint with a response model). For the endpoints many writers call: each trip is a wait for
+    a thread and for the loop, inside the writer's turn on SQLite. Parameters and dependencies are read from
+    ``endpoint`` itself (FastAPI follows ``__wrapped__``)."""
+
+    @wraps(endpoint)
+    async def on_a_thread(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await run_in_threadpool(endpoint, *args, **kwargs)
+
+    return on_a_thread
 
 
 def rate_limited(rule: Rule) -> Any:

@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories import login, make_agency, make_auxiliary, task_payload
+from api.domain.models import Role
+from tests.factories import login, make_agency, make_auxiliary, make_user, task_payload
 
 
 @contextmanager
@@ -47,3 +48,17 @@ def test_a_read_takes_a_trip_to_begin_read_only(client: TestClient, db: Session,
         r = client.get("/api/tasks", headers=headers)
     assert r.status_code == 200, r.text
     assert seen == ["_read_only_session", "get_current_user", "_run_sync_endpoint", "ModelField.validate", "_end"]
+
+
+def test_a_suspension_takes_three_trips(client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A threaded endpoint (api/deps.py): its answer is checked on the event loop, not in a trip of its own."""
+    agency = make_agency(db)
+    _, aux = make_auxiliary(db, agency)
+    admin = make_user(db, role=Role.AGENCY_ADMIN, agency=agency)
+    headers = login(client, admin)
+    with trips(monkeypatch) as seen:
+        r = client.post(f"/api/auxiliaries/{aux.id}/suspend", json={"reason": "调查期间"}, headers=headers)
+    assert r.status_code == 200 and r.json()["status"] == "suspended", r.text
+    assert seen == ["get_current_user", "suspend_auxiliary_route", "_end"], seen
+    refused = client.post(f"/api/auxiliaries/{aux.id}/suspend", json={"reason": "again"}, headers=headers)
+    assert refused.status_code == 409 and refused.json()["code"] == "invalid_transition"
