@@ -161,6 +161,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(privacy.router)
     app.include_router(phone_app.router)
     install_desk(app)  # the desk's HTML pages at /desk/ (api/pages/desk), outside the OpenAPI document
+    # Remembered scans answered before routing; inside the request's id, figures and log line added next.
+    app.add_middleware(public.RememberedScans)
     # Probes and figures last: they are few requests, the badge checks many.
     observability.install(app)
     health.install(app)

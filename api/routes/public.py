@@ -17,15 +17,17 @@ from fastapi.routing import APIRoute
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as ReceivedFile
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import ratelimit
 from api.badge_cache import auxiliary_key, credential_key
 from api.context import AppContext
 from api.db import READ_ONLY
-from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited
+from api.deps import ContextDep, SessionDep, check_rate_limit, client_address, rate_limited
 from api.domain.errors import DomainError, NotFound
 from api.domain.staff.badge_status import BadgeCheck, DeadScan, check_badge_no, check_token, valid_photo
 from api.pages.verify import render_verify_page
+from api.ratelimit import RateLimited
 from api.routes.page_kit import Chrome, html_page, over_limit
 from api.uploads import limited_upload_route
 from schemas.public import DutyRead, VerificationRead
@@ -178,6 +180,58 @@ async def verify_token(request: Request, token: Token, lat: Latitude = None, lon
 
 router.add_api_route("/api/public/verify/{token}", verify_token, methods=["GET"], response_model=VerificationRead,
                      route_class_override=_ScanRoute)
+
+
+_SCAN_PATH = "/api/public/verify/"
+_SCAN_HEADERS = [(name.lower().encode(), value.encode()) for name, value in OPEN_CORS.items()]
+
+
+class RememberedScans:
+    """ASGI middleware, inside the request's id, figures and log line (api/observability.py) and in front of
+    everything else: a phone's scan (``GET /api/public/verify/{token}``, no query string) whose answer is
+    remembered is answered here, without Starlette's exception layers, routing and dependency machinery, which
+    cost a remembered scan more than the rest of it. Everything else, and a scan whose answer must be read
+    from the database or whose client is over the limit, goes on to the app, which answers it as documented
+    (and counts an over-limit client once more: it stays over). The answer, its headers, the count against
+    the limit and the alert kept for a dead badge are those of ``verify_token``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._route = self._scan_route()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] == "GET" and not scope["query_string"]
+                and scope["path"].startswith(_SCAN_PATH)):
+            token = scope["path"][len(_SCAN_PATH):]
+            if 0 < len(token) <= MAX_TOKEN and "/" not in token and await self._answered(scope, send, token):
+                return
+        await self.app(scope, receive, send)
+
+    async def _answered(self, scope: Scope, send: Send, token: str) -> bool:
+        app = scope["app"]
+        ctx: AppContext = app.state.ctx
+        answer: Answer | None = ctx.badge_cache.get(token if "." in token else code_of(token))
+        if answer is None:
+            return False
+        headers = [value.decode("latin-1") for key, value in scope["headers"] if key == b"x-forwarded-for"]
+        peer = scope["client"][0] if scope.get("client") else None
+        try:
+            await ctx.limiter.check_async(ratelimit.VERIFY, client_address(peer, headers,
+                                                                           ctx.settings.trusted_proxies))
+        except RateLimited:
+            return False
+        scope["route"] = self._route  # the route template in the request's figures and log line
+        body = answer.json()
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            *_SCAN_HEADERS, (b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+        if answer.check.status in DEAD:  # after the answer, as verify_token's background task does
+            await ctx.scan_alerts.keep(DeadScan(answer.check, "api"))
+        return True
+
+    @staticmethod
+    def _scan_route() -> Any:
+        return next(r for r in router.routes if getattr(r, "path", None) == _SCAN_PATH + "{token}")
 
 
 def _check_number(ctx: AppContext, badge_no: str) -> BadgeCheck | None:

@@ -18,6 +18,7 @@ from api.domain.models import (
     CredentialStatus,
     DeadBadgeScan,
 )
+from api.routes import public
 from api.scan_alerts import ScanAlerts
 from tests.factories import login, make_agency, make_auxiliary
 from tests.live import serve
@@ -268,3 +269,38 @@ def test_a_crowds_scans_of_a_dead_badge_are_all_kept_in_a_few_transactions(
     assert batches[0] == 1 and sum(batches) == 31 and len(batches) <= 3, batches
     alerts = client.app.state.ctx.scan_alerts  # type: ignore[attr-defined]
     assert (alerts.kept, alerts.lost, alerts.waiting) == (31, 0, 0)
+
+
+def test_a_remembered_scan_is_answered_before_routing_as_the_route_answers_it(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``RememberedScans`` answers a scan whose answer is remembered without the app's routing: same body,
+    same headers, counted against the same limit, a dead badge's scan still kept, and nothing else read."""
+    _, aux = make_auxiliary(db, make_agency(db))
+    token = _badge(client, db, aux)
+    first = client.get(f"/api/public/verify/{token}")  # read from the database, then remembered
+    routed: list[str] = []
+    declared = public.answer_for_token
+
+    async def spy(ctx: Any, token: str, *args: Any, **kwargs: Any) -> Any:
+        routed.append(token)
+        return await declared(ctx, token, *args, **kwargs)
+
+    monkeypatch.setattr(public, "answer_for_token", spy)
+    again = client.get(f"/api/public/verify/{token}")
+    assert routed == []  # answered in front of the app
+    placed = client.get(f"/api/public/verify/{token}", params={"lat": "32.04", "lon": "118.78"})
+    assert routed == [token]  # a query string takes the declared route
+    for answer in (again, placed):
+        assert answer.status_code == 200
+        assert {**answer.json(), "checked_at": None} == {**first.json(), "checked_at": None}
+        assert {k: v for k, v in answer.headers.items() if k not in ("x-request-id", "content-length")} == {
+            k: v for k, v in first.headers.items() if k not in ("x-request-id", "content-length")}
+    assert again.json()["checked_at"] != first.json()["checked_at"]
+    _set(db, aux, AuxiliaryStatus.SUSPENDED, CredentialStatus.SUSPENDED)
+    client.app.state.ctx.badge_cache.clear()  # type: ignore[attr-defined]
+    assert client.get(f"/api/public/verify/{token}").json()["status"] == "suspended"  # read, remembered
+    assert client.get(f"/api/public/verify/{token}").json()["status"] == "suspended"  # remembered
+    assert routed == [token, token]
+    assert db.scalar(select(func.count()).select_from(DeadBadgeScan)) == 2  # both scans kept
+

@@ -11,12 +11,14 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import leaf_info
 from api.main import create_app
 from api.ratelimit import Limiter, RateLimited, RedisStore, Rule
+from tests.api.test_public_verify import _badge
 from tests.conftest import IN_CI, make_settings
+from tests.factories import make_agency, make_auxiliary
 from tests.problems import assert_problem
 
 REDIS_URL = os.environ.get("AUXDUTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -118,3 +120,12 @@ def test_a_sick_redis_lets_the_event_loop_through() -> None:
 
     asyncio.run(count_and_close())
     limiter.check(Rule("t", limit=1, window_s=60), "198.51.100.9")
+
+
+def test_a_remembered_scan_counts_against_the_limit(tight_client: TestClient, db: Session) -> None:
+    _, aux = make_auxiliary(db, make_agency(db))
+    token = _badge(tight_client, db, aux)
+    answers = [tight_client.get(f"/api/public/verify/{token}") for _ in range(8)]  # limit 120 * 0.05 = 6
+    assert [r.status_code for r in answers[:6]] == [200] * 6
+    assert_problem(answers[6], 429, "rate_limited")
+    assert 1 <= int(answers[6].headers["retry-after"]) <= 60
