@@ -75,13 +75,20 @@ async def get_session(
     try:
         yield session
     except DomainError as exc:
-        await run_in_threadpool(_end, session, exc.keep_writes)
+        await _ended(session, exc.keep_writes)
         raise
     except BaseException:
-        await run_in_threadpool(_end, session, False)
+        await _ended(session, False)
         raise
     else:
-        await run_in_threadpool(_end, session, True)
+        await _ended(session, True)
+
+
+async def _ended(session: Session, commit: bool) -> None:
+    if session.in_transaction():
+        await run_in_threadpool(_end, session, commit)
+    else:  # committed on the endpoint's thread (``writes``), or never begun: nothing waits on the database
+        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -99,13 +106,30 @@ def get_current_user(
         session.info["actor_id"] = desk_user.id
         return desk_user
     claims = decode_access(ctx.access_secret, token)
+    # On SQLite a writing request reads who asks in a read-only transaction of its own, ended here: its write
+    # transaction, and with it the one writer's turn (api/db.py), begins at the endpoint's first statement, not
+    # while this request waits for its next trip to a thread. PostgreSQL has no such turn to hold.
+    apart = (request.method not in ("GET", "HEAD") and ctx.engine.dialect.name == "sqlite"
+             and not session.in_transaction())
+    if apart:
+        session.connection(execution_options={READ_ONLY: True})
     user, revoked = account_of_login(session, claims.sub, claims.family)
     if user is None or not user.active:
         raise Unauthenticated("invalid_token", "账号不存在或已停用", "account unknown or disabled")
     if revoked:
         raise Unauthenticated("invalid_token", "该登录已被注销，请重新登录", "this login was revoked; sign in again")
     session.info["actor_id"] = user.id
+    if apart:
+        _commit_keeping_objects(session)
     return user
+
+
+def _commit_keeping_objects(session: Session) -> None:
+    expire, session.expire_on_commit = session.expire_on_commit, False  # what was read stays loaded
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -190,18 +214,29 @@ async def check_rate_limit(request: Request, ctx: AppContext, rule: Rule) -> Non
     await ctx.limiter.check_async(rule, _client(request, ctx))
 
 
-def threaded(endpoint: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
-    """A sync endpoint that FastAPI sees as async: its body still runs on a worker thread, but FastAPI checks
-    and serialises its answer on the event loop instead of in a trip to the thread pool of its own (it does so
-    for every sync endpoint with a response model). For the endpoints many writers call: each trip is a wait for
-    a thread and for the loop, inside the writer's turn on SQLite. Parameters and dependencies are read from
-    ``endpoint`` itself (FastAPI follows ``__wrapped__``)."""
+def writes(endpoint: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """A sync endpoint that writes, run on a worker thread with the request's transaction (its ``session``
+    argument) committed on the same thread once it returns: on SQLite the one writer's turn is held only while
+    this thread runs, never across a wait for the event loop and another thread. A refusal (an exception)
+    leaves the transaction to ``get_session``, as before: rolled back, or committed when the refusal keeps what
+    it wrote. FastAPI sees an async endpoint, so it checks and serialises the answer on the event loop instead
+    of in a trip to the thread pool of its own; it reads parameters and dependencies from ``endpoint`` itself
+    (it follows ``__wrapped__``)."""
 
     @wraps(endpoint)
     async def on_a_thread(*args: P.args, **kwargs: P.kwargs) -> R:
-        return await run_in_threadpool(endpoint, *args, **kwargs)
+        return await run_in_threadpool(_and_commit, endpoint, args, kwargs)
 
     return on_a_thread
+
+
+def _and_commit(endpoint: Callable[..., R], args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+    result = endpoint(*args, **kwargs)
+    session = kwargs.get("session")
+    if not isinstance(session, Session):
+        raise TypeError(f"{endpoint.__qualname__} takes the request's session as `session`")
+    session.commit()
+    return result
 
 
 def rate_limited(rule: Rule) -> Any:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from api.deps import Admin, ContextDep, CurrentUser, SessionDep, threaded
+from api.deps import Admin, ContextDep, CurrentUser, SessionDep, writes
 from api.domain.errors import NotFound
 from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, Training
 from api.domain.pagination import paginate
@@ -229,7 +229,7 @@ def issue_credential_route(
 
 
 @router.post("/auxiliaries/{aux_id}/suspend", response_model=AuxiliaryRead)
-@threaded
+@writes
 def suspend_auxiliary_route(
     session: SessionDep, user: CurrentUser, aux_id: AuxId, body: StatusChange
 ) -> AuxiliaryRead:
@@ -240,7 +240,7 @@ def suspend_auxiliary_route(
 
 
 @router.post("/auxiliaries/{aux_id}/reinstate", response_model=AuxiliaryRead)
-@threaded
+@writes
 def reinstate_auxiliary_route(
     session: SessionDep, user: CurrentUser, aux_id: AuxId, body: StatusChange
 ) -> AuxiliaryRead:

@@ -15,6 +15,12 @@ BATCH = 200
 BOUND = 20  # the request, the batch's lookups, one INSERT per table, the answer's five reads, the officers' notice
 
 
+def apart(connection: Connection) -> int:
+    """On SQLite who asks is read in a transaction of its own (api/deps.py): here one savepoint more and its
+    release; in service, a BEGIN DEFERRED and its COMMIT."""
+    return 2 if connection.dialect.name == "sqlite" else 0
+
+
 @contextmanager
 def statements(connection: Connection) -> Iterator[list[str]]:
     seen: list[str] = []
@@ -35,7 +41,8 @@ def test_a_task_is_written_in_a_handful_of_statements(client: TestClient, db: Se
     with statements(connection) as seen:
         r = client.post("/api/tasks", json=task_payload(), headers=headers)
     assert r.status_code == 201, r.text
-    assert len(seen) <= 7, "\n".join(seen)  # the request's savepoint and its release, three reads, two INSERTs
+    # The request's savepoint and its release, three reads, two INSERTs.
+    assert len(seen) <= 7 + apart(connection), "\n".join(seen)
 
 
 def test_a_sync_batch_costs_the_same_statements_for_200_records_as_for_2(
@@ -50,8 +57,8 @@ def test_a_sync_batch_costs_the_same_statements_for_200_records_as_for_2(
     with statements(connection) as seen:
         r = client.post("/api/sync", json={"tasks": tasks}, headers=headers)
     assert [t["result"] for t in r.json()["tasks"]] == ["created"] * BATCH
-    assert len(seen) <= BOUND, "\n".join(seen)
+    assert len(seen) <= BOUND + apart(connection), "\n".join(seen)
     with statements(connection) as seen:  # sent again: every record a duplicate, found by the batch's one query
         r = client.post("/api/sync", json={"tasks": tasks}, headers=headers)
     assert [t["result"] for t in r.json()["tasks"]] == ["duplicate"] * BATCH
-    assert len(seen) <= BOUND, "\n".join(seen)
+    assert len(seen) <= BOUND + apart(connection), "\n".join(seen)
