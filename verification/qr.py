@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from verification.qr_deblur import deshake
 from verification.qr_regions import (
     Region,
     adaptive_threshold,
@@ -52,8 +53,9 @@ _TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 
-Look = Callable[[Image.Image, int], Image.Image]
-"""A clean-up applied before scanning; gets the image and the code's expected size in pixels."""
+Look = Callable[[Image.Image, int], Image.Image | None]
+"""A clean-up applied before scanning; gets the image and the code's expected size in pixels. None: the
+clean-up does not apply to this image (nothing to scan)."""
 Reader = Callable[[Image.Image], list[bytes]]
 """A QR scanner: the payloads of the codes it finds in a grayscale image, largest first."""
 
@@ -97,6 +99,15 @@ def _stretched(image: Image.Image, size: int) -> Image.Image:
     return stretch_contrast(image)
 
 
+def _deshaken(image: Image.Image, size: int) -> Image.Image | None:
+    return deshake(image)
+
+
+def scan_zxing_then_zbar(image: Image.Image) -> list[bytes]:
+    """Both readers on one costly look: each reads some restored codes the other cannot."""
+    return scan_zxing(image) or scan_qr(image)
+
+
 @dataclass(frozen=True)
 class Step:
     """One look: the whole frame at 1/``level`` scale, or the best ``regions`` scaled so the code spans
@@ -115,6 +126,9 @@ class Step:
 
 PLAN: tuple[Step, ...] = (
     Step(_plain, level=4),
+    # Camera shake divided out (qr_deblur), only where the region's edges show a direction of smear; early,
+    # because no other look reads a code smeared over several modules and the budget would be spent first.
+    Step(_deshaken, size=300, reader=scan_zxing_then_zbar),
     Step(_binarised, size=400),
     Step(_plain, size=560),
     # zxing-cpp, when installed, after zbar's first looks at the best region have failed (see the top).
@@ -208,15 +222,19 @@ def _looks(pyramid: Pyramid, plan: tuple[Step, ...], budget: _Budget) -> Iterato
         if step.whole_frame:
             frame = pyramid.level(step.level)
             if budget.affords(frame.width * frame.height):
-                yield step.look(frame, 0), step.reader
+                looked = step.look(frame, 0)
+                if looked is not None:
+                    yield looked, step.reader
             continue
         if regions is None:
             regions = find_regions(pyramid.level(_SEARCH_LEVEL))
         for region in regions[: step.regions]:
-            yield _region_look(pyramid, region, step), step.reader
+            looked = _region_look(pyramid, region, step)
+            if looked is not None:
+                yield looked, step.reader
 
 
-def _region_look(pyramid: Pyramid, region: Region, step: Step) -> Image.Image:
+def _region_look(pyramid: Pyramid, region: Region, step: Step) -> Image.Image | None:
     """``region`` cut from the full-resolution image, scaled so the code spans ``step.size`` pixels."""
     full = pyramid.level(1)
     search = pyramid.level(_SEARCH_LEVEL)
