@@ -2,10 +2,12 @@
 
 Most photos are easy: a quarter-scale image (JPEG decoded at 1/2 scale by libjpeg itself, then halved)
 scans in about 20 ms. The rest go down ``PLAN``, a cascade of ever costlier looks at the candidate regions
-``qr_regions`` finds: full-resolution crops scaled to a module size zbar handles, then binarised against
-their local mean (dim light, shadows, glare), sharpened (blur), contrast-stretched, larger or smaller;
-the whole frame at half and full scale come last, for a code the region finder missed. Every photo gets a
-time budget; the cascade stops at the first code read or when the budget is spent.
+``qr_regions`` finds: first, where the best region is smeared one way, that region with the camera shake
+divided out (``qr_deblur``); then full-resolution crops scaled to a module size zbar handles, binarised
+against their local mean (dim light, shadows, glare), sharpened (blur), contrast-stretched, larger or
+smaller; the whole frame at half and full scale come last, for a code the region finder missed. Every photo
+gets a time budget; the cascade stops at the first code read or when the budget is spent, and near its end
+skips the costly looks rather than let one run far past it.
 
 zbar does most of the reading. Where the cascade also has zxing-cpp (optional: ``pip install zxing-cpp``), it
 gives the best region a second opinion at two scales once zbar's first looks have failed: its binariser and
@@ -41,6 +43,10 @@ DEFAULT_BUDGET_S = 0.3
 """Wall time per photo, JPEG decoding included; the step under way when it runs out still finishes."""
 _NS_PER_PIXEL = 20
 """What a zbar pass costs per pixel scanned, measured; a step that cannot finish in time is skipped."""
+_CROP_SPAN = 1.6
+"""A region's crop over the code's side (``crop_around``'s margin on both sides), for a step's cost."""
+_COSTLY_PIXELS = 1_000_000
+"""A region step scanning this many pixels or more (code spans of 800, a restored crop) is a costly one."""
 _SEARCH_LEVEL = 4
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSE = {
@@ -118,17 +124,23 @@ class Step:
     regions: int = 1
     level: int = 1
     reader: Reader = scan_qr
+    weight: float = 1.0
+    """How many zbar passes over the region's pixels the step costs: more for a look that works hard."""
 
     @property
     def whole_frame(self) -> bool:
         return self.size == 0
+
+    @property
+    def region_pixels(self) -> int:
+        return round(self.weight * (_CROP_SPAN * self.size) ** 2)
 
 
 PLAN: tuple[Step, ...] = (
     Step(_plain, level=4),
     # Camera shake divided out (qr_deblur), only where the region's edges show a direction of smear; early,
     # because no other look reads a code smeared over several modules and the budget would be spent first.
-    Step(_deshaken, size=300, reader=scan_zxing_then_zbar),
+    Step(_deshaken, size=300, reader=scan_zxing_then_zbar, weight=6),
     Step(_binarised, size=400),
     Step(_plain, size=560),
     # zxing-cpp, when installed, after zbar's first looks at the best region have failed (see the top).
@@ -229,6 +241,10 @@ def _looks(pyramid: Pyramid, plan: tuple[Step, ...], budget: _Budget) -> Iterato
         if regions is None:
             regions = find_regions(pyramid.level(_SEARCH_LEVEL))
         for region in regions[: step.regions]:
+            # Near the end of the budget a costly look is skipped rather than let run far past it; cheap
+            # ones still run, as a step under way always finishes.
+            if step.region_pixels >= _COSTLY_PIXELS and not budget.affords(step.region_pixels):
+                continue
             looked = _region_look(pyramid, region, step)
             if looked is not None:
                 yield looked, step.reader

@@ -51,3 +51,11 @@ def test_shaken_photo_is_read_only_with_the_shake_divided_out(length: int, angle
     data = shaken_photo(length, angle, scale)
     assert qr.decode_qr_bytes(data, budget_s=NO_HURRY, plan=WITHOUT_DESHAKE) is None
     assert qr.decode_qr_bytes(data, budget_s=NO_HURRY) == BADGE_URL
+
+
+def test_near_the_end_of_the_budget_the_deshake_look_is_skipped_but_cheap_looks_still_run() -> None:
+    pyramid = qr.Pyramid.of_bytes(shaken_photo(14, 30, 5))
+    spent = qr._Budget(0.0)
+    deshake_step = next(step for step in qr.PLAN if step.look is qr._deshaken)
+    assert list(qr._looks(pyramid, (deshake_step,), spent)) == []
+    assert len(list(qr._looks(pyramid, (qr.Step(qr._plain, size=400),), spent))) == 1
