@@ -29,6 +29,8 @@ _ISOTROPIC = 0.6
 """Least over greatest gradient energy above which a crop is taken as not shaken."""
 _SHORTEST, _LONGEST = 3.0, 40.0
 """Shake lengths searched, in pixels of the crop: shorter is plain blur, longer leaves nothing to recover."""
+_WORTH_UNDOING = 6.0
+"""Shorter smears (about a module at the cascade's scale) are left to the cheaper looks, which read them."""
 _FOCUS_SIGMA = 1.0
 """The focus blur assumed on top of the shake, in pixels; a little regularises the filter's ringing."""
 _NOISE_TO_SIGNAL = 0.003
@@ -130,12 +132,14 @@ def estimate_shake(image: Image.Image) -> Shake | None:
 
 def deshake(image: Image.Image) -> Image.Image | None:
     """``image`` (grayscale) with its estimated shake divided out, stretched to 0..255 and enlarged twice;
-    None when it does not look shaken."""
+    None when it does not look shaken, or too little to need this."""
     pixels = np.asarray(image, dtype=np.float64)
     analysed = _analysed(pixels)
     if analysed is None:
         return None
     spectrum, shape, shake = analysed
+    if shake.length < _WORTH_UNDOING:
+        return None
     blur = np.fft.rfft2(_line_spread(shake, shape)) * _gaussian_spectrum(shape, _FOCUS_SIGMA)
     restored = np.fft.irfft2(spectrum * np.conj(blur) / (np.abs(blur) ** 2 + _NOISE_TO_SIGNAL), s=shape)
     restored = restored[: pixels.shape[0], : pixels.shape[1]]
