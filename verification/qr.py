@@ -2,10 +2,12 @@
 
 Most photos are easy: a quarter-scale image (JPEG decoded at 1/2 scale by libjpeg itself, then halved)
 scans in about 20 ms. The rest go down ``PLAN``, a cascade of ever costlier looks at the candidate regions
-``qr_regions`` finds: full-resolution crops scaled to a module size zbar handles, then binarised against
-their local mean (dim light, shadows, glare), sharpened (blur), contrast-stretched, larger or smaller;
-the whole frame at half and full scale come last, for a code the region finder missed. Every photo gets a
-time budget; the cascade stops at the first code read or when the budget is spent.
+``qr_regions`` finds: first, where the best region is smeared one way, that region with the camera shake
+divided out (``qr_deblur``); then full-resolution crops scaled to a module size zbar handles, binarised
+against their local mean (dim light, shadows, glare), sharpened (blur), contrast-stretched, larger or
+smaller; the whole frame at half and full scale come last, for a code the region finder missed. Every photo
+gets a time budget; the cascade stops at the first code read or when the budget is spent, and near its end
+skips the costly looks rather than let one run far past it.
 
 zbar does most of the reading. Where the cascade also has zxing-cpp (optional: ``pip install zxing-cpp``), it
 gives the best region a second opinion at two scales once zbar's first looks have failed: its binariser and
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from verification.qr_deblur import deshake
 from verification.qr_regions import (
     Region,
     adaptive_threshold,
@@ -40,6 +43,10 @@ DEFAULT_BUDGET_S = 0.3
 """Wall time per photo, JPEG decoding included; the step under way when it runs out still finishes."""
 _NS_PER_PIXEL = 20
 """What a zbar pass costs per pixel scanned, measured; a step that cannot finish in time is skipped."""
+_CROP_SPAN = 1.6
+"""A region's crop over the code's side (``crop_around``'s margin on both sides), for a step's cost."""
+_COSTLY_PIXELS = 1_000_000
+"""A region step scanning this many pixels or more (code spans of 800, a restored crop) is a costly one."""
 _SEARCH_LEVEL = 4
 _ORIENTATION_TAG = 0x0112
 _TRANSPOSE = {
@@ -52,8 +59,9 @@ _TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 
-Look = Callable[[Image.Image, int], Image.Image]
-"""A clean-up applied before scanning; gets the image and the code's expected size in pixels."""
+Look = Callable[[Image.Image, int], Image.Image | None]
+"""A clean-up applied before scanning; gets the image and the code's expected size in pixels. None: the
+clean-up does not apply to this image (nothing to scan)."""
 Reader = Callable[[Image.Image], list[bytes]]
 """A QR scanner: the payloads of the codes it finds in a grayscale image, largest first."""
 
@@ -97,6 +105,15 @@ def _stretched(image: Image.Image, size: int) -> Image.Image:
     return stretch_contrast(image)
 
 
+def _deshaken(image: Image.Image, size: int) -> Image.Image | None:
+    return deshake(image)
+
+
+def scan_zxing_then_zbar(image: Image.Image) -> list[bytes]:
+    """Both readers on one costly look: each reads some restored codes the other cannot."""
+    return scan_zxing(image) or scan_qr(image)
+
+
 @dataclass(frozen=True)
 class Step:
     """One look: the whole frame at 1/``level`` scale, or the best ``regions`` scaled so the code spans
@@ -107,14 +124,23 @@ class Step:
     regions: int = 1
     level: int = 1
     reader: Reader = scan_qr
+    weight: float = 1.0
+    """How many zbar passes over the region's pixels the step costs: more for a look that works hard."""
 
     @property
     def whole_frame(self) -> bool:
         return self.size == 0
 
+    @property
+    def region_pixels(self) -> int:
+        return round(self.weight * (_CROP_SPAN * self.size) ** 2)
+
 
 PLAN: tuple[Step, ...] = (
     Step(_plain, level=4),
+    # Camera shake divided out (qr_deblur), only where the region's edges show a direction of smear; early,
+    # because no other look reads a code smeared over several modules and the budget would be spent first.
+    Step(_deshaken, size=300, reader=scan_zxing_then_zbar, weight=6),
     Step(_binarised, size=400),
     Step(_plain, size=560),
     # zxing-cpp, when installed, after zbar's first looks at the best region have failed (see the top).
@@ -208,15 +234,23 @@ def _looks(pyramid: Pyramid, plan: tuple[Step, ...], budget: _Budget) -> Iterato
         if step.whole_frame:
             frame = pyramid.level(step.level)
             if budget.affords(frame.width * frame.height):
-                yield step.look(frame, 0), step.reader
+                looked = step.look(frame, 0)
+                if looked is not None:
+                    yield looked, step.reader
             continue
         if regions is None:
             regions = find_regions(pyramid.level(_SEARCH_LEVEL))
         for region in regions[: step.regions]:
-            yield _region_look(pyramid, region, step), step.reader
+            # Near the end of the budget a costly look is skipped rather than let run far past it; cheap
+            # ones still run, as a step under way always finishes.
+            if step.region_pixels >= _COSTLY_PIXELS and not budget.affords(step.region_pixels):
+                continue
+            looked = _region_look(pyramid, region, step)
+            if looked is not None:
+                yield looked, step.reader
 
 
-def _region_look(pyramid: Pyramid, region: Region, step: Step) -> Image.Image:
+def _region_look(pyramid: Pyramid, region: Region, step: Step) -> Image.Image | None:
     """``region`` cut from the full-resolution image, scaled so the code spans ``step.size`` pixels."""
     full = pyramid.level(1)
     search = pyramid.level(_SEARCH_LEVEL)
