@@ -38,6 +38,10 @@ class MultisetHash:
     def add(self, data: bytes) -> None:
         self._num = self._num * _element(data) % PRIME
 
+    def merge(self, digest: bytes) -> None:
+        """Add every element of the multiset whose digest this is (a part hashed elsewhere)."""
+        self._num = self._num * MultisetHash(digest)._num % PRIME
+
     def remove(self, data: bytes) -> None:
         self._den = self._den * _element(data) % PRIME
 
