@@ -53,6 +53,7 @@ from api.domain.models import (
 from verification.tlog import leaf_hash
 
 LEAF_FORMAT = 1
+_AS_IS = frozenset({str, float, bool})
 LOGGED: dict[str, type[Base]] = {
     model.__tablename__: model
     for model in (Agency, User, Officer, Auxiliary, Training, Credential, ShiftEvent, Task, Cosignature, Evidence,
@@ -64,6 +65,8 @@ these with no leaf was written behind the service's back."""
 
 
 def _plain(value: Any, column: Any = None) -> Any:
+    if value is None or type(value) in _AS_IS:  # most values, at once (the check hashes millions of rows)
+        return value
     # An int written to a float column reads back as a float: hash what the database will return.
     if isinstance(value, int) and not isinstance(value, bool) and column is not None:
         try:
