@@ -14,7 +14,7 @@ For each size (N/10 first, then N) a fresh database is built:
 under tracemalloc (peak of Python allocations). At full size, inclusion and consistency proofs are timed
 and checked against the signed root.
 
-    python -m bench.log.verify [--leaves 1000000] [--rows 100000] [--backend postgresql|sqlite]
+    python -m bench.log.verify [--leaves 1000000] [--rows 100000] [--backend postgresql|sqlite] [--workers 2]
 """
 
 import argparse
