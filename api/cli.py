@@ -159,7 +159,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
     ctx = AppContext.build(get_settings())
     with session_scope(ctx.sessions) as session:
-        report = verify_log(session, ctx.log, evidence_dir=ctx.storage, full=args.full)
+        report = verify_log(session, ctx.log, evidence_dir=ctx.storage, full=args.full,
+                            workers=args.workers)
     print(json.dumps({"ok": report.ok, "size": report.size, "root": report.root, "checks": report.checks,
                       "first_bad": report.first_bad, "mode": report.mode, "verified_from": report.verified_from},
                      ensure_ascii=False))
@@ -212,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("action", choices=["verify"])
     audit.add_argument("--full", action="store_true",
                        help="re-read every leaf from the first, not only those added since the last passing check")
+    audit.add_argument("--workers", type=int, default=1,
+                       help="processes that hash the logged rows of an incremental check (PostgreSQL)")
     audit.set_defaults(func=_cmd_audit)
     privacy = sub.add_parser("privacy", help="erase complainants' phone numbers whose time is up (第十条(一))")
     privacy.add_argument("action", choices=["erase-phones"])

@@ -14,7 +14,7 @@ For each size (N/10 first, then N) a fresh database is built:
 under tracemalloc (peak of Python allocations). At full size, inclusion and consistency proofs are timed
 and checked against the signed root.
 
-    python -m bench.log.verify [--leaves 1000000] [--rows 100000] [--backend postgresql|sqlite]
+    python -m bench.log.verify [--leaves 1000000] [--rows 100000] [--backend postgresql|sqlite] [--workers 2]
 """
 
 import argparse
@@ -279,7 +279,7 @@ def extend(url: str, rows: int, log: TransparencyLog) -> int:
     return size - before
 
 
-def child(url: str, log_dir: Path, trace: bool, full: bool) -> None:
+def child(url: str, log_dir: Path, trace: bool, full: bool, workers: int) -> None:
     """Run verify_log once and print what it cost as one JSON line."""
     engine = make_engine(url)
     log = _transparency_log(log_dir)
@@ -296,7 +296,7 @@ def child(url: str, log_dir: Path, trace: bool, full: bool) -> None:
         if trace:
             tracemalloc.start()
         t0 = time.perf_counter()
-        report = check.verify_log(s, log, full=full)
+        report = check.verify_log(s, log, full=full, workers=workers)
         seconds = time.perf_counter() - t0
         peak = tracemalloc.get_traced_memory()[1] if trace else 0
         _, rss_after = _rss_mib()
@@ -306,9 +306,10 @@ def child(url: str, log_dir: Path, trace: bool, full: bool) -> None:
                       "mode": report.mode, "verified_from": report.verified_from}))
 
 
-def run_check(url: str, log_dir: Path, trace: bool, full: bool = True) -> dict[str, Any]:
+def run_check(url: str, log_dir: Path, trace: bool, full: bool = True, workers: int = 1) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-m", "bench.log.verify", "--child", url, "--log-dir", str(log_dir),
-                          *(["--trace"] if trace else []), *(["--incremental"] if not full else [])],
+                          *(["--trace"] if trace else []), *(["--incremental"] if not full else []),
+                          "--workers", str(workers)],
                          check=True, capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[2])
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -337,9 +338,10 @@ def main() -> None:
     parser.add_argument("--incremental", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--added", type=int, default=5000, help="tasks recorded after the full check, before the "
                         "incremental one")
+    parser.add_argument("--workers", type=int, default=1, help="processes hashing the rows of the incremental check")
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.log_dir, args.trace, full=not args.incremental)
+        child(args.child, args.log_dir, args.trace, full=not args.incremental, workers=args.workers)
         return
     rows_wanted = min(args.rows, args.leaves // 2)
     sizes = [(args.leaves // 10, rows_wanted // 10), (args.leaves, rows_wanted)] if args.leaves >= 10_000 else [
@@ -350,6 +352,7 @@ def main() -> None:
     proofs: dict[str, float] = {}
     inc: dict[str, Any] = {}
     inc_traced: dict[str, Any] | None = None
+    inc_workers: dict[str, Any] = {}
     added = 0
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
@@ -370,6 +373,9 @@ def main() -> None:
                 state = log_dir / "log" / "verified.json"
                 verified = state.read_text()  # what the full check left: each incremental run starts from it
                 inc = run_check(url, log_dir, trace=False, full=False)
+                if args.workers > 1:
+                    state.write_text(verified)
+                    inc_workers = run_check(url, log_dir, trace=False, full=False, workers=args.workers)
                 if not args.no_trace:
                     state.write_text(verified)
                     inc_traced = run_check(url, log_dir, trace=True, full=False)
@@ -399,6 +405,9 @@ def main() -> None:
               f"re-hashed, {inc['checks']['checkpoints']:,} checkpoints; row pass {inc['phases']['rows']:.1f} s), "
               f"py peak {inc_traced['py_peak_mib'] if inc_traced else float('nan'):.1f} MiB, RSS "
               f"{inc['rss_before_mib']:.0f} → {inc['rss_after_mib']:.0f} MiB")
+    if inc_workers:
+        print(f"incremental with {args.workers} worker processes hashing the rows: {inc_workers['seconds']:.1f} s "
+              f"(row pass {inc_workers['phases']['rows']:.1f} s, {inc_workers['checks']['rows']:,} rows)")
     print("verify = verify_log(session, log, full=True) in a fresh process, signatures of every checkpoint checked; "
           "'py peak' is tracemalloc's peak in a second run (tracemalloc slows it: 'verify s traced'); "
           "RSS: the process's RSS when the check starts and its high-water mark (VmHWM, reset just before the "

@@ -1,9 +1,11 @@
 """The multiset hash the incremental oversight check keeps: order does not matter, removal undoes addition,
 and different multisets differ."""
 
+import random
+
 import pytest
 
-from api.domain.audit.multiset import SIZE, MultisetHash
+from api.domain.audit.multiset import PRIME, SIZE, MultisetHash, _reduce
 
 
 def _of(*items: bytes) -> MultisetHash:
@@ -42,3 +44,10 @@ def test_a_digest_resumes_where_it_was_left() -> None:
 def test_what_is_not_a_digest_is_refused(digest: bytes) -> None:
     with pytest.raises(ValueError):
         MultisetHash(digest)
+
+
+def test_folding_reduces_as_the_remainder_does() -> None:
+    rng = random.Random(3072)
+    edges = [0, 1, PRIME - 1, PRIME, PRIME + 1, 2**3072 - 1, 2**3072, (PRIME - 1) ** 2]
+    for value in edges + [rng.getrandbits(6144) for _ in range(200)]:
+        assert _reduce(value) == value % PRIME

@@ -66,21 +66,22 @@ class _Bad(Exception):
 
 
 def verify_log(session: Session, log: TransparencyLog | None = None, *, evidence_dir: BlobStore | None = None,
-               full: bool = False) -> LogReport:
+               full: bool = False, workers: int = 1) -> LogReport:
     """Check the log and every logged row (and evidence file); incremental from the last passing check unless
-    ``full`` or there is none."""
+    ``full`` or there is none. ``workers``: processes that hash the rows of an incremental check on PostgreSQL
+    (``verified.rows_digest``), for a session that has written nothing."""
     state = None if full or log is None else load_verified(log)
     if state is not None:
-        report = _verify(session, log, evidence_dir, state)
+        report = _verify(session, log, evidence_dir, state, workers)
         if report is not None:
             return report
-    report = _verify(session, log, evidence_dir, None)
+    report = _verify(session, log, evidence_dir, None, workers)
     assert report is not None
     return report
 
 
 def _verify(session: Session, log: TransparencyLog | None, evidence_dir: BlobStore | None,
-            state: Verified | None) -> LogReport | None:
+            state: Verified | None, workers: int) -> LogReport | None:
     """One check; from ``state`` it answers only when all is well (None: something disagrees, check in full)."""
     checks = {"leaves": 0, "checkpoints": 0, "rows": 0, "files": 0,
               "rejected": int(session.scalar(select(func.count()).select_from(LogRejected)) or 0)}
@@ -93,7 +94,7 @@ def _verify(session: Session, log: TransparencyLog | None, evidence_dir: BlobSto
             _check_rows(session, checks)
         else:
             records.add_pending()
-            if records.digest() != rows_digest(session, checks):
+            if records.digest() != rows_digest(session, checks, workers=workers):
                 return None
         if evidence_dir is not None:
             _check_files(session, evidence_dir, checks)

@@ -16,11 +16,12 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import ColumnElement, insert, inspect
 from sqlalchemy.orm import Session
 
 from api.domain.base import RULES_VERSION, Base, utcnow
@@ -52,6 +53,7 @@ from api.domain.models import (
 from verification.tlog import leaf_hash
 
 LEAF_FORMAT = 1
+_AS_IS = frozenset({str, float, bool})
 LOGGED: dict[str, type[Base]] = {
     model.__tablename__: model
     for model in (Agency, User, Officer, Auxiliary, Training, Credential, ShiftEvent, Task, Cosignature, Evidence,
@@ -63,6 +65,8 @@ these with no leaf was written behind the service's back."""
 
 
 def _plain(value: Any, column: Any = None) -> Any:
+    if value is None or type(value) in _AS_IS:  # most values, at once (the check hashes millions of rows)
+        return value
     # An int written to a float column reads back as a float: hash what the database will return.
     if isinstance(value, int) and not isinstance(value, bool) and column is not None:
         try:
@@ -86,7 +90,20 @@ def canonical(content: dict[str, Any]) -> bytes:
 
 
 def row_hash(row: Base) -> str:
-    """SHA-256 of the row's columns as stored, in a canonical JSON form.
+    """SHA-256 of the row's columns as stored, in a canonical JSON form (``values_hash``)."""
+    return values_hash(type(row), {key: getattr(row, key) for key, _ in hashed_columns(type(row))})
+
+
+@cache
+def hashed_columns(model: type[Base]) -> tuple[tuple[str, ColumnElement[Any]], ...]:
+    """(attribute, column) of each column of ``model`` that its rows' hash may hold, in mapper order."""
+    skip = getattr(model, "__audit_exclude__", ())
+    return tuple((attr.key, attr.columns[0]) for attr in inspect(model).column_attrs if attr.key not in skip)
+
+
+def values_hash(model: type[Base], values: Mapping[Any, Any]) -> str:
+    """SHA-256 of a row of ``model`` given as its column values by attribute (as a Core select of
+    ``hashed_columns`` reads them, or an ORM object holds them), in a canonical JSON form.
 
     A model's ``__audit_exclude__`` columns are never hashed (running counts). Its ``__audit_late__`` columns,
     added to a logged table after rows were logged, are hashed only when they hold a value: a row logged before
@@ -96,19 +113,16 @@ def row_hash(row: Base) -> str:
     the row's hash, and the leaves that carry it, cannot be searched for the value (a phone number has too
     few possibilities for a plain hash to hide it), and erasing the value changes nothing that was logged.
     """
-    model = type(row)
-    mapper = inspect(model)
-    skip = getattr(model, "__audit_exclude__", ())
     late = getattr(model, "__audit_late__", ())
     keyed: dict[str, str] = getattr(model, "__audit_keyed__", {})
     content = {}
-    for attr in mapper.column_attrs:
-        value = getattr(row, attr.key)
-        if attr.key in skip or (value is None and attr.key in late):
+    for key, column in hashed_columns(model):
+        value = values[key]
+        if value is None and key in late:
             continue
-        if attr.key in keyed and getattr(row, keyed[attr.key]) is not None:
+        if key in keyed and values[keyed[key]] is not None:
             continue
-        content[attr.key] = _plain(value, attr.columns[0])
+        content[key] = _plain(value, column)
     return hashlib.sha256(canonical(content)).hexdigest()
 
 
@@ -160,10 +174,15 @@ def personal_digest(key: bytes, column: str, value: str) -> str:
 def keyed_values_hold(row: Base, key: bytes) -> bool:
     """Whether each keyed value still present matches the digest the log hashed in its place: the value itself
     is not in the row's hash, so this is how a change of it behind the service's back is seen."""
-    model = type(row)
+    keyed: dict[str, str] = getattr(type(row), "__audit_keyed__", {})
+    return keyed_values_match(type(row), {c: getattr(row, c) for pair in keyed.items() for c in pair}, key)
+
+
+def keyed_values_match(model: type[Base], values: Mapping[Any, Any], key: bytes) -> bool:
+    """``keyed_values_hold`` of a row given as its column values by attribute."""
     keyed: dict[str, str] = getattr(model, "__audit_keyed__", {})
     for column, digest_column in keyed.items():
-        value, digest = getattr(row, column), getattr(row, digest_column)
+        value, digest = values[column], values[digest_column]
         if value is not None and digest is not None and not hmac.compare_digest(
                 personal_digest(key, f"{model.__tablename__}.{column}", str(value)), str(digest)):
             return False

@@ -15,8 +15,19 @@ which is why this is written here; it is forty lines over ``pow`` and ``hashlib`
 
 import hashlib
 
-PRIME = 2**3072 - 1103717
+BITS = 3072
+PRIME = 2**BITS - 1103717
 SIZE = 384  # bytes of a digest
+_LOW = (1 << BITS) - 1
+_FOLD = (1 << BITS) - PRIME
+
+
+def _reduce(value: int) -> int:
+    """``value % PRIME`` for 0 ≤ value, by folding: 2^3072 ≡ 1103717 (mod PRIME), so the bits above 3072 are
+    multiplied by that small number and added to the low bits, a few linear steps where ``%`` divides."""
+    while value >> BITS:
+        value = (value & _LOW) + (value >> BITS) * _FOLD
+    return value - PRIME if value >= PRIME else value
 
 
 def _element(data: bytes) -> int:
@@ -36,10 +47,14 @@ class MultisetHash:
             raise ValueError("not a multiset digest")
 
     def add(self, data: bytes) -> None:
-        self._num = self._num * _element(data) % PRIME
+        self._num = _reduce(self._num * _element(data))
+
+    def merge(self, digest: bytes) -> None:
+        """Add every element of the multiset whose digest this is (a part hashed elsewhere)."""
+        self._num = _reduce(self._num * MultisetHash(digest)._num)
 
     def remove(self, data: bytes) -> None:
-        self._den = self._den * _element(data) % PRIME
+        self._den = _reduce(self._den * _element(data))
 
     def digest(self) -> bytes:
         if self._den != 1:

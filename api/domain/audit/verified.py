@@ -3,23 +3,32 @@ that lets the next check start from it (``check.verify_log``)."""
 
 import base64
 import json
+import multiprocessing
 import os
+import re
 import tempfile
+import uuid
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Connection, create_engine, func, inspect, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from api.domain.audit.checkpoints import TransparencyLog
-from api.domain.audit.log import LOGGED, keyed_values_hold, leaf_key, row_hash
+from api.domain.audit.log import LOGGED, hashed_columns, keyed_values_match, leaf_key, values_hash
 from api.domain.audit.multiset import MultisetHash
 from api.domain.audit.tree import Legacy, legacy_marks, pending_refusal
 from api.domain.models import LogLeaf, LogPending
 from verification.tlog import CompactRange
 
 CHUNK = 1000
+CHUNK_ROWS = 5000
+PARALLEL_FROM = 20_000
+"""A table of fewer rows is hashed by one process, whatever the number of workers."""
+SNAPSHOT_ID = re.compile(r"[0-9A-F]+-[0-9A-F]+-[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -150,16 +159,85 @@ def _by_entity(chunk: Sequence[tuple[int, str, str, str]]) -> dict[str, list[str
     return {entity: sorted(values) for entity, values in ids.items()}
 
 
-def rows_digest(session: Session, checks: dict[str, int]) -> bytes:
-    rows = MultisetHash()
+def rows_digest(session: Session, checks: dict[str, int], *, workers: int = 1) -> bytes:
+    """The multiset hash of every logged row as stored now, each with its row hash (``_element``).
+
+    Rows are read as column tuples (Core), not as ORM objects, and hashed by ``values_hash``, which is
+    ``row_hash`` itself. With ``workers`` > 1 on PostgreSQL, the tables are cut into key ranges hashed by as
+    many processes, each in the snapshot of this session's transaction (``pg_export_snapshot``): they see
+    what this session sees, so this session must hold nothing uncommitted. The parts' hashes multiply into
+    the whole's, so the answer is the same as one process's."""
+    if workers <= 1 or session.get_bind().dialect.name != "postgresql":
+        digest = MultisetHash()
+        for entity in LOGGED:
+            checks["rows"] += _hash_rows(session.connection(), leaf_key(session), entity, None, digest)
+        return digest.digest()
+    return _rows_digest_parallel(session, checks, workers)
+
+
+def _hash_rows(connection: Connection, secret: bytes, entity: str,
+               bounds: tuple[uuid.UUID, uuid.UUID | None] | None, digest: MultisetHash) -> int:
+    model = LOGGED[entity]
+    columns = hashed_columns(model)
+    key_attr = inspect(model).primary_key[0]
+    stmt = select(*(column.label(name) for name, column in columns))
+    if bounds is not None:
+        stmt = stmt.where(key_attr >= bounds[0])
+        if bounds[1] is not None:
+            stmt = stmt.where(key_attr < bounds[1])
+    key_name = next(name for name, column in columns if column is key_attr)
+    count = 0
+    rows = connection.execute(stmt.execution_options(yield_per=CHUNK_ROWS))
+    for part in rows.mappings().partitions(CHUNK_ROWS):
+        for values in part:
+            hashed = values_hash(model, values)
+            if not keyed_values_match(model, values, secret):  # a keyed value changed: the row matches no leaf
+                hashed = "keyed-value-altered:" + hashed
+            digest.add(_element(entity, str(values[key_name]), hashed))
+        count += len(part)
+    return count
+
+
+def _ranges(entity: str, parts: int) -> list[tuple[uuid.UUID, uuid.UUID | None] | None]:
+    """``parts`` key ranges covering a table keyed by UUIDs (None: the whole table)."""
+    key = inspect(LOGGED[entity]).primary_key[0]
+    if parts <= 1 or key.type.python_type is not uuid.UUID:
+        return [None]
+    cuts: list[uuid.UUID | None] = [uuid.UUID(int=i * (1 << 128) // parts) for i in range(1, parts)]
+    lows = [uuid.UUID(int=0), *cuts]
+    return [(low, high) for low, high in zip(lows, [*cuts, None], strict=True) if low is not None]
+
+
+def _rows_digest_parallel(session: Session, checks: dict[str, int], workers: int) -> bytes:
+    snapshot = str(session.scalar(text("SELECT pg_export_snapshot()")))
+    if not SNAPSHOT_ID.fullmatch(snapshot):
+        raise RuntimeError(f"not a snapshot id: {snapshot!r}")
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
     secret = leaf_key(session)
-    for entity, model in LOGGED.items():
-        key = inspect(model).primary_key[0]
-        for row in session.scalars(select(model).order_by(key).execution_options(populate_existing=True,
-                                                                                  yield_per=CHUNK)):
-            digest = row_hash(row)
-            if not keyed_values_hold(row, secret):  # a keyed value changed: the row matches no leaf
-                digest = "keyed-value-altered:" + digest
-            rows.add(_element(entity, str(inspect(row).identity[0]), digest))  # type: ignore[index]
-            checks["rows"] += 1
-    return rows.digest()
+    sizes = {entity: int(session.scalar(select(func.count()).select_from(model)) or 0)
+             for entity, model in LOGGED.items()}
+    jobs = [(entity, bounds) for entity in LOGGED
+            for bounds in _ranges(entity, workers * 4 if sizes[entity] > PARALLEL_FROM else 1)]
+    total = MultisetHash()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for part, count in pool.map(_hash_part, *zip(*[(url, snapshot, secret, e, b) for e, b in jobs],
+                                                       strict=True)):
+            total.merge(part)
+            checks["rows"] += count
+    return total.digest()
+
+
+def _hash_part(url: str, snapshot: str, secret: bytes, entity: str,
+               bounds: tuple[uuid.UUID, uuid.UUID | None] | None) -> tuple[bytes, int]:
+    """One key range of one table, in a worker process, in the snapshot of the session that asked."""
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                connection.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
+                digest = MultisetHash()
+                count = _hash_rows(connection, secret, entity, bounds, digest)
+    finally:
+        engine.dispose()
+    return digest.digest(), count
