@@ -18,6 +18,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import insert, inspect
@@ -96,20 +97,24 @@ def row_hash(row: Base) -> str:
     the row's hash, and the leaves that carry it, cannot be searched for the value (a phone number has too
     few possibilities for a plain hash to hide it), and erasing the value changes nothing that was logged.
     """
-    model = type(row)
-    mapper = inspect(model)
+    content = {}
+    for key, column, late, digest_key in _hashed_columns(type(row)):
+        value = getattr(row, key)
+        if (value is None and late) or (digest_key is not None and getattr(row, digest_key) is not None):
+            continue
+        content[key] = _plain(value, column)
+    return hashlib.sha256(canonical(content)).hexdigest()
+
+
+@cache
+def _hashed_columns(model: type[Base]) -> tuple[tuple[str, Any, bool, str | None], ...]:
+    """The columns ``row_hash`` reads, in mapper order: (key, column, whether it is late, the column holding its
+    keyed digest). Worked out once per model: a sync batch hashes hundreds of rows."""
     skip = getattr(model, "__audit_exclude__", ())
     late = getattr(model, "__audit_late__", ())
     keyed: dict[str, str] = getattr(model, "__audit_keyed__", {})
-    content = {}
-    for attr in mapper.column_attrs:
-        value = getattr(row, attr.key)
-        if attr.key in skip or (value is None and attr.key in late):
-            continue
-        if attr.key in keyed and getattr(row, keyed[attr.key]) is not None:
-            continue
-        content[attr.key] = _plain(value, attr.columns[0])
-    return hashlib.sha256(canonical(content)).hexdigest()
+    return tuple((attr.key, attr.columns[0], attr.key in late, keyed.get(attr.key))
+                 for attr in inspect(model).column_attrs if attr.key not in skip)
 
 
 def row_key(row: Base) -> str:
