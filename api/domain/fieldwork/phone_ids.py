@@ -9,11 +9,12 @@ retries that arrive together both insert, one wins, and the loser re-reads the w
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnDefault, inspect
+from sqlalchemy import ColumnDefault, Table, insert, inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -71,14 +72,7 @@ def insert_once(
     does nothing, and the re-read sees the committed row. The row joins the session as stored, every column
     given (Python-side defaults filled in here), so nothing is read back."""
     mapper = inspect(model)
-    values: dict[str, Any] = {}
-    for attr in mapper.column_attrs:
-        value = getattr(row, attr.key)
-        default = attr.columns[0].default
-        if value is None and isinstance(default, ColumnDefault):
-            value = default.arg(None) if default.is_callable else default.arg
-            setattr(row, attr.key, value)
-        values[attr.key] = value
+    values = _stored_values(row)
     dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     key = mapper.primary_key[0]
     stmt = dialect_insert(model).values(values).on_conflict_do_nothing(index_elements=[key]).returning(key)
@@ -90,3 +84,33 @@ def insert_once(
     if stored is None:
         raise RuntimeError(f"{model.__tablename__} {row.id}: the insert did nothing and no row is stored")
     return same_or_conflict(stored, auxiliary_id=auxiliary_id, digest=row.content_hash), False
+
+
+def insert_new(session: Session, rows: Sequence[PhoneRow], *, model: type[PhoneRow]) -> None:
+    """Insert rows believed new with one multi-row statement, and join them to the session as stored (as
+    ``insert_once`` does): no unit of work, nothing read back. An id already stored raises ``IntegrityError``
+    and inserts nothing; the caller runs this in a savepoint and takes the rows one by one then."""
+    if not rows:
+        return
+    session.execute(insert(cast(Table, model.__table__)), [_stored_values(row) for row in rows])
+    for row in rows:
+        make_transient_to_detached(row)
+    session.add_all(rows)
+
+
+def _stored_values(row: PhoneRow) -> dict[str, Any]:
+    """Every column of ``row`` as it will be stored, its Python-side defaults filled in (on the row too)."""
+    values: dict[str, Any] = {}
+    for key, default in _defaults(type(row)):
+        value = getattr(row, key)
+        if value is None and default is not None:
+            value = default.arg(None) if default.is_callable else default.arg
+            setattr(row, key, value)
+        values[key] = value
+    return values
+
+
+@cache
+def _defaults(model: type[Any]) -> tuple[tuple[str, ColumnDefault | None], ...]:
+    return tuple((attr.key, d if isinstance(d := attr.columns[0].default, ColumnDefault) else None)
+                 for attr in inspect(model).column_attrs)

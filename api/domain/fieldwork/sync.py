@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from api.domain.audit import log as audit
 from api.domain.errors import DomainError
 from api.domain.fieldwork.context import FieldContext, load_officers, lock_auxiliary_of
-from api.domain.fieldwork.phone_ids import same_or_conflict
+from api.domain.fieldwork.phone_ids import insert_new, same_or_conflict
 from api.domain.fieldwork.records import Sent, ShiftDraft, TaskDraft
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.tasks import admit_task, new_task, record_task, task_digest
@@ -167,8 +167,7 @@ def _store_new_tasks_at_once(
     rows.sort(key=lambda row: row[1].id)
     savepoint = session.begin_nested()
     try:
-        session.add_all([task for _, task in rows])
-        session.flush()
+        insert_new(session, [task for _, task in rows], model=Task)
     except IntegrityError:
         savepoint.rollback()  # another request stored one of these first: one by one, then
         return items
