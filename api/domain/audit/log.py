@@ -19,9 +19,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import Table, insert, inspect
 from sqlalchemy.orm import Session
 
 from api.domain.base import RULES_VERSION, Base, utcnow
@@ -204,7 +204,7 @@ def record_many(session: Session, rows: Sequence[Base], action: str, *, actor_id
         entries.append({"leaf": leaf, "leaf_hash": hashed, "entity": entity, "entity_id": entity_id,
                         "action": action, "row_hash": digest, "at": at, "mac": leaf_mac(key, hashed)})
     if entries:
-        session.execute(insert(LogPending), entries)
+        session.execute(insert(cast(Table, LogPending.__table__)), entries)
 
 
 KEY_ENTITIES = ("badge_keys", "log_keys")

@@ -71,12 +71,8 @@ def insert_once(
     aborts the transaction. On PostgreSQL an insert that meets a concurrent one waits for its commit and then
     does nothing, and the re-read sees the committed row. The row joins the session as stored, every column
     given (Python-side defaults filled in here), so nothing is read back."""
-    mapper = inspect(model)
     values = _stored_values(row)
-    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    key = mapper.primary_key[0]
-    stmt = dialect_insert(model).values(values).on_conflict_do_nothing(index_elements=[key]).returning(key)
-    if session.execute(stmt).first() is not None:
+    if session.execute(_insert_once_statement(model, session.get_bind().dialect.name), values).first() is not None:
         make_transient_to_detached(row)
         session.add(row)
         return row, True
@@ -96,6 +92,15 @@ def insert_new(session: Session, rows: Sequence[PhoneRow], *, model: type[PhoneR
     for row in rows:
         make_transient_to_detached(row)
     session.add_all(rows)
+
+
+@cache
+def _insert_once_statement(model: type[Any], dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id`` with the values as parameters: made once, so no
+    request pays for building it and working out its cache key from the values."""
+    key = inspect(model).primary_key[0]
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return dialect_insert(cast(Table, model.__table__)).on_conflict_do_nothing(index_elements=[key]).returning(key)
 
 
 def _stored_values(row: PhoneRow) -> dict[str, Any]:
