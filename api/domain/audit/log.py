@@ -63,7 +63,12 @@ LOGGED: dict[str, type[Base]] = {
 these with no leaf was written behind the service's back."""
 
 
+_AS_IS = frozenset({str, float, bool, type(None)})
+
+
 def _plain(value: Any, column: Any = None) -> Any:
+    if type(value) in _AS_IS:  # most columns: none of the conversions below applies
+        return value
     # An int written to a float column reads back as a float: hash what the database will return.
     if isinstance(value, int) and not isinstance(value, bool) and column is not None:
         try:

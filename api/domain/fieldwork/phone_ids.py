@@ -26,7 +26,12 @@ from api.domain.models import (
 )
 
 PhoneRow = TypeVar("PhoneRow", Task, ShiftEvent)
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def _canonical(value: Any) -> Any:
+    if type(value) in _AS_IS:  # most of a record: no isinstance checks (Mapping's is slow) for them
+        return value
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date | uuid.UUID):
