@@ -152,6 +152,7 @@ def _store_new_tasks_at_once(
         return {}
     items: dict[int, SyncItem[Task]] = {}
     rows: list[tuple[int, Task]] = []
+    fc.locate_all((p.lat, p.lon) for _, p in candidates)
     for i, payload in candidates:
         try:
             scope = admit_task(session, fc, payload)
