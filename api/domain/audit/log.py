@@ -21,10 +21,10 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, inspect
+from sqlalchemy import Table, inspect
 from sqlalchemy.orm import Session
 
-from api.domain.base import RULES_VERSION, Base, utcnow
+from api.domain.base import RULES_VERSION, Base, insert_rows, utcnow
 from api.domain.models import (
     Agency,
     Article19Case,
@@ -208,8 +208,7 @@ def record_many(session: Session, rows: Sequence[Base], action: str, *, actor_id
         hashed = leaf_hash(leaf)
         entries.append({"leaf": leaf, "leaf_hash": hashed, "entity": entity, "entity_id": entity_id,
                         "action": action, "row_hash": digest, "at": at, "mac": leaf_mac(key, hashed)})
-    if entries:
-        session.execute(insert(cast(Table, LogPending.__table__)), entries)
+    insert_rows(session, cast(Table, LogPending.__table__), entries)
 
 
 KEY_ENTITIES = ("badge_keys", "log_keys")

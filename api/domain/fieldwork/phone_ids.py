@@ -14,11 +14,12 @@ from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnDefault, Table, insert, inspect
+from sqlalchemy import ColumnDefault, Table, inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from api.domain.base import insert_rows
 from api.domain.errors import Conflict
 from api.domain.models import (
     ShiftEvent,
@@ -93,7 +94,7 @@ def insert_new(session: Session, rows: Sequence[PhoneRow], *, model: type[PhoneR
     and inserts nothing; the caller runs this in a savepoint and takes the rows one by one then."""
     if not rows:
         return
-    session.execute(insert(cast(Table, model.__table__)), [_stored_values(row) for row in rows])
+    insert_rows(session, cast(Table, model.__table__), [_stored_values(row) for row in rows])
     for row in rows:
         make_transient_to_detached(row)
     session.add_all(rows)
