@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
-from sqlalchemy import BigInteger, Table, any_, bindparam, delete, func, insert, select, text, tuple_
+from sqlalchemy import BigInteger, Table, any_, bindparam, delete, func, select, text, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from api.domain.audit.log import genuine, leaf_key
-from api.domain.base import Base, utcnow
+from api.domain.base import Base, insert_rows, utcnow
 from api.domain.errors import DomainError
 from api.domain.models import LogLeaf, LogLegacy, LogNode, LogPending, LogRejected
 from verification.tlog import (
@@ -123,12 +123,10 @@ def integrate(session: Session, *, batch: int = BATCH) -> Integrated | None:
         leaves.append({**fields, "idx": size + len(leaves)})
         nodes.extend({"level": level, "idx": i, "hash": digest}
                      for level, i, digest in edge.append(bytes(entry.leaf_hash)))
-    if leaves:
-        session.execute(insert(_table(LogLeaf)), leaves)
-    if nodes:
-        session.execute(insert(_table(LogNode)), nodes)
+    insert_rows(session, _table(LogLeaf), leaves)
+    insert_rows(session, _table(LogNode), nodes)
     if rejected:
-        session.execute(insert(_table(LogRejected)), rejected)
+        insert_rows(session, _table(LogRejected), rejected)
         _log.warning("log: refused %d queued leaves written behind the service's back (seq %s)", len(rejected),
                      ", ".join(str(r["seq"]) for r in rejected[:10]))
     seqs = [entry.seq for entry in waiting]
