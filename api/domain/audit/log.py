@@ -103,8 +103,9 @@ def row_hash(row: Base) -> str:
     few possibilities for a plain hash to hide it), and erasing the value changes nothing that was logged.
     """
     content = {}
+    loaded = row.__dict__  # the values the row holds, read without the ORM's descriptor; the others through it
     for key, column, late, digest_key in _hashed_columns(type(row)):
-        value = getattr(row, key)
+        value = loaded[key] if key in loaded else getattr(row, key)
         if (value is None and late) or (digest_key is not None and getattr(row, digest_key) is not None):
             continue
         content[key] = _plain(value, column)

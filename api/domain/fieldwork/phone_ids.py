@@ -112,8 +112,9 @@ def _insert_once_statement(model: type[Any], dialect: str) -> Any:
 def _stored_values(row: PhoneRow) -> dict[str, Any]:
     """Every column of ``row`` as it will be stored, its Python-side defaults filled in (on the row too)."""
     values: dict[str, Any] = {}
+    given = row.__dict__  # what was set on the row, read without the ORM's descriptor
     for key, default in _defaults(type(row)):
-        value = getattr(row, key)
+        value = given[key] if key in given else getattr(row, key)
         if value is None and default is not None:
             value = default.arg(None) if default.is_callable else default.arg
             setattr(row, key, value)
