@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -115,7 +116,10 @@ _BEFORE_ALL = datetime.min.replace(tzinfo=UTC)
 def _preload(session: Session, model: type[Task] | type[ShiftEvent], ids: set[uuid.UUID]) -> list[Any]:
     if not ids:
         return []
-    return list(session.scalars(select(model).where(model.id.in_(ids))))
+    # On PostgreSQL the ids go as one array parameter, not hundreds of placeholders to parse on both sides.
+    wanted = (model.id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid)))
+              if session.get_bind().dialect.name == "postgresql" else model.id.in_(ids))
+    return list(session.scalars(select(model).where(wanted)))
 
 
 def _answer_stored(fc: FieldContext, sent: Sequence[Sent[TaskDraft]], stored: dict[uuid.UUID, Task]
