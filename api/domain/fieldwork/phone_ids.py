@@ -89,9 +89,10 @@ def insert_once(
 
 
 def insert_new(session: Session, rows: Sequence[PhoneRow], *, model: type[PhoneRow]) -> None:
-    """Insert rows believed new with one multi-row statement, and join them to the session as stored (as
-    ``insert_once`` does): no unit of work, nothing read back. An id already stored raises ``IntegrityError``
-    and inserts nothing; the caller runs this in a savepoint and takes the rows one by one then."""
+    """Insert rows believed new all at once (``insert_rows``: COPY on PostgreSQL), and join them to the session
+    as stored, as ``insert_once`` does: no unit of work, nothing read back. An id already stored raises
+    ``IntegrityError`` and inserts nothing; the caller runs this in a savepoint and takes the rows one by one
+    then."""
     if not rows:
         return
     insert_rows(session, cast(Table, model.__table__), [_stored_values(row) for row in rows])
