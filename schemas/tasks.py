@@ -256,6 +256,7 @@ class TaskRead(BaseModel):
 
 # What task_read takes from the bundle rather than from the task's own columns.
 _FROM_BUNDLE = frozenset({"superseded_by", "cosignature", "cosigned_at", "evidence", "reassignments", "auxiliary"})
+_FROM_TASK = tuple(name for name in TaskRead.model_fields if name not in _FROM_BUNDLE)
 
 
 def task_read(bundle: TaskBundle) -> TaskRead:
@@ -265,7 +266,7 @@ def task_read(bundle: TaskBundle) -> TaskRead:
         raise ValueError(f"task {task.id}: bundled without its auxiliary")
     cosignature = CosignatureRead.model_validate(bundle.cosignature) if bundle.cosignature else None
     return TaskRead.model_validate({
-        **{name: getattr(task, name) for name in TaskRead.model_fields if name not in _FROM_BUNDLE},
+        **{name: getattr(task, name) for name in _FROM_TASK},
         "superseded_by": bundle.superseded_by,
         "cosignature": cosignature,
         "cosigned_at": cosignature.created_at if cosignature else None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 import api.main
 from api import cli
@@ -21,9 +22,9 @@ def test_serve_prewarms_the_decoders_unless_told_not_to(
         monkeypatch.setenv("AUXDUTY_DECODER_PREWARM", env)
     get_settings.cache_clear()
     served: list[Settings] = []
-    def create_app(settings: Settings) -> Settings:
+    def create_app(settings: Settings) -> FastAPI:
         served.append(settings)
-        return settings
+        return FastAPI()
 
     monkeypatch.setattr(api.main, "create_app", create_app)
     monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)

@@ -300,7 +300,13 @@ def sync_records_route(
     batch = sync_records(session, fc, tasks=read_tasks(body.tasks), shifts=read_shifts(body.shifts))
     ctx.push.announce_later(background, _waiting([i.record for i in batch.tasks
                                                   if i.record is not None and i.result == "created"]))
-    bundles = {b.task.id: b for b in bundle_tasks(session, [i.record for i in batch.tasks if i.record])}
+    # Records made by this batch have nothing hanging off them yet (as _one): only the others are bundled.
+    bundles = {b.task.id: b for b in bundle_tasks(
+        session, [i.record for i in batch.tasks if i.record and i.result != "created"])}
+    recorder = Recorder.of(fc.aux)
+    for i in batch.tasks:
+        if i.record is not None and i.result == "created":
+            bundles[i.record.id] = TaskBundle(i.record, None, [], None, auxiliary=recorder)
     return SyncResponse(
         tasks=[
             TaskSyncResult(

@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, insert, inspect
+from sqlalchemy import ColumnElement, Table, inspect
 from sqlalchemy.orm import Session
 
-from api.domain.base import RULES_VERSION, Base, utcnow
+from api.domain.base import RULES_VERSION, Base, insert_rows, utcnow
 from api.domain.models import (
     Agency,
     Article19Case,
@@ -53,7 +53,6 @@ from api.domain.models import (
 from verification.tlog import leaf_hash
 
 LEAF_FORMAT = 1
-_AS_IS = frozenset({str, float, bool})
 LOGGED: dict[str, type[Base]] = {
     model.__tablename__: model
     for model in (Agency, User, Officer, Auxiliary, Training, Credential, ShiftEvent, Task, Cosignature, Evidence,
@@ -64,8 +63,11 @@ LOGGED: dict[str, type[Base]] = {
 these with no leaf was written behind the service's back."""
 
 
+_AS_IS = frozenset({str, float, bool, type(None)})
+
+
 def _plain(value: Any, column: Any = None) -> Any:
-    if value is None or type(value) in _AS_IS:  # most values, at once (the check hashes millions of rows)
+    if type(value) in _AS_IS:  # most values, at once (the check hashes millions of rows)
         return value
     # An int written to a float column reads back as a float: hash what the database will return.
     if isinstance(value, int) and not isinstance(value, bool) and column is not None:
@@ -90,15 +92,28 @@ def canonical(content: dict[str, Any]) -> bytes:
 
 
 def row_hash(row: Base) -> str:
-    """SHA-256 of the row's columns as stored, in a canonical JSON form (``values_hash``)."""
-    return values_hash(type(row), {key: getattr(row, key) for key, _ in hashed_columns(type(row))})
+    """SHA-256 of the row's columns as stored, in a canonical JSON form (``values_hash``). The values the row
+    holds are read without the ORM's descriptor; any not loaded, through it."""
+    loaded = row.__dict__
+    return values_hash(type(row), {key: loaded[key] if key in loaded else getattr(row, key)
+                                   for key, *_ in _hashed_columns(type(row))})
 
 
 @cache
 def hashed_columns(model: type[Base]) -> tuple[tuple[str, ColumnElement[Any]], ...]:
     """(attribute, column) of each column of ``model`` that its rows' hash may hold, in mapper order."""
+    return tuple((key, column) for key, column, *_ in _hashed_columns(model))
+
+
+@cache
+def _hashed_columns(model: type[Base]) -> tuple[tuple[str, Any, bool, str | None], ...]:
+    """``hashed_columns`` with, for each, whether it is late and the column holding its keyed digest. Worked out
+    once per model: a sync batch hashes hundreds of rows, the log check millions."""
     skip = getattr(model, "__audit_exclude__", ())
-    return tuple((attr.key, attr.columns[0]) for attr in inspect(model).column_attrs if attr.key not in skip)
+    late = getattr(model, "__audit_late__", ())
+    keyed: dict[str, str] = getattr(model, "__audit_keyed__", {})
+    return tuple((attr.key, attr.columns[0], attr.key in late, keyed.get(attr.key))
+                 for attr in inspect(model).column_attrs if attr.key not in skip)
 
 
 def values_hash(model: type[Base], values: Mapping[Any, Any]) -> str:
@@ -113,14 +128,10 @@ def values_hash(model: type[Base], values: Mapping[Any, Any]) -> str:
     the row's hash, and the leaves that carry it, cannot be searched for the value (a phone number has too
     few possibilities for a plain hash to hide it), and erasing the value changes nothing that was logged.
     """
-    late = getattr(model, "__audit_late__", ())
-    keyed: dict[str, str] = getattr(model, "__audit_keyed__", {})
     content = {}
-    for key, column in hashed_columns(model):
+    for key, column, late, digest_key in _hashed_columns(model):
         value = values[key]
-        if value is None and key in late:
-            continue
-        if key in keyed and values[keyed[key]] is not None:
+        if (value is None and late) or (digest_key is not None and values[digest_key] is not None):
             continue
         content[key] = _plain(value, column)
     return hashlib.sha256(canonical(content)).hexdigest()
@@ -217,8 +228,7 @@ def record_many(session: Session, rows: Sequence[Base], action: str, *, actor_id
         hashed = leaf_hash(leaf)
         entries.append({"leaf": leaf, "leaf_hash": hashed, "entity": entity, "entity_id": entity_id,
                         "action": action, "row_hash": digest, "at": at, "mac": leaf_mac(key, hashed)})
-    if entries:
-        session.execute(insert(LogPending), entries)
+    insert_rows(session, cast(Table, LogPending.__table__), entries)
 
 
 KEY_ENTITIES = ("badge_keys", "log_keys")

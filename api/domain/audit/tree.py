@@ -12,13 +12,14 @@ MAC is not the service's (written behind its back) is moved to ``log_rejected`` 
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from sqlalchemy import delete, func, insert, select, text, tuple_
+from sqlalchemy import BigInteger, Table, any_, bindparam, delete, func, select, text, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from api.domain.audit.log import genuine, leaf_key
-from api.domain.base import utcnow
+from api.domain.base import Base, insert_rows, utcnow
 from api.domain.errors import DomainError
 from api.domain.models import LogLeaf, LogLegacy, LogNode, LogPending, LogRejected
 from verification.tlog import (
@@ -97,8 +98,12 @@ def integrate(session: Session, *, batch: int = BATCH) -> Integrated | None:
     if session.get_bind().dialect.name == "postgresql" and not session.scalar(
             text(f"SELECT pg_try_advisory_xact_lock({_INTEGRATOR_LOCK})")):
         return None
+    # Read as plain rows and written with Core statements: the ORM would make, track and then forget an object
+    # per leaf, and this runs beside the writers every second.
+    pending = LogPending.__table__.c
     waiting = session.execute(
-        select(LogPending).order_by(LogPending.seq).limit(batch)).scalars().all()
+        select(pending.seq, pending.leaf, pending.leaf_hash, pending.entity, pending.entity_id, pending.action,
+               pending.row_hash, pending.at, pending.mac).order_by(pending.seq).limit(batch)).all()
     size = tree_size(session)
     if not waiting:
         return Integrated(size, 0)
@@ -118,18 +123,22 @@ def integrate(session: Session, *, batch: int = BATCH) -> Integrated | None:
         leaves.append({**fields, "idx": size + len(leaves)})
         nodes.extend({"level": level, "idx": i, "hash": digest}
                      for level, i, digest in edge.append(bytes(entry.leaf_hash)))
-    if leaves:
-        session.execute(insert(LogLeaf), leaves)
-    if nodes:
-        session.execute(insert(LogNode), nodes)
+    insert_rows(session, _table(LogLeaf), leaves)
+    insert_rows(session, _table(LogNode), nodes)
     if rejected:
-        session.execute(insert(LogRejected), rejected)
+        insert_rows(session, _table(LogRejected), rejected)
         _log.warning("log: refused %d queued leaves written behind the service's back (seq %s)", len(rejected),
                      ", ".join(str(r["seq"]) for r in rejected[:10]))
-    session.execute(delete(LogPending).where(LogPending.seq.in_([e.seq for e in waiting])))
-    for entry in waiting:
-        session.expunge(entry)
+    seqs = [entry.seq for entry in waiting]
+    # One array parameter on PostgreSQL rather than thousands of placeholders in the statement's text.
+    on_pg = session.get_bind().dialect.name == "postgresql"
+    done = pending.seq == any_(bindparam("seqs", seqs, type_=ARRAY(BigInteger))) if on_pg else pending.seq.in_(seqs)
+    session.execute(delete(_table(LogPending)).where(done))
     return Integrated(size + len(leaves), len(waiting))
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ term of employment that has not run out (第二十一条), and the officers of t
 direct and co-sign their work (第八条、第二十二条)."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -48,6 +49,8 @@ class FieldContext:
     # The auxiliary's row is locked for this transaction (shift events: one state machine per auxiliary).
     holds_lock: bool = False
     _history: CredentialHistory | None = None
+    # in_zone answered ahead for a sync batch (locate_all), by (lat, lon).
+    _located: dict[tuple[float, float], bool | None] = field(default_factory=dict)
 
     @property
     def credential_valid(self) -> bool:
@@ -65,7 +68,17 @@ class FieldContext:
         return parsed_zones(self.aux.zones)
 
     def in_zone(self, *, lat: float, lon: float, accuracy_m: float | None = None) -> bool | None:
+        if accuracy_m is None and (lat, lon) in self._located:
+            return self._located[(lat, lon)]
         return None if self.zones is None else self.zones.locate(lat=lat, lon=lon, accuracy_m=accuracy_m)
+
+    def locate_all(self, positions: Iterable[tuple[float, float]]) -> None:
+        """Answer ``in_zone`` (without an accuracy) for these (lat, lon) fixes at once, ahead of the records of a
+        sync batch that ask it one by one."""
+        if self.zones is None:
+            return
+        wanted = list(dict.fromkeys(p for p in positions if p not in self._located))
+        self._located.update(zip(wanted, self.zones.locate_all(wanted), strict=True))
     # Their latest term of employment ended before today: the badge has expired (第二十一条).
     term_ended: bool = False
 

@@ -23,6 +23,7 @@ import json
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,13 +107,37 @@ class Zones:
         except GEOSException:
             return None
 
-    def _nearest_edge_m(self, lat: float, lon: float, radius: float) -> float:
+    def locate_all(self, positions: Sequence[tuple[float, float]]) -> list[bool | None]:
+        """``locate`` for many (lat, lon) fixes without an accuracy (a sync batch's tasks): the same answers, with
+        GEOS asked once for all the distances and once for all the containments."""
+        points = shapely.points([(lon, lat) for lat, lon in positions])
+        try:
+            with self._asking:
+                distances = shapely.distance(self.edges, points)
+                covered = shapely.covers(self.area, points)
+        except GEOSException:
+            return [self.locate(lat=lat, lon=lon) for lat, lon in positions]
+        answers: list[bool | None] = []
+        for (lat, lon), in_degrees, inside in zip(positions, distances.tolist(), covered.tolist(), strict=True):
+            if not (math.isfinite(lat) and math.isfinite(lon)):
+                answers.append(None)
+                continue
+            try:
+                near = self._nearest_edge_m(lat, lon, MARGIN_M, in_degrees)
+            except GEOSException:
+                answers.append(None)
+                continue
+            answers.append(None if near < MARGIN_M else bool(inside))
+        return answers
+
+    def _nearest_edge_m(self, lat: float, lon: float, radius: float, in_degrees: float | None = None) -> float:
         """The distance in metres from the fix to the nearest edge, or a bound of it that decides the same
         against ``radius``. The plane of ``_around`` stretches degrees by kx east-west and ky north-south, so a
         distance of d degrees is between kx·d and ky·d metres (kx ≤ ky): a fix far from every edge, or very
         near one, is decided from the distance in degrees, and only one in between pays for moving the edges
         into metres."""
-        in_degrees = self.edges.distance(Point(lon, lat))
+        if in_degrees is None:
+            in_degrees = self.edges.distance(Point(lon, lat))
         kx, ky = _M_PER_DEGREE * math.cos(math.radians(lat)), _M_PER_DEGREE
         at_least, at_most = in_degrees * kx * (1 - 1e-9), in_degrees * ky * (1 + 1e-9)
         if at_least >= radius:

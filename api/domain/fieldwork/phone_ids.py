@@ -9,15 +9,17 @@ retries that arrive together both insert, one wins, and the loser re-reads the w
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from functools import cache
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnDefault, inspect
+from sqlalchemy import ColumnDefault, Table, inspect
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from api.domain.base import insert_rows
 from api.domain.errors import Conflict
 from api.domain.models import (
     ShiftEvent,
@@ -25,7 +27,12 @@ from api.domain.models import (
 )
 
 PhoneRow = TypeVar("PhoneRow", Task, ShiftEvent)
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def _canonical(value: Any) -> Any:
+    if type(value) in _AS_IS:  # most of a record: no isinstance checks (Mapping's is slow) for them
+        return value
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date | uuid.UUID):
@@ -70,19 +77,8 @@ def insert_once(
     aborts the transaction. On PostgreSQL an insert that meets a concurrent one waits for its commit and then
     does nothing, and the re-read sees the committed row. The row joins the session as stored, every column
     given (Python-side defaults filled in here), so nothing is read back."""
-    mapper = inspect(model)
-    values: dict[str, Any] = {}
-    for attr in mapper.column_attrs:
-        value = getattr(row, attr.key)
-        default = attr.columns[0].default
-        if value is None and isinstance(default, ColumnDefault):
-            value = default.arg(None) if default.is_callable else default.arg
-            setattr(row, attr.key, value)
-        values[attr.key] = value
-    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    key = mapper.primary_key[0]
-    stmt = dialect_insert(model).values(values).on_conflict_do_nothing(index_elements=[key]).returning(key)
-    if session.execute(stmt).first() is not None:
+    values = _stored_values(row)
+    if session.execute(_insert_once_statement(model, session.get_bind().dialect.name), values).first() is not None:
         make_transient_to_detached(row)
         session.add(row)
         return row, True
@@ -90,3 +86,44 @@ def insert_once(
     if stored is None:
         raise RuntimeError(f"{model.__tablename__} {row.id}: the insert did nothing and no row is stored")
     return same_or_conflict(stored, auxiliary_id=auxiliary_id, digest=row.content_hash), False
+
+
+def insert_new(session: Session, rows: Sequence[PhoneRow], *, model: type[PhoneRow]) -> None:
+    """Insert rows believed new all at once (``insert_rows``: COPY on PostgreSQL), and join them to the session
+    as stored, as ``insert_once`` does: no unit of work, nothing read back. An id already stored raises
+    ``IntegrityError`` and inserts nothing; the caller runs this in a savepoint and takes the rows one by one
+    then."""
+    if not rows:
+        return
+    insert_rows(session, cast(Table, model.__table__), [_stored_values(row) for row in rows])
+    for row in rows:
+        make_transient_to_detached(row)
+    session.add_all(rows)
+
+
+@cache
+def _insert_once_statement(model: type[Any], dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (id) DO NOTHING RETURNING id`` with the values as parameters: made once, so no
+    request pays for building it and working out its cache key from the values."""
+    key = inspect(model).primary_key[0]
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return dialect_insert(cast(Table, model.__table__)).on_conflict_do_nothing(index_elements=[key]).returning(key)
+
+
+def _stored_values(row: PhoneRow) -> dict[str, Any]:
+    """Every column of ``row`` as it will be stored, its Python-side defaults filled in (on the row too)."""
+    values: dict[str, Any] = {}
+    given = row.__dict__  # what was set on the row, read without the ORM's descriptor
+    for key, default in _defaults(type(row)):
+        value = given[key] if key in given else getattr(row, key)
+        if value is None and default is not None:
+            value = default.arg(None) if default.is_callable else default.arg
+            setattr(row, key, value)
+        values[key] = value
+    return values
+
+
+@cache
+def _defaults(model: type[Any]) -> tuple[tuple[str, ColumnDefault | None], ...]:
+    return tuple((attr.key, d if isinstance(d := attr.columns[0].default, ColumnDefault) else None)
+                 for attr in inspect(model).column_attrs)

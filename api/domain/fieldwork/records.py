@@ -69,7 +69,13 @@ class ShiftDraft:
 def _plain(draft: object) -> dict[str, Any]:
     """``dataclasses.asdict`` one level deep, without its deep copies (a sync batch hashes hundreds of records):
     every value here is immutable."""
-    return {f.name: getattr(draft, f.name) for f in fields(draft)}  # type: ignore[arg-type]
+    names = _FIELD_NAMES.get(type(draft))
+    if names is None:
+        names = _FIELD_NAMES[type(draft)] = tuple(f.name for f in fields(draft))  # type: ignore[arg-type]
+    return {name: getattr(draft, name) for name in names}
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True)

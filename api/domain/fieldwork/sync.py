@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Uuid, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.domain.audit import log as audit
 from api.domain.errors import DomainError
 from api.domain.fieldwork.context import FieldContext, load_officers, lock_auxiliary_of
-from api.domain.fieldwork.phone_ids import same_or_conflict
+from api.domain.fieldwork.phone_ids import insert_new, same_or_conflict
 from api.domain.fieldwork.records import Sent, ShiftDraft, TaskDraft
 from api.domain.fieldwork.shifts import record_shift_event
 from api.domain.fieldwork.tasks import admit_task, new_task, record_task, task_digest
@@ -115,7 +116,10 @@ _BEFORE_ALL = datetime.min.replace(tzinfo=UTC)
 def _preload(session: Session, model: type[Task] | type[ShiftEvent], ids: set[uuid.UUID]) -> list[Any]:
     if not ids:
         return []
-    return list(session.scalars(select(model).where(model.id.in_(ids))))
+    # On PostgreSQL the ids go as one array parameter, not hundreds of placeholders to parse on both sides.
+    wanted = (model.id == any_(bindparam("ids", list(ids), type_=ARRAY(Uuid)))
+              if session.get_bind().dialect.name == "postgresql" else model.id.in_(ids))
+    return list(session.scalars(select(model).where(wanted)))
 
 
 def _answer_stored(fc: FieldContext, sent: Sequence[Sent[TaskDraft]], stored: dict[uuid.UUID, Task]
@@ -152,6 +156,7 @@ def _store_new_tasks_at_once(
         return {}
     items: dict[int, SyncItem[Task]] = {}
     rows: list[tuple[int, Task]] = []
+    fc.locate_all((p.lat, p.lon) for _, p in candidates)
     for i, payload in candidates:
         try:
             scope = admit_task(session, fc, payload)
@@ -167,8 +172,7 @@ def _store_new_tasks_at_once(
     rows.sort(key=lambda row: row[1].id)
     savepoint = session.begin_nested()
     try:
-        session.add_all([task for _, task in rows])
-        session.flush()
+        insert_new(session, [task for _, task in rows], model=Task)
     except IntegrityError:
         savepoint.rollback()  # another request stored one of these first: one by one, then
         return items
