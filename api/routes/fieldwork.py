@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, cast
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, UploadFile, status
 from sqlalchemy import Select
 
-from api.deps import Admin, AgencyAdmin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep
+from api.deps import Admin, AgencyAdmin, AuxiliaryUser, ContextDep, CurrentUser, OfficerUser, SessionDep, writes
 from api.domain.duties import DutyCode
 from api.domain.errors import DomainError
 from api.domain.fieldwork.article19 import article19_cases_visible_to, case_parties
@@ -141,6 +141,7 @@ def list_shifts(
 
 
 @router.post("/tasks", response_model=TaskRead, status_code=201, responses=SAME_AGAIN)
+@writes
 def create_task(ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body: TaskCreate, response: Response,
                 background: BackgroundTasks) -> TaskRead:
     """Record a task. Independent duties (第七条) are `recorded` at once if granted to the auxiliary;
@@ -285,6 +286,7 @@ def _problem(exc: DomainError, english: bool) -> SyncProblem:
 
 
 @router.post("/sync", response_model=SyncResponse)
+@writes
 def sync_records_route(
     ctx: ContextDep, request: Request, session: SessionDep, user: AuxiliaryUser, body: SyncRequest,
     background: BackgroundTasks,
