@@ -287,7 +287,7 @@ def child(url: str, log_dir: Path, trace: bool, full: bool, workers: int) -> Non
     # Time the check's two passes without changing them: verify_log looks them up by name at each call.
     vars(check)["_check_tree"] = _timed(phases, "tree", check._check_tree)
     vars(check)["_check_rows"] = _timed(phases, "rows", check._check_rows)
-    vars(check)["rows_digest"] = _timed(phases, "rows", check.rows_digest)
+    vars(check)["rows_digest"] = _timed(phases, "rows", vars(check)["rows_digest"])
     with Session(engine, info=leaf_info(LEAF_KEY)) as s:
         s.execute(select(1))  # connect before measuring
         gc.collect()
