@@ -152,17 +152,25 @@ class BadgeCache(Generic[V]):
         self._seq = 0
         self._touched: OrderedDict[str, int] = OrderedDict()
         self._floor = 0  # no ticket older than this may be kept (touches forgotten, or everything was)
+        # What became of each look and each answer offered (the figures in /metrics).
+        self.counts = {"hit": 0, "absent": 0, "expired": 0, "stored": 0, "refused": 0, "forgotten": 0,
+                       "forgotten_all": 0}
         _caches.add(self)
 
     def catch_up(self) -> None:
         """Apply what other workers of this host appended to the journal since this one last looked."""
         if self.journal is None:
             return
-        inode, size = self.journal.position()
-        if (inode, size) == self._cursor:
+        if self.journal.position() == self._cursor:
             return
         with self._lock:
+            # Looked at again under the lock: a position taken before another thread read further (it reads
+            # a smaller size) was taken for a truncated journal, and every answer was forgotten, several times a
+            # second under a crowd of misses on many threads, which made more misses.
+            inode, size = self.journal.position()
             seen_inode, offset = self._cursor
+            if (inode, size) == (seen_inode, offset):
+                return
             if inode != seen_inode or size < offset:  # a new journal: what the old one said after us is unknown
                 self._invalidate_locked({EVERYTHING})
                 offset = 0
@@ -194,10 +202,13 @@ class BadgeCache(Generic[V]):
         with self._lock:
             entry = self._entries.get(token)
             if entry is None:
+                self.counts["absent"] += 1
                 return None
             if entry.expires <= now:
+                self.counts["expired"] += 1
                 self._drop(token)
                 return None
+            self.counts["hit"] += 1
             self._entries.move_to_end(token)
             return entry.value
 
@@ -214,7 +225,9 @@ class BadgeCache(Generic[V]):
         self.catch_up()
         with self._lock:
             if ticket.seq < self._floor or any(self._touched.get(k, -1) > ticket.seq for k in keys):
+                self.counts["refused"] += 1
                 return False
+            self.counts["stored"] += 1
             if token in self._entries:
                 self._drop(token)
             self._entries[token] = _Entry(ticket, self.clock() + life, keys, value)
@@ -232,6 +245,8 @@ class BadgeCache(Generic[V]):
     def _invalidate_locked(self, keys: set[str]) -> None:
         self._seq += 1
         if EVERYTHING in keys:
+            self.counts["forgotten_all"] += 1
+            self.counts["forgotten"] += len(self._entries)
             self._entries.clear()
             self._by_key.clear()
             self._touched.clear()
@@ -241,6 +256,7 @@ class BadgeCache(Generic[V]):
             self._touched[k] = self._seq
             self._touched.move_to_end(k)
             for token in list(self._by_key.get(k, ())):
+                self.counts["forgotten"] += 1
                 self._drop(token)
         while len(self._touched) > _TOUCHED_MAX:
             _, seq = self._touched.popitem(last=False)

@@ -193,6 +193,14 @@ class _ServiceGauges:
                 yield _gauge("auxduty_db_pool_checked_out", "connections in use", pool.checkedout())
                 yield _gauge("auxduty_db_pool_overflow", "connections open beyond the pool size",
                              max(0, pool.overflow()))
+            counts = CounterMetricFamily("auxduty_badge_answers", "remembered badge answers: looks that found one "
+                                         "(hit), none (absent) or a stale one (expired); answers read from the "
+                                         "database and kept (stored) or not, touched meanwhile (refused); answers "
+                                         "forgotten by a change (forgotten), all at once (forgotten_all)",
+                                         labels=["outcome"])
+            for outcome, n in ctx.badge_cache.counts.items():
+                counts.add_metric([outcome], n)
+            yield counts
             alerts = ctx.scan_alerts
             yield _gauge("auxduty_scan_alerts_waiting", "dead-badge scans waiting to be kept (api/scan_alerts.py)",
                          alerts.waiting)

@@ -29,6 +29,24 @@ def test_another_workers_commit_forgets_only_the_answers_it_touched(tmp_path: Pa
     assert cache.get("t0") is None and len(cache) == 0
 
 
+def test_a_position_read_before_another_thread_read_further_forgets_nothing(tmp_path: Path) -> None:
+    """Threads look at the journal at once: one may read its size, then find the cache has already read further
+    (another thread got the lock first). That smaller size is not a truncated journal: nothing is forgotten.
+    (It was, several times a second under a crowd of misses, and the misses that followed made it worse.)"""
+    journal = Journal(tmp_path)
+    cache: BadgeCache[str] = BadgeCache(journal)
+    cache.put("t0", cache.ticket(), [credential_key(0), auxiliary_key("aux0")], "answer0")
+    other: BadgeCache[str] = BadgeCache(Journal(tmp_path))
+    other.announce({auxiliary_key("aux1")})
+    stale = journal.position()  # what a thread read before the next line and before the cache caught up
+    other.announce({auxiliary_key("aux2")})
+    cache.catch_up()  # another thread reads to the end
+    real = Journal.position
+    looks = iter([stale])
+    journal.position = lambda: next(looks, None) or real(journal)  # type: ignore[method-assign]
+    assert cache.get("t0") == "answer0" and cache.counts["forgotten_all"] == 0
+
+
 def test_an_answer_read_before_another_workers_commit_is_not_kept(tmp_path: Path) -> None:
     cache: BadgeCache[str] = BadgeCache(Journal(tmp_path))
     ticket = cache.ticket()  # a reader starts; another worker commits a change to what it reads

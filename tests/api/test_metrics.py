@@ -134,3 +134,14 @@ def test_decoder_figures_are_scraped_when_the_pool_exists(scraper: TestClient, m
     assert _value(text, "auxduty_decoder_workers_max") == 3
     assert _value(text, "auxduty_decoder_busy") == 0
     assert _value(text, "auxduty_decoder_photos_total") == 0
+
+
+def test_remembered_badge_answers_are_counted(scraper: TestClient) -> None:
+    ctx = scraper.app.state.ctx  # type: ignore[attr-defined]
+    ctx.badge_cache.put("t", ctx.badge_cache.ticket(), ["a:1"], "answer")
+    assert ctx.badge_cache.get("t") == "answer" and ctx.badge_cache.get("other") is None
+    ctx.badge_cache.invalidate(["a:1"])
+    text = scraper.get("/metrics").text
+    counts = {o: _value(text, "auxduty_badge_answers_total", outcome=o) for o in ("hit", "absent", "stored",
+                                                                                   "forgotten")}
+    assert counts == {"hit": 1, "absent": 1, "stored": 1, "forgotten": 1}
