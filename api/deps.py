@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from api.context import AppContext
 from api.db import READ_ONLY
@@ -188,6 +189,12 @@ def client_address(peer: str | None, forwarded_for: Iterable[str],
         if not _trusted_hop(entry, trusted):
             return str(address)
     return str(hop)  # every hop is a trusted proxy: the left-most one is as near the client as it gets
+
+
+def scope_client(scope: Scope, trusted: Sequence[IPv4Network | IPv6Network]) -> str:
+    """``client_address`` of a raw ASGI request (for middleware that has no ``Request``)."""
+    forwarded = [value.decode("latin-1") for key, value in scope["headers"] if key == b"x-forwarded-for"]
+    return client_address(scope["client"][0] if scope.get("client") else None, forwarded, trusted)
 
 
 @lru_cache(maxsize=4096)

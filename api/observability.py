@@ -31,7 +31,7 @@ from sqlalchemy.pool import QueuePool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import client_address
+from api.deps import client_address, scope_client
 from api.settings import Settings
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -79,8 +79,7 @@ class _JsonRequestLines:
     def _line(self, level: str, event: str, fields: dict[str, Any]) -> None:
         line = {"logger": "auxduty.request", **fields, "event": event, **structlog.contextvars.get_contextvars(),
                 "level": level, "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
-        for key in [k for k in line if k.lower() in SECRET_KEYS]:
-            line[key] = "[redacted]"
+        _redact(None, "", line)
         sys.stderr.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
 
     def info(self, event: str, **fields: Any) -> None:
@@ -330,10 +329,9 @@ class ObserveRequests:
         status_class = f"{status // 100}xx"
         self.metrics.requests.labels(method, route, status_class).inc()
         self.metrics.latency.labels(method, route, status_class).observe(seconds)
-        peer = scope["client"][0] if scope.get("client") else None
         line = _request_lines.error if status >= 500 else _request_lines.info
         line("request", method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2),
-             client=client_address(peer, _header(scope, b"x-forwarded-for"), self.trusted))
+             client=scope_client(scope, self.trusted))
 
 
 # --- /metrics --------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from api import ratelimit
 from api.badge_cache import auxiliary_key, credential_key
 from api.context import AppContext
 from api.db import READ_ONLY
-from api.deps import ContextDep, SessionDep, check_rate_limit, client_address, rate_limited
+from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited, scope_client
 from api.domain.errors import DomainError, NotFound
 from api.domain.staff.badge_status import BadgeCheck, DeadScan, check_badge_no, check_token, valid_photo
 from api.pages.verify import render_verify_page
@@ -197,7 +197,7 @@ class RememberedScans:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._route = self._scan_route()
+        self._route = next(r for r in router.routes if getattr(r, "path", None) == _SCAN_PATH + "{token}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] == "http" and scope["method"] == "GET" and not scope["query_string"]
@@ -213,11 +213,8 @@ class RememberedScans:
         answer: Answer | None = ctx.badge_cache.get(token if "." in token else code_of(token))
         if answer is None:
             return False
-        headers = [value.decode("latin-1") for key, value in scope["headers"] if key == b"x-forwarded-for"]
-        peer = scope["client"][0] if scope.get("client") else None
         try:
-            await ctx.limiter.check_async(ratelimit.VERIFY, client_address(peer, headers,
-                                                                           ctx.settings.trusted_proxies))
+            await ctx.limiter.check_async(ratelimit.VERIFY, scope_client(scope, ctx.settings.trusted_proxies))
         except RateLimited:
             return False
         scope["route"] = self._route  # the route template in the request's figures and log line
@@ -229,9 +226,6 @@ class RememberedScans:
             await ctx.scan_alerts.keep(DeadScan(answer.check, "api"))
         return True
 
-    @staticmethod
-    def _scan_route() -> Any:
-        return next(r for r in router.routes if getattr(r, "path", None) == _SCAN_PATH + "{token}")
 
 
 def _check_number(ctx: AppContext, badge_no: str) -> BadgeCheck | None:
