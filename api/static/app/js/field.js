@@ -56,7 +56,8 @@ async function shiftOpen(d) {
 }
 
 function statusLine() {
-  return h("p", { id: "sync-status", class: "sync", role: "status", "aria-live": "polite" });
+  // Never empty: until the outbox has been counted it says so (an empty line is no status at all).
+  return h("p", { id: "sync-status", class: "sync", role: "status", "aria-live": "polite" }, "正在清点待发送的记录…");
 }
 
 export async function refreshStatus() {
