@@ -1,17 +1,19 @@
 """What one running service holds: settings, the database, the signing keys."""
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.badge_cache import BadgeCache, RedisBus, journal_for
 from api.capacity import DatabaseSlots
-from api.db import make_engine, make_sessionmaker
+from api.db import make_engine, make_sessionmaker, read_connection
 from api.domain.audit.checkpoints import CheckpointStore, LogKeys, TransparencyLog
 from api.domain.audit.log import derive_leaf_key
 from api.domain.fieldwork.context import TimeLimits
@@ -138,6 +140,17 @@ class AppContext:
     def push(self) -> Pusher:
         """Sends Web Push messages off the request path (api/push.py); closed with the app."""
         return Pusher(self)
+
+    @contextmanager
+    def reads(self) -> Iterator[Connection]:
+        """A bare connection for a read that needs no session (``api.db.read_connection``), from where the
+        sessions come from: their engine, or the one connection they are bound to (a test's transaction)."""
+        bind = self.sessions.kw.get("bind", self.engine)
+        if isinstance(bind, Connection):
+            yield bind
+            return
+        with read_connection(bind) as conn:
+            yield conn
 
     @cached_property
     def scan_alerts(self) -> ScanAlerts:

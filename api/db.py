@@ -3,13 +3,14 @@
 import os
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.domain.audit.log import LEAF_KEY
@@ -24,18 +25,51 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10, busy_timeout: float = 30.0,
                 **kwargs: Any) -> Engine:
     """Build an engine; SQLite gets WAL, a busy timeout and write-locking transactions that queue in the
-    process (``WriterLane``).
+    process (``WriterLane``); PostgreSQL's pooled connections are pinged when they sat idle (``ping_when_idle``).
 
     Requests take a database slot before a session (api/capacity.py), so the pool is never waited on
     for long; its timeout is a backstop that answers 503, not a queue."""
     kwargs.setdefault("pool_timeout", 5)
     if not is_sqlite(url):
-        kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, pool_size=pool_size, max_overflow=max_overflow, **kwargs)
+        engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            ping_when_idle(engine, IDLE_PING_S)
+        return engine
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_timeout},
                            pool_size=pool_size, max_overflow=max_overflow, **kwargs)
     _serialize_sqlite_writers(engine, busy_timeout)
     return engine
+
+
+# A pooled connection that sat unused this long is pinged before it is handed out (``ping_when_idle``).
+IDLE_PING_S = 2.0
+
+
+def ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Ping a pooled connection before handing it out only when it sat unused for ``idle_s`` or longer; one that
+    fails is replaced by a fresh one before anyone uses it (SQLAlchemy's DisconnectionError at checkout).
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: a round trip before every short read, a tenth of
+    a cold badge check's time. A connection of a busy pool was in use a moment ago; one that has sat idle is
+    the one a server restart, a failover or a firewall's idle timeout may have cut. A connection cut while in
+    constant use fails its statement (503 ``database_unavailable``) and SQLAlchemy replaces every connection
+    of the pool that is older, as it does whenever it meets a disconnect."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["auxduty_returned"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _handed_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("auxduty_returned")
+        if returned is None or time.monotonic() - returned < idle_s:
+            return  # new, or in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            if engine.dialect.is_disconnect(exc, dbapi_conn, None):
+                raise DisconnectionError(str(exc)) from exc
+            raise
 
 
 class WriterLane:
@@ -182,6 +216,19 @@ def make_sessionmaker(engine: Engine, leaf_key: bytes) -> sessionmaker[Session]:
 
 def leaf_info(leaf_key: bytes) -> dict[str, Any]:
     return {LEAF_KEY: leaf_key}
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A bare connection for a read that needs no session (a badge scan: one statement). On PostgreSQL in
+    autocommit, so the read is one round trip, without BEGIN and COMMIT (one statement sees one snapshot); on
+    SQLite in a read transaction (``READ_ONLY``: no writer's turn), ended when the connection goes back."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(**{READ_ONLY: True})
+        else:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
 
 
 @contextmanager

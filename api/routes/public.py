@@ -107,10 +107,8 @@ class Answer:
 
 def _check_fresh(ctx: AppContext, token: str) -> Answer:
     ticket = ctx.badge_cache.ticket()  # before the read: see api/badge_cache.py
-    with ctx.sessions() as session:
-        session.connection(execution_options={READ_ONLY: True})
-        check = check_token(session, ctx.keyring, token)
-        session.commit()
+    with ctx.reads() as conn:
+        check = check_token(conn, ctx.keyring, token)
     answer = Answer.of(check)
     if check.status != "invalid":
         ctx.badge_cache.put(token, ticket, [credential_key(check.credential_id), auxiliary_key(check.auxiliary_id)],

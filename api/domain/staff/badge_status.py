@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, select
+from sqlalchemy import Connection, Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from api.domain.base import beijing_date, utcnow
@@ -122,8 +123,13 @@ _BADGE_STATE = (
 )
 
 
-def _check(session: Session, where: ColumnElement[bool]) -> BadgeCheck | None:
-    row = session.execute(_BADGE_STATE.where(where)).first()
+# A token's check, built once: its compiled form and cache key are worked out on the first scan, not on every one.
+_BY_TOKEN = _BADGE_STATE.where(Credential.id == bindparam("credential_id"),
+                               Credential.version == bindparam("version"))
+
+
+def _check(db: Session | Connection, query: Select[Any], params: dict[str, object] | None = None) -> BadgeCheck | None:
+    row = db.execute(query, params).first()
     if row is None:
         return None
     (cred_id, cred_status, version, newest, aux_id, aux_status, badge_no, name, categories, agency, command,
@@ -149,13 +155,14 @@ def _good_for(status: BadgeStatus, term_ends_on: date | None, now: datetime) -> 
     return max(0.0, (until - now).total_seconds())
 
 
-def check_token(session: Session, keyring: KeyRing, token: str) -> BadgeCheck:
-    """Check a badge token: the signature first, then the credential as it stands now."""
+def check_token(db: Session | Connection, keyring: KeyRing, token: str) -> BadgeCheck:
+    """Check a badge token: the signature first, then the credential as it stands now. ``db`` may be a bare
+    connection (``api.db.read_connection``): a scan reads one row and needs no session."""
     try:
         claims = keyring.verify_badge(token)
     except BadTokenError:
         return BadgeCheck(BadgeStatus.INVALID)
-    check = _check(session, (Credential.id == claims.credential_id) & (Credential.version == claims.version))
+    check = _check(db, _BY_TOKEN, {"credential_id": claims.credential_id, "version": claims.version})
     return check or BadgeCheck(BadgeStatus.INVALID)
 
 
@@ -178,7 +185,7 @@ def check_badge_no(session: Session, badge_no: str) -> BadgeCheck | None:
     newest = (
         select(func.max(_Newest.version)).where(_Newest.auxiliary_id == Auxiliary.id).scalar_subquery()
     )
-    check = _check(session, (Auxiliary.badge_no == number) & (Credential.version == newest))
+    check = _check(session, _BADGE_STATE.where(Auxiliary.badge_no == number, Credential.version == newest))
     return check or BadgeCheck(BadgeStatus.INVALID)
 
 
