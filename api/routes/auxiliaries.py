@@ -19,6 +19,7 @@ from api.domain.pagination import paginate
 from api.domain.privacy_tables import ReadKind
 from api.domain.staff.credentials import (
     PRE_JOB,
+    current_credential,
     current_credentials,
     issue_credential,
     record_training,
@@ -102,7 +103,7 @@ def _reads(session: Session, auxiliaries: Sequence[Auxiliary]) -> list[Auxiliary
 
 
 def _read(session: Session, aux: Auxiliary) -> AuxiliaryRead:
-    return _reads(session, [aux])[0]
+    return _to_read(aux, trainings_of(session, [aux.id])[aux.id], current_credential(session, aux))
 
 
 @router.post("/auxiliaries", response_model=AuxiliaryRead, status_code=status.HTTP_201_CREATED)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,13 +66,19 @@ def record_training(
     return training
 
 
+# Statements built once: their cache keys are worked out on first use, not at every status change (where
+# building them again cost more than running them).
+_TRAININGS = (select(Training).where(Training.auxiliary_id.in_(bindparam("ids", expanding=True)))
+              .order_by(Training.completed_on, Training.created_at))
+_NEWEST = (select(Credential).where(Credential.auxiliary_id == bindparam("aux_id"))
+           .order_by(Credential.version.desc()).limit(1))
+
+
 def trainings_of(session: Session, aux_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Training]]:
     ids = list(aux_ids)
     found: dict[uuid.UUID, list[Training]] = {i: [] for i in ids}
     if ids:
-        stmt = (select(Training).where(Training.auxiliary_id.in_(ids))
-                .order_by(Training.completed_on, Training.created_at))
-        for t in session.scalars(stmt):
+        for t in session.scalars(_TRAININGS, {"ids": ids}):
             found[t.auxiliary_id].append(t)
     return found
 
@@ -95,7 +101,8 @@ def current_credentials(session: Session, aux_ids: Iterable[uuid.UUID]) -> dict[
 
 
 def current_credential(session: Session, aux: Auxiliary) -> Credential | None:
-    return current_credentials(session, [aux.id]).get(aux.id)
+    """The auxiliary's newest credential (``current_credentials`` for one: the last entry of its version index)."""
+    return session.scalars(_NEWEST, {"aux_id": aux.id}).first()
 
 
 def set_credential_status(
