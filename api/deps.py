@@ -158,8 +158,11 @@ OfficerUser = Annotated[User, require_role(Role.OFFICER)]
 AuxiliaryUser = Annotated[User, require_role(Role.AUXILIARY)]
 
 
+@lru_cache(maxsize=16_384)
 def _address(text: str) -> IPv4Address | IPv6Address | None:
-    """An address as proxies write it (``203.0.113.9``, ``203.0.113.9:4711``, ``[2001:db8::1]:443``), or None."""
+    """An address as proxies write it (``203.0.113.9``, ``203.0.113.9:4711``, ``[2001:db8::1]:443``), or None.
+    Remembered: every request asks it of its peer and its forwarded hops, and parsing costs more than a
+    remembered badge answer's own work."""
     text = text.strip()
     if text.startswith("["):
         text = text[1:].partition("]")[0]
@@ -172,6 +175,13 @@ def _address(text: str) -> IPv4Address | IPv6Address | None:
     return (address.ipv4_mapped or address) if isinstance(address, IPv6Address) else address
 
 
+@lru_cache(maxsize=16_384)
+def _address_text(text: str) -> str | None:
+    """``_address`` written out as the service writes addresses (rate-limit keys, logs), or None."""
+    address = _address(text)
+    return None if address is None else str(address)
+
+
 def client_address(peer: str | None, forwarded_for: Iterable[str],
                    trusted: Sequence[IPv4Network | IPv6Network]) -> str:
     """The client of a request: the peer, unless the peer is a trusted proxy; then the right-most address of
@@ -179,16 +189,16 @@ def client_address(peer: str | None, forwarded_for: Iterable[str],
     of the last untrusted address is whatever the client chose to write. Malformed entries are skipped."""
     if not trusted or not peer or not _trusted_hop(peer, trusted):
         return peer or "unknown"
-    hop = _address(peer)
+    hop = _address_text(peer) or peer
     entries = [e for value in forwarded_for for e in value.split(",")]
     for entry in reversed(entries):
-        address = _address(entry)
+        address = _address_text(entry)
         if address is None:
             continue
         hop = address
         if not _trusted_hop(entry, trusted):
-            return str(address)
-    return str(hop)  # every hop is a trusted proxy: the left-most one is as near the client as it gets
+            return address
+    return hop  # every hop is a trusted proxy: the left-most one is as near the client as it gets
 
 
 def scope_client(scope: Scope, trusted: Sequence[IPv4Network | IPv6Network]) -> str:

@@ -93,6 +93,30 @@ class Changer:
                 t.join(30)
 
 
+def remember_all(base: str, badges: list[Badge]) -> None:
+    """Ask every badge once (eight at a time), so that the runs measure a city whose badges are scanned all
+    day, not the first reads after a start: a 2 s warm-up with wrk left a third of 1,000 badges unread on a
+    slow machine, and their first reads fell inside the measured run."""
+    def ask(part: list[Badge]) -> None:
+        with httpx2.Client(base_url=base, timeout=30) as c:
+            for b in part:
+                c.get(PATH + b.token).raise_for_status()
+
+    threads = [threading.Thread(target=ask, args=(badges[k::8],)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def answer_counts(base: str) -> dict[str, float]:
+    """The service's remembered answers by outcome (/metrics); empty where the service does not count them."""
+    text = httpx2.get(base + "/metrics", timeout=30).text
+    prefix = 'auxduty_badge_answers_total{outcome="'
+    return {line[len(prefix):].split('"', 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line.startswith(prefix)}
+
+
 def stale_answers(base: str, badges: list[Badge]) -> list[str]:
     wrong = []
     with httpx2.Client(base_url=base, timeout=30) as c:
@@ -119,6 +143,7 @@ def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
     data = tmp / f"data-{backend}-{label}"
     env = service_env(fresh_database(backend, DATABASE, tmp), data, redis_url=args.redis, light_hashes=True)
     env["AUXDUTY_RATE_LIMIT_SCALE"] = "1000000"  # one client machine stands for a city's phones
+    env["AUXDUTY_METRICS_ALLOW"] = "127.0.0.1"
     cli(env, "create-admin", "--username", JUSTICE, "--password", PASSWORD, source=source)
     ok = True
     with running_service(env, tmp / f"serve-{backend}-{label}.log", source) as base:
@@ -126,16 +151,22 @@ def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
         tokens = tmp / "tokens.txt"
         tokens.write_text("\n".join(b.token for b in world.badges) + "\n")
         script = wrk.write_script(tmp, "pick.lua", wrk.PICK_LINE)
+        remember_all(base, world.badges)  # every badge asked once before the clock starts, as a city's are
         wrk.run(base + PATH, duration=2, connections=args.connections, script=script,
-                script_args=(str(tokens), PATH))  # every badge asked once or more before the clock starts
+                script_args=(str(tokens), PATH))
         for changes in sorted({0.0, args.changes}):
+            counted = answer_counts(base)
             with Changer(base, world, changes).running() as changer:
                 figures = wrk.run(base + PATH, duration=args.duration, connections=args.connections, script=script,
                                   script_args=(str(tokens), PATH))
+            reads = answer_counts(base).get("stored", 0) - counted.get("stored", 0)
             stale = stale_answers(base, world.toggled)
             ok = ok and not stale and changer.failed == 0
             name = f"verify {backend} {label}, {changes:g} changes/s"
             lines.append(wrk.row(name, figures, args.bare_figures))
+            if counted:
+                lines.append(f"    {reads:.0f} answers read from the database and remembered "
+                             f"({reads / args.duration:.1f}/s)")
             if changes:
                 ms = sorted(changer.latencies) or [0.0]
                 lines.append(f"    {changer.done} changes made ({changer.done / args.duration:.1f}/s, "
