@@ -25,8 +25,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from api.main import create_app
 
     # The app reads X-Forwarded-For itself, from AUXDUTY_TRUSTED_PROXIES only: uvicorn must not believe it first.
+    # The app writes its own request line (the route's template, never the raw path, which may be a badge's
+    # token): uvicorn's access line is not even made (a log record per request, then thrown away).
     app = _frozen_after_startup(create_app(settings))
-    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, proxy_headers=False)
+    uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, proxy_headers=False,
+                access_log=False)
     return 0
 
 

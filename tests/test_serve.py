@@ -35,6 +35,20 @@ def test_serve_prewarms_the_decoders_unless_told_not_to(
     assert [s.decoder_prewarm for s in served] == [expected]
 
 
+def test_serve_has_uvicorn_make_no_access_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service writes its own request line; uvicorn's would carry the raw path (a badge's token) and cost a
+    log record per request even when a filter drops it."""
+    monkeypatch.setattr(api.main, "create_app", lambda settings: FastAPI())
+    run: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: run.append(k))
+    get_settings.cache_clear()
+    try:
+        assert cli._cmd_serve(argparse.Namespace(demo=False, host=None, port=None)) == 0
+    finally:
+        get_settings.cache_clear()
+    assert run and run[0]["access_log"] is False and run[0]["proxy_headers"] is False
+
+
 def test_migrate_makes_the_data_dir_of_a_fresh_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data_dir = tmp_path / "var"
     monkeypatch.setenv("AUXDUTY_DATA_DIR", str(data_dir))
