@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import cache
+from json.encoder import encode_basestring
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, inspect
@@ -201,7 +202,7 @@ def keyed_values_match(model: type[Base], values: Mapping[Any, Any], key: bytes)
 
 
 def leaf_mac(key: bytes, digest: bytes) -> bytes:
-    return hmac.new(key, bytes(digest), hashlib.sha256).digest()
+    return hmac.digest(key, bytes(digest), "sha256")  # HMAC-SHA256 in one call, without an HMAC object
 
 
 def genuine(key: bytes, leaf: bytes, digest: bytes, mac: bytes | None) -> bool:
@@ -219,16 +220,57 @@ def record_many(session: Session, rows: Sequence[Base], action: str, *, actor_id
     """Append one leaf per row, in order, with one batched insert. The leaves are written, not kept as objects
     of the session: the ORM would read each one's ``seq`` back, one statement a leaf on SQLite."""
     session.flush()
+    _append(session, [(type(row).__tablename__, row_key(row), row_hash(row),
+                       getattr(row, "rules_version", RULES_VERSION)) for row in rows], action, actor_id=actor_id)
+
+
+def record_stored(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], action: str, *,
+                  actor_id: uuid.UUID | None) -> None:
+    """``record_many`` for rows inserted as plain values (every column by attribute, as stored, the key ``id``),
+    with no ORM object: the same leaves, byte for byte, as for objects holding those values."""
+    entity = model.__tablename__
+    _append(session, [(entity, str(row["id"]), values_hash(model, row), row.get("rules_version", RULES_VERSION))
+                      for row in rows], action, actor_id=actor_id)
+
+
+def _append(session: Session, named: Sequence[tuple[str, str, str, str]], action: str, *,
+            actor_id: uuid.UUID | None) -> None:
+    """The leaves of (entity, entity id, row hash, rules version), in order, with one batched insert. Every
+    leaf of one append shares its action, actor and instant: its bytes around the id and the row hash are
+    worked out once (``_leaf_frame``), not by a JSON dump a leaf."""
     at, key = utcnow(), leaf_key(session)
+    frames: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
     entries = []
-    for row in rows:
-        entity, entity_id, digest = type(row).__tablename__, row_key(row), row_hash(row)
-        leaf = leaf_content(entity=entity, entity_id=entity_id, action=action, row_sha256=digest, at=at,
-                            actor_id=actor_id, rules_version=getattr(row, "rules_version", RULES_VERSION))
+    for entity, entity_id, digest, rules_version in named:
+        frame = frames.get((entity, rules_version))
+        if frame is None:
+            frame = frames[entity, rules_version] = _leaf_frame(
+                entity=entity, action=action, at=at, actor_id=actor_id, rules_version=rules_version)
+        head, middle, tail = frame
+        leaf = b"".join((head, _json_text(entity_id), middle, _json_text(digest), tail))
         hashed = leaf_hash(leaf)
         entries.append({"leaf": leaf, "leaf_hash": hashed, "entity": entity, "entity_id": entity_id,
                         "action": action, "row_hash": digest, "at": at, "mac": leaf_mac(key, hashed)})
     insert_rows(session, cast(Table, LogPending.__table__), entries)
+
+
+_ID, _ROW = "\0id\0", "\0row\0"  # stand-ins no id or digest can be: the leaf is cut where they stand
+
+
+def _leaf_frame(*, entity: str, action: str, at: datetime, actor_id: uuid.UUID | None, rules_version: str
+                ) -> tuple[bytes, bytes, bytes]:
+    """``leaf_content``'s bytes before the id, between the id and the row hash, and after it, for leaves that
+    differ only in those two: the leaf is ``head + id + middle + row hash + tail``, each value as JSON."""
+    whole = leaf_content(entity=entity, entity_id=_ID, action=action, row_sha256=_ROW, at=at, actor_id=actor_id,
+                         rules_version=rules_version)
+    head, rest = whole.split(_json_text(_ID))
+    middle, tail = rest.split(_json_text(_ROW))
+    return head, middle, tail
+
+
+def _json_text(text: str) -> bytes:
+    """A string as ``canonical`` writes it (the JSON encoder's own function)."""
+    return encode_basestring(text).encode()
 
 
 KEY_ENTITIES = ("badge_keys", "log_keys")

@@ -88,17 +88,27 @@ def insert_once(
     return same_or_conflict(stored, auxiliary_id=auxiliary_id, digest=row.content_hash), False
 
 
-def insert_new(session: Session, rows: Sequence[PhoneRow], *, model: type[PhoneRow]) -> None:
-    """Insert rows believed new all at once (``insert_rows``: COPY on PostgreSQL), and join them to the session
-    as stored, as ``insert_once`` does: no unit of work, nothing read back. An id already stored raises
-    ``IntegrityError`` and inserts nothing; the caller runs this in a savepoint and takes the rows one by one
-    then."""
-    if not rows:
-        return
-    insert_rows(session, cast(Table, model.__table__), [_stored_values(row) for row in rows])
-    for row in rows:
-        make_transient_to_detached(row)
-    session.add_all(rows)
+def insert_new(session: Session, rows: Sequence[Mapping[str, Any]], *, model: type[PhoneRow]
+               ) -> list[dict[str, Any]]:
+    """Insert rows believed new all at once (``insert_rows``: COPY on PostgreSQL) as plain values: no ORM
+    object, no unit of work, nothing read back. Each row is given by attribute; the columns it leaves out or
+    None take their Python-side defaults here, as ``insert_once`` fills them, and the rows are returned as
+    stored, every column named. An id already stored raises ``IntegrityError`` and inserts nothing; the
+    caller runs this in a savepoint and takes the rows one by one then."""
+    stored = [_completed(model, row) for row in rows]
+    if stored:
+        insert_rows(session, cast(Table, model.__table__), stored)
+    return stored
+
+
+def _completed(model: type[PhoneRow], given: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, default in _defaults(model):
+        value = given.get(key)
+        if value is None and default is not None:
+            value = default.arg(None) if default.is_callable else default.arg
+        values[key] = value
+    return values
 
 
 @cache
