@@ -15,8 +15,9 @@ session factory), and a leaf queued by anyone else is refused by the integrator 
 import hashlib
 import hmac
 import json
+import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import cache
 from json.encoder import encode_basestring
@@ -129,13 +130,57 @@ def values_hash(model: type[Base], values: Mapping[Any, Any]) -> str:
     the row's hash, and the leaves that carry it, cannot be searched for the value (a phone number has too
     few possibilities for a plain hash to hide it), and erasing the value changes nothing that was logged.
     """
-    content = {}
-    for key, column, late, digest_key in _hashed_columns(model):
+    parts = []
+    for key, label, column, late, digest_key, as_float in _hash_plan(model):
         value = values[key]
         if (value is None and late) or (digest_key is not None and values[digest_key] is not None):
             continue
-        content[key] = _plain(value, column)
-    return hashlib.sha256(canonical(content)).hexdigest()
+        text = _JSON_TEXT.get(type(value))
+        if text is None or (as_float and type(value) is int):
+            parts.append(label + json.dumps(_plain(value, column), sort_keys=True, ensure_ascii=False,
+                                            separators=(",", ":")))
+        else:
+            parts.append(label + text(value))
+    # ``canonical`` of the columns' plain values, written here a column at a time: the same bytes without a dict
+    # and a dump of it per row (a sync batch hashes hundreds of rows, the log check millions).
+    return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()
+
+
+@cache
+def _hash_plan(model: type[Base]) -> tuple[tuple[str, str, Any, bool, str | None, bool], ...]:
+    """``_hashed_columns`` in the order ``canonical`` writes them (sorted by name), each with its ``"name":`` and
+    whether it holds floats (an int written to it is hashed as the float the database returns)."""
+    plan = []
+    for key, column, late, digest_key in _hashed_columns(model):
+        try:
+            as_float = column.type.python_type is float
+        except NotImplementedError:
+            as_float = False
+        plan.append((key, encode_basestring(key) + ":", column, late, digest_key, as_float))
+    return tuple(sorted(plan, key=lambda entry: entry[0]))
+
+
+def _float_text(value: float) -> str:
+    return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
+
+
+def _instant_text(value: datetime) -> str:
+    return '"' + (value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()) + '"'
+
+
+_JSON_TEXT: dict[type, Callable[[Any], str]] = {
+    # A value of these exact types as json.dumps writes ``_plain`` of it; any other goes through both. Their
+    # text (digits, hex, ISO 8601) needs no escaping.
+    str: encode_basestring,
+    type(None): lambda _: "null",
+    bool: lambda value: "true" if value else "false",
+    int: int.__repr__,
+    float: _float_text,
+    uuid.UUID: lambda value: '"' + str(value) + '"',
+    datetime: _instant_text,
+    date: lambda value: '"' + value.isoformat() + '"',
+    bytes: lambda value: '"' + hashlib.sha256(value).hexdigest() + '"',
+}
 
 
 def row_key(row: Base) -> str:
