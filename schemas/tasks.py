@@ -6,6 +6,7 @@ A task has no field for an amount fined, and the schema forbids extra fields, so
 """
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -273,6 +274,16 @@ def task_read(bundle: TaskBundle) -> TaskRead:
         "evidence": [EvidenceRead.model_validate(e) for e in bundle.evidence],
         "reassignments": [ReassignmentRead.model_validate(r) for r in bundle.reassignments],
         "auxiliary": AuxiliaryRef(id=aux.id, name=aux.name, badge_no=aux.badge_no),
+    })
+
+
+def new_task_read(row: Mapping[str, Any], auxiliary: AuxiliaryRef) -> TaskRead:
+    """A task stored this instant, from its columns as stored (no ORM object): ``task_read`` of it bundled with
+    nothing, since nothing hangs off it yet."""
+    return TaskRead.model_validate({
+        **{name: row[name] for name in _FROM_TASK},
+        "superseded_by": None, "cosignature": None, "cosigned_at": None, "evidence": [], "reassignments": [],
+        "auxiliary": auxiliary,
     })
 
 

@@ -17,7 +17,7 @@ from api.domain.fieldwork.evidence import get_evidence, store_evidence
 from api.domain.fieldwork.reassignment import reassign_task
 from api.domain.fieldwork.records import ShiftKind
 from api.domain.fieldwork.shifts import pair_shifts, record_shift_event, shifts_query
-from api.domain.fieldwork.sync import sync_records
+from api.domain.fieldwork.sync import SyncItem, sync_records
 from api.domain.fieldwork.tasks import (
     Recorder,
     TaskBundle,
@@ -56,6 +56,7 @@ from schemas.tasks import (
     TaskRead,
     TaskReassign,
     forbidden_flags,
+    new_task_read,
     task_read,
 )
 
@@ -79,6 +80,21 @@ def _one(session: SessionDep, task: Task, *, created_by: Auxiliary | None = None
 
 def _waiting(tasks: list[Task]) -> list[uuid.UUID]:
     return [t.id for t in tasks if t.status == TaskStatus.PENDING_COSIGN]
+
+
+def _waiting_made(items: list[SyncItem[Task]]) -> list[uuid.UUID]:
+    """The records a sync batch made that wait for their officer's co-signature, in the order sent."""
+    waiting = []
+    for i in items:
+        if i.row is not None:
+            task_id, status_ = i.row["id"], i.row["status"]
+        elif i.record is not None and i.result == "created":
+            task_id, status_ = i.record.id, i.record.status
+        else:
+            continue
+        if status_ == TaskStatus.PENDING_COSIGN:
+            waiting.append(task_id)
+    return waiting
 
 
 def _created(response: Response, created: bool) -> None:
@@ -300,8 +316,7 @@ def sync_records_route(
     english = wants_english(request)
     fc = load_field_context(session, user, limits=ctx.field_limits, lock=bool(body.shifts))
     batch = sync_records(session, fc, tasks=read_tasks(body.tasks), shifts=read_shifts(body.shifts))
-    ctx.push.announce_later(background, _waiting([i.record for i in batch.tasks
-                                                  if i.record is not None and i.result == "created"]))
+    ctx.push.announce_later(background, _waiting_made(batch.tasks))
     # Records made by this batch have nothing hanging off them yet (as _one): only the others are bundled.
     bundles = {b.task.id: b for b in bundle_tasks(
         session, [i.record for i in batch.tasks if i.record and i.result != "created"])}
@@ -309,11 +324,13 @@ def sync_records_route(
     for i in batch.tasks:
         if i.record is not None and i.result == "created":
             bundles[i.record.id] = TaskBundle(i.record, None, [], None, auxiliary=recorder)
+    auxiliary = AuxiliaryRef(id=recorder.id, name=recorder.name, badge_no=recorder.badge_no)
     return SyncResponse(
         tasks=[
             TaskSyncResult(
                 index=i.index, id=i.id, result=i.result,
-                record=task_read(bundles[i.record.id]) if i.record else None,
+                record=(new_task_read(i.row, auxiliary) if i.row is not None
+                        else task_read(bundles[i.record.id]) if i.record else None),
                 problem=_problem(i.problem, english) if i.problem else None,
             )
             for i in batch.tasks

@@ -15,10 +15,12 @@ session factory), and a leaf queued by anyone else is refused by the integrator 
 import hashlib
 import hmac
 import json
+import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from functools import cache
+from json.encoder import encode_basestring
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Table, inspect
@@ -128,13 +130,57 @@ def values_hash(model: type[Base], values: Mapping[Any, Any]) -> str:
     the row's hash, and the leaves that carry it, cannot be searched for the value (a phone number has too
     few possibilities for a plain hash to hide it), and erasing the value changes nothing that was logged.
     """
-    content = {}
-    for key, column, late, digest_key in _hashed_columns(model):
+    parts = []
+    for key, label, column, late, digest_key, as_float in _hash_plan(model):
         value = values[key]
         if (value is None and late) or (digest_key is not None and values[digest_key] is not None):
             continue
-        content[key] = _plain(value, column)
-    return hashlib.sha256(canonical(content)).hexdigest()
+        text = _JSON_TEXT.get(type(value))
+        if text is None or (as_float and type(value) is int):
+            parts.append(label + json.dumps(_plain(value, column), sort_keys=True, ensure_ascii=False,
+                                            separators=(",", ":")))
+        else:
+            parts.append(label + text(value))
+    # ``canonical`` of the columns' plain values, written here a column at a time: the same bytes without a dict
+    # and a dump of it per row (a sync batch hashes hundreds of rows, the log check millions).
+    return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()
+
+
+@cache
+def _hash_plan(model: type[Base]) -> tuple[tuple[str, str, Any, bool, str | None, bool], ...]:
+    """``_hashed_columns`` in the order ``canonical`` writes them (sorted by name), each with its ``"name":`` and
+    whether it holds floats (an int written to it is hashed as the float the database returns)."""
+    plan = []
+    for key, column, late, digest_key in _hashed_columns(model):
+        try:
+            as_float = column.type.python_type is float
+        except NotImplementedError:
+            as_float = False
+        plan.append((key, encode_basestring(key) + ":", column, late, digest_key, as_float))
+    return tuple(sorted(plan, key=lambda entry: entry[0]))
+
+
+def _float_text(value: float) -> str:
+    return float.__repr__(value) if math.isfinite(value) else json.dumps(value)
+
+
+def _instant_text(value: datetime) -> str:
+    return '"' + (value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()) + '"'
+
+
+_JSON_TEXT: dict[type, Callable[[Any], str]] = {
+    # A value of these exact types as json.dumps writes ``_plain`` of it; any other goes through both. Their
+    # text (digits, hex, ISO 8601) needs no escaping.
+    str: encode_basestring,
+    type(None): lambda _: "null",
+    bool: lambda value: "true" if value else "false",
+    int: int.__repr__,
+    float: _float_text,
+    uuid.UUID: lambda value: '"' + str(value) + '"',
+    datetime: _instant_text,
+    date: lambda value: '"' + value.isoformat() + '"',
+    bytes: lambda value: '"' + hashlib.sha256(value).hexdigest() + '"',
+}
 
 
 def row_key(row: Base) -> str:
@@ -201,7 +247,7 @@ def keyed_values_match(model: type[Base], values: Mapping[Any, Any], key: bytes)
 
 
 def leaf_mac(key: bytes, digest: bytes) -> bytes:
-    return hmac.new(key, bytes(digest), hashlib.sha256).digest()
+    return hmac.digest(key, bytes(digest), "sha256")  # HMAC-SHA256 in one call, without an HMAC object
 
 
 def genuine(key: bytes, leaf: bytes, digest: bytes, mac: bytes | None) -> bool:
@@ -219,16 +265,57 @@ def record_many(session: Session, rows: Sequence[Base], action: str, *, actor_id
     """Append one leaf per row, in order, with one batched insert. The leaves are written, not kept as objects
     of the session: the ORM would read each one's ``seq`` back, one statement a leaf on SQLite."""
     session.flush()
+    _append(session, [(type(row).__tablename__, row_key(row), row_hash(row),
+                       getattr(row, "rules_version", RULES_VERSION)) for row in rows], action, actor_id=actor_id)
+
+
+def record_stored(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], action: str, *,
+                  actor_id: uuid.UUID | None) -> None:
+    """``record_many`` for rows inserted as plain values (every column by attribute, as stored, the key ``id``),
+    with no ORM object: the same leaves, byte for byte, as for objects holding those values."""
+    entity = model.__tablename__
+    _append(session, [(entity, str(row["id"]), values_hash(model, row), row.get("rules_version", RULES_VERSION))
+                      for row in rows], action, actor_id=actor_id)
+
+
+def _append(session: Session, named: Sequence[tuple[str, str, str, str]], action: str, *,
+            actor_id: uuid.UUID | None) -> None:
+    """The leaves of (entity, entity id, row hash, rules version), in order, with one batched insert. Every
+    leaf of one append shares its action, actor and instant: its bytes around the id and the row hash are
+    worked out once (``_leaf_frame``), not by a JSON dump a leaf."""
     at, key = utcnow(), leaf_key(session)
+    frames: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
     entries = []
-    for row in rows:
-        entity, entity_id, digest = type(row).__tablename__, row_key(row), row_hash(row)
-        leaf = leaf_content(entity=entity, entity_id=entity_id, action=action, row_sha256=digest, at=at,
-                            actor_id=actor_id, rules_version=getattr(row, "rules_version", RULES_VERSION))
+    for entity, entity_id, digest, rules_version in named:
+        frame = frames.get((entity, rules_version))
+        if frame is None:
+            frame = frames[entity, rules_version] = _leaf_frame(
+                entity=entity, action=action, at=at, actor_id=actor_id, rules_version=rules_version)
+        head, middle, tail = frame
+        leaf = b"".join((head, _json_text(entity_id), middle, _json_text(digest), tail))
         hashed = leaf_hash(leaf)
         entries.append({"leaf": leaf, "leaf_hash": hashed, "entity": entity, "entity_id": entity_id,
                         "action": action, "row_hash": digest, "at": at, "mac": leaf_mac(key, hashed)})
     insert_rows(session, cast(Table, LogPending.__table__), entries)
+
+
+_ID, _ROW = "\0id\0", "\0row\0"  # stand-ins no id or digest can be: the leaf is cut where they stand
+
+
+def _leaf_frame(*, entity: str, action: str, at: datetime, actor_id: uuid.UUID | None, rules_version: str
+                ) -> tuple[bytes, bytes, bytes]:
+    """``leaf_content``'s bytes before the id, between the id and the row hash, and after it, for leaves that
+    differ only in those two: the leaf is ``head + id + middle + row hash + tail``, each value as JSON."""
+    whole = leaf_content(entity=entity, entity_id=_ID, action=action, row_sha256=_ROW, at=at, actor_id=actor_id,
+                         rules_version=rules_version)
+    head, rest = whole.split(_json_text(_ID))
+    middle, tail = rest.split(_json_text(_ROW))
+    return head, middle, tail
+
+
+def _json_text(text: str) -> bytes:
+    """A string as ``canonical`` writes it (the JSON encoder's own function)."""
+    return encode_basestring(text).encode()
 
 
 KEY_ENTITIES = ("badge_keys", "log_keys")

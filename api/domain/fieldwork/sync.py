@@ -9,10 +9,10 @@ batch, not once per record.
 
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, cast
 
 from sqlalchemy import Uuid, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -25,7 +25,7 @@ from api.domain.fieldwork.context import FieldContext, load_officers, lock_auxil
 from api.domain.fieldwork.phone_ids import insert_new, same_or_conflict
 from api.domain.fieldwork.records import Sent, ShiftDraft, TaskDraft
 from api.domain.fieldwork.shifts import record_shift_event
-from api.domain.fieldwork.tasks import admit_task, new_task, record_task, task_digest
+from api.domain.fieldwork.tasks import admit_task, new_task_values, record_task, task_digest
 from api.domain.models import ShiftEvent, Task
 
 Outcome = Literal["created", "duplicate", "error"]
@@ -40,6 +40,9 @@ class SyncItem(Generic[Row]):
     result: Outcome
     record: Row | None = None
     problem: DomainError | None = None
+    row: Mapping[str, Any] | None = None
+    """A record this batch stored as plain values, with no ORM object (``record`` is None then): its columns
+    as stored."""
 
 
 def _run(
@@ -155,7 +158,7 @@ def _store_new_tasks_at_once(
     if not candidates or not fc.may_record:
         return {}
     items: dict[int, SyncItem[Task]] = {}
-    rows: list[tuple[int, Task]] = []
+    rows: list[tuple[int, dict[str, Any]]] = []
     fc.locate_all((p.lat, p.lon) for _, p in candidates)
     for i, payload in candidates:
         try:
@@ -163,21 +166,23 @@ def _store_new_tasks_at_once(
         except DomainError as exc:
             items[i] = SyncItem(i, sent[i].raw_id, "error", problem=exc)
             continue
-        rows.append((i, new_task(fc, payload, scope, task_digest(payload, None))))
+        rows.append((i, new_task_values(fc, payload, scope, task_digest(payload, None))))
     if not rows:
         return items
     # Inserted in the order of their ids, whatever the order sent: two batches that share records then take
     # their row locks in one order, so the second waits for the first (and then finds its records stored)
     # instead of the two deadlocking.
-    rows.sort(key=lambda row: row[1].id)
+    rows.sort(key=lambda row: cast(uuid.UUID, row[1]["id"]))
+    # As plain values, not ORM objects: nothing later in the request needs them in the session, and an object
+    # costs more to make than to store (its leaves are the same: audit.record_stored).
     savepoint = session.begin_nested()
     try:
-        insert_new(session, [task for _, task in rows], model=Task)
+        made = insert_new(session, [values for _, values in rows], model=Task)
     except IntegrityError:
         savepoint.rollback()  # another request stored one of these first: one by one, then
         return items
-    audit.record_many(session, [task for _, task in rows], "task.recorded", actor_id=fc.user.id)
+    audit.record_stored(session, Task, made, "task.recorded", actor_id=fc.user.id)
     savepoint.commit()
-    for i, task in rows:
-        items[i] = SyncItem(i, str(task.id), "created", record=task)
+    for (i, _), values in zip(rows, made, strict=True):
+        items[i] = SyncItem(i, str(values["id"]), "created", row=values)
     return items

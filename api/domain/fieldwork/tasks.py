@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, select, update
 from sqlalchemy.exc import IntegrityError
@@ -111,33 +112,40 @@ def task_digest(payload: TaskDraft, corrects_id: uuid.UUID | None) -> str:
 
 
 def new_task(fc: FieldContext, payload: TaskDraft, scope: Scope, digest: str, *, version: int = 1,
-              corrects_id: uuid.UUID | None = None) -> Task:
+             corrects_id: uuid.UUID | None = None) -> Task:
+    return Task(**new_task_values(fc, payload, scope, digest, version=version, corrects_id=corrects_id))
+
+
+def new_task_values(fc: FieldContext, payload: TaskDraft, scope: Scope, digest: str, *, version: int = 1,
+                    corrects_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """The columns a new record is given, by attribute (those left out take their defaults): a ``Task``'s, or a
+    row inserted as plain values (a sync batch's new records)."""
     assisted = scope.duty.mode == TaskMode.ASSISTED
-    return Task(
-        id=payload.id,
-        auxiliary_id=fc.aux.id,
-        agency_id=fc.aux.agency_id,
-        command_agency_id=fc.aux.commanding_agency_id,
-        category=scope.duty.code,
-        mode=scope.duty.mode,
-        status=TaskStatus.PENDING_COSIGN if assisted else TaskStatus.RECORDED,
-        description=payload.description,
-        started_at=payload.started_at.astimezone(UTC),
-        ended_at=payload.ended_at.astimezone(UTC) if payload.ended_at else None,
-        lat=payload.lat,
-        lon=payload.lon,
+    return {
+        "id": payload.id,
+        "auxiliary_id": fc.aux.id,
+        "agency_id": fc.aux.agency_id,
+        "command_agency_id": fc.aux.commanding_agency_id,
+        "category": scope.duty.code,
+        "mode": scope.duty.mode,
+        "status": TaskStatus.PENDING_COSIGN if assisted else TaskStatus.RECORDED,
+        "description": payload.description,
+        "started_at": payload.started_at.astimezone(UTC),
+        "ended_at": payload.ended_at.astimezone(UTC) if payload.ended_at else None,
+        "lat": payload.lat,
+        "lon": payload.lon,
         # A patrol outside its zone is recorded and flagged, never refused: GPS drifts. The phone sends no
         # accuracy with a task, so a position within a few metres of an edge is left undecided.
-        in_zone=fc.in_zone(lat=payload.lat, lon=payload.lon),
-        officer_id=scope.officer.id if scope.officer else None,
-        assignment_ref=payload.assignment_ref,
-        legal_basis=payload.legal_basis,
-        corrects_id=corrects_id,
-        version=version,
-        recorded_by=fc.user.id,
-        content_hash=digest,
-        recorded_before_suspension=scope.recorded_before_suspension,
-    )
+        "in_zone": fc.in_zone(lat=payload.lat, lon=payload.lon),
+        "officer_id": scope.officer.id if scope.officer else None,
+        "assignment_ref": payload.assignment_ref,
+        "legal_basis": payload.legal_basis,
+        "corrects_id": corrects_id,
+        "version": version,
+        "recorded_by": fc.user.id,
+        "content_hash": digest,
+        "recorded_before_suspension": scope.recorded_before_suspension,
+    }
 
 
 def _stored(session: Session, fc: FieldContext, payload: TaskDraft, digest: str) -> Task | None:

@@ -1,0 +1,85 @@
+"""A sync batch's new records are inserted as plain values and logged from them (``record_stored``), with no ORM
+object: what is stored, logged and answered must be byte for byte what the ORM path gives (``row_hash`` of the
+stored row, ``leaf_content``, the MAC, ``task_read``), or the log check would call the records altered."""
+
+import hashlib
+import hmac
+import uuid
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import Session
+
+from api.domain.audit.log import _json_text, _leaf_frame, leaf_content, row_hash
+from api.domain.base import RULES_VERSION
+from api.domain.log_tables import LogLeaf, LogPending
+from api.domain.models import Task
+from tests.factories import beijing, login, make_agency, make_auxiliary, make_officer, task_payload
+
+# What a phone may write that JSON escapes or that is not ASCII: the leaf and the row hash must take it as the
+# JSON encoder does.
+AWKWARD = 'quote " backslash \\ tab \t newline \n bell \x07 line-sep \u2028 emoji 😀 新街口'
+
+
+def _batch(officer_id: str) -> list[dict[str, object]]:
+    return [
+        task_payload(),
+        task_payload(description=AWKWARD, ended_at=None),
+        task_payload(category="inspection", officer_id=officer_id, lat=32, lon=118.78),  # ints: stored as floats
+        task_payload(category="assigned", assignment_ref="宁执交〔2026〕7号 \"甲\""),
+        task_payload(category="statutory_other", officer_id=officer_id, legal_basis="《条例》第5条",
+                     started_at=beijing(8), ended_at=beijing(8)),
+    ]
+
+
+def test_a_batch_stored_as_values_is_logged_and_answered_as_the_orm_path_would(
+        client: TestClient, db: Session) -> None:
+    agency = make_agency(db)
+    _, officer = make_officer(db, agency)
+    aux_user, _ = make_auxiliary(db, agency, categories=["patrol", "assigned"])
+    headers = login(client, aux_user)
+    batch = _batch(str(officer.id))
+    r = client.post("/api/sync", json={"tasks": batch}, headers=headers)
+    assert r.status_code == 200, r.text
+    answers = r.json()["tasks"]
+    assert [a["result"] for a in answers] == ["created"] * len(batch)
+
+    ids = [uuid.UUID(t["id"]) for t in batch]  # type: ignore[arg-type]
+    rows = {t.id: t for t in db.scalars(select(Task).where(Task.id.in_(ids))
+                                        .execution_options(populate_existing=True))}
+    columns = (LogPending.entity_id, LogPending.leaf, LogPending.leaf_hash, LogPending.row_hash, LogPending.at,
+               LogPending.mac)
+    logged = union_all(*(select(*(getattr(table, c.key) for c in columns))
+                         .where(table.entity == "tasks", table.entity_id.in_([str(i) for i in ids]))
+                         for table in (LogPending, LogLeaf)))
+    leaves = {row.entity_id: row for row in db.execute(logged)}
+    assert set(leaves) == {str(i) for i in ids}
+    key = client.app.state.ctx.leaf_key  # type: ignore[attr-defined]
+    for task_id, task in rows.items():
+        leaf = leaves[str(task_id)]
+        assert leaf.row_hash == row_hash(task)  # the row as read back hashes as it was logged
+        assert bytes(leaf.leaf) == leaf_content(entity="tasks", entity_id=str(task_id), action="task.recorded",
+                                                row_sha256=row_hash(task), at=leaf.at, actor_id=aux_user.id,
+                                                rules_version=task.rules_version)
+        assert bytes(leaf.leaf_hash) == hashlib.sha256(b"\x00" + bytes(leaf.leaf)).digest()
+        assert bytes(leaf.mac) == hmac.new(key, bytes(leaf.leaf_hash), hashlib.sha256).digest()
+
+    # Each answer is what the record's own endpoint shows of it.
+    for answer in answers:
+        shown = client.get(f"/api/tasks/{answer['id']}", headers=headers).json()
+        assert answer["record"] == shown
+    assert answers[1]["record"]["description"] == AWKWARD
+    assert answers[2]["record"]["status"] == "pending_cosign"
+
+
+def test_a_leaf_put_together_from_its_frame_is_leaf_content() -> None:
+    at = datetime(2026, 11, 26, 3, 31, 2, 123456, tzinfo=UTC)
+    for actor in (None, uuid.uuid4()):
+        for entity_id, digest in ((str(uuid.uuid4()), "ab" * 32), (AWKWARD, "\"\\"), ("", "")):
+            for rules_version in (RULES_VERSION, "other/1"):
+                head, middle, tail = _leaf_frame(entity="tasks", action="task.recorded", at=at, actor_id=actor,
+                                                 rules_version=rules_version)
+                assert head + _json_text(entity_id) + middle + _json_text(digest) + tail == leaf_content(
+                    entity="tasks", entity_id=entity_id, action="task.recorded", row_sha256=digest, at=at,
+                    actor_id=actor, rules_version=rules_version)
