@@ -16,6 +16,11 @@ answers that read it are forgotten:
   ``AUXDUTY_BADGE_CACHE_SECONDS``, or sooner when the answer itself says it stops being true then with nothing
   written (a term of employment running out at midnight: ``BadgeCheck.good_for``).
 
+An answer that was asked for again since it was read, and runs out soon, is *due*: it is read again before it
+runs out, many in one statement (``due``; api/routes/public.py), so that a badge scanned all day is not read
+from the database, one scan at a time, by whichever scan finds its answer expired. An answer read again is as
+fresh as one read by a scan, and is kept by the same rule (its ticket); one nobody asked for runs out.
+
 A reader takes a ticket *before* it reads the database, and an answer is only kept if nothing it read was
 touched since that ticket: an answer read from a state that a commit is replacing is never remembered.
 """
@@ -137,6 +142,7 @@ class _Entry(Generic[V]):
     expires: float
     keys: frozenset[str]
     value: V
+    asked: bool = False  # asked for since it was read
 
 
 class BadgeCache(Generic[V]):
@@ -154,7 +160,7 @@ class BadgeCache(Generic[V]):
         self._floor = 0  # no ticket older than this may be kept (touches forgotten, or everything was)
         # What became of each look and each answer offered (the figures in /metrics).
         self.counts = {"hit": 0, "absent": 0, "expired": 0, "stored": 0, "refused": 0, "forgotten": 0,
-                       "forgotten_all": 0}
+                       "forgotten_all": 0, "read_again": 0}
         _caches.add(self)
 
     def catch_up(self) -> None:
@@ -209,8 +215,24 @@ class BadgeCache(Generic[V]):
                 self._drop(token)
                 return None
             self.counts["hit"] += 1
+            entry.asked = True
             self._entries.move_to_end(token)
             return entry.value
+
+    def due(self, within: float, limit: int) -> list[tuple[str, V]]:
+        """Up to ``limit`` answers (token, value) that run out within ``within`` seconds and were asked for since
+        they were read: worth reading again before they run out. Each is handed out once: read again, it is
+        stored afresh; not read again, it runs out."""
+        horizon = self.clock() + within
+        found: list[tuple[str, V]] = []
+        with self._lock:
+            for token, entry in self._entries.items():
+                if entry.asked and entry.expires <= horizon:
+                    entry.asked = False
+                    found.append((token, entry.value))
+                    if len(found) >= limit:
+                        break
+        return found
 
     def put(self, token: str, ticket: Ticket, keys: Iterable[str], value: V, *, ttl: float | None = None) -> bool:
         """Remember ``value`` unless something it was read from was touched since ``ticket``; for the cache's

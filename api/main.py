@@ -1,5 +1,6 @@
 """The ASGI application: ``api.main:app``. ``create_app`` builds one for given settings (tests use it)."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -91,7 +92,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         keeper = LogKeeper(ctx) if LogKeeper.wanted(ctx) and engine is None else None
         if keeper:
             keeper.start()
+        # Remembered badge answers read again before they run out (api/badge_cache.py); not where a test
+        # gave the engine (its sessions share one connection with the test's own thread).
+        fresh = asyncio.create_task(public.keep_answers_fresh(ctx)) if engine is None else None
         yield
+        if fresh:
+            fresh.cancel()
         if keeper:
             keeper.stop()
         await ctx.limiter.aclose()

@@ -5,6 +5,8 @@ docs/compact-qr.md), a photo of the badge, or the number printed on it. All thre
 from the credential as it stands at that moment.
 """
 
+import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +27,14 @@ from api.context import AppContext
 from api.db import READ_ONLY
 from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited, scope_client
 from api.domain.errors import DomainError, NotFound
-from api.domain.staff.badge_status import BadgeCheck, DeadScan, check_badge_no, check_token, valid_photo
+from api.domain.staff.badge_status import (
+    BadgeCheck,
+    DeadScan,
+    check_badge_no,
+    check_token,
+    check_tokens,
+    valid_photo,
+)
 from api.pages.verify import render_verify_page
 from api.ratelimit import RateLimited
 from api.routes.page_kit import Chrome, html_page, over_limit
@@ -36,6 +45,7 @@ from verification.photo import MAX_BYTES, PhotoRejected, decode_badge_photo
 
 T = TypeVar("T")
 router = APIRouter(tags=["public"])
+_log = logging.getLogger("auxduty.badge_cache")
 OPEN_CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 # A token is ~300 characters; anything far longer is not ours and is refused before any work.
 MAX_TOKEN = 2048
@@ -114,6 +124,49 @@ def _check_fresh(ctx: AppContext, token: str) -> Answer:
         ctx.badge_cache.put(token, ticket, [credential_key(check.credential_id), auxiliary_key(check.auxiliary_id)],
                             answer, ttl=check.good_for)
     return answer
+
+
+# Remembered answers asked for again are read again this often, those that run out within READ_AHEAD_S.
+READ_AGAIN_EVERY_S = 1.0
+READ_AHEAD_S = 3.0
+READ_AGAIN_MAX = 500  # answers a statement
+
+
+def _read_again(ctx: AppContext, tokens: list[str]) -> int:
+    """Read ``tokens``' answers again in one statement and remember them afresh; how many were kept."""
+    ticket = ctx.badge_cache.ticket()  # before the read, as for a scan
+    with ctx.reads() as conn:
+        checks = check_tokens(conn, ctx.keyring, tokens)
+    kept = 0
+    for token, check in checks.items():
+        if check.status != "invalid":
+            kept += ctx.badge_cache.put(token, ticket, [credential_key(check.credential_id),
+                                                        auxiliary_key(check.auxiliary_id)],
+                                        Answer.of(check), ttl=check.good_for)
+    ctx.badge_cache.counts["read_again"] += kept
+    return kept
+
+
+async def read_due_answers(ctx: AppContext) -> int:
+    """Read again every remembered answer that is due (``BadgeCache.due``), up to ``READ_AGAIN_MAX`` at a time;
+    how many were kept."""
+    kept = 0
+    while due := ctx.badge_cache.due(READ_AHEAD_S, READ_AGAIN_MAX):
+        kept += await in_db_slot(ctx, _read_again, ctx, [token for token, _ in due])
+        if len(due) < READ_AGAIN_MAX:
+            break
+    return kept
+
+
+async def keep_answers_fresh(ctx: AppContext) -> None:
+    """Every ``READ_AGAIN_EVERY_S``, the answers due are read again (api/badge_cache.py), until cancelled. A
+    failed read (the database away) leaves them to run out, and scans read them one by one as before."""
+    while True:
+        await asyncio.sleep(READ_AGAIN_EVERY_S)
+        try:
+            await read_due_answers(ctx)
+        except Exception as exc:
+            _log.warning("remembered badge answers not read again (%s); they run out", type(exc).__name__)
 
 
 async def answer_for_token(

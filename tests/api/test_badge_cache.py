@@ -1,17 +1,21 @@
 """Remembered badge answers: served without a query, and dropped by any change, in every worker at once."""
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, event, select
+from sqlalchemy import Connection, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.badge_cache import BadgeCache, Journal, auxiliary_key, credential_key
 from api.db import leaf_info
-from api.domain.models import Credential, Role
+from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, Role
 from api.main import create_app
+from api.routes import public
+from api.routes.public import read_due_answers
 from tests.conftest import make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_user
 
@@ -155,3 +159,84 @@ def test_cached_answer_needs_no_query_and_a_suspension_elsewhere_shows_at_once(
                            headers=login(second_worker, admin))
     assert r.status_code == 200, r.text
     assert client.get(f"/api/public/verify/{token}").json()["status"] == "suspended"
+
+
+def test_answers_asked_for_again_are_due_before_they_run_out_and_once() -> None:
+    now = [100.0]
+    cache: BadgeCache[str] = BadgeCache(None, ttl=30, clock=lambda: now[0])
+    for n in range(3):
+        cache.put(f"t{n}", cache.ticket(), [f"c:{n}"], f"answer{n}", ttl=10 if n == 2 else None)
+    assert cache.get("t0") == "answer0" and cache.get("t2") == "answer2"  # t1 is never asked for again
+    assert cache.due(3, 100) == []  # nothing runs out within 3 s yet
+    now[0] += 7.5
+    assert cache.due(3, 100) == [("t2", "answer2")]  # its term ends in 2.5 s; t0 lives on
+    assert cache.due(3, 100) == []  # handed out once
+    now[0] += 12.0  # 19.5 s in: t0 and t1 run out within 11 s (their lives end from 22.5 to 30 s)
+    assert cache.due(11, 100) == [("t0", "answer0")]  # t1 nobody asked for again: it runs out
+    cache.get("t0")
+    cache.get("t1")
+    assert [token for token, _ in cache.due(11, 1)] == ["t0"]  # at most the limit at a time
+
+
+def reads(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_an_answer_asked_for_again_is_read_again_in_one_statement_before_it_runs_out(
+    client: TestClient, db: Session, connection: Connection
+) -> None:
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    now = [1000.0]
+    ctx.badge_cache = BadgeCache(None, ttl=30, clock=lambda: now[0])
+    agency = make_agency(db)
+    tokens = {}
+    for who in ("scanned all day", "also scanned all day", "scanned once"):
+        _, aux = make_auxiliary(db, agency)
+        cred = db.scalar(select(Credential).where(Credential.auxiliary_id == aux.id))
+        assert cred is not None
+        tokens[who], _ = ctx.keyring.sign_badge(credential_id=cred.id, version=1)
+        if who == "scanned all day":
+            busy = aux
+    db.commit()
+    for token in (*[tokens["scanned all day"], tokens["also scanned all day"]] * 2, tokens["scanned once"]):
+        assert client.get(f"/api/public/verify/{token}").json()["status"] == "valid"
+    # The status changes with no message to this worker (the bound the time to live keeps).
+    connection.execute(update(Auxiliary).where(Auxiliary.id == busy.id).values(status=AuxiliaryStatus.SUSPENDED))
+    now[0] += 28.0  # within 3 s of the longest life
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(connection.engine, "before_cursor_execute", listener)
+    try:
+        assert asyncio.run(read_due_answers(ctx)) == 2
+        assert len(statements) == 1  # one statement, however many are due
+        statements.clear()
+        now[0] += 5.0  # past the first answer's whole life: the one read again holds
+        assert client.get(f"/api/public/verify/{tokens['scanned all day']}").json()["status"] == "suspended"
+        assert reads(statements) == []  # remembered, as read again (the dead badge's scan alert is a write)
+        assert client.get(f"/api/public/verify/{tokens['scanned once']}").json()["status"] == "valid"
+        assert len(reads(statements)) == 1  # not asked for again: it ran out, and this scan read it
+    finally:
+        event.remove(connection.engine, "before_cursor_execute", listener)
+    assert ctx.badge_cache.counts["read_again"] == 2
+
+
+def test_a_served_app_reads_due_answers_again_by_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(public, "READ_AGAIN_EVERY_S", 0.05)
+    app = create_app(make_settings(tmp_path, database_url=f"sqlite:///{tmp_path / 'served.db'}"))
+    with TestClient(app) as c:  # the app's own engine, as `auxduty serve` runs it
+        ctx = app.state.ctx
+        now = [1000.0]
+        ctx.badge_cache = BadgeCache(None, ttl=30, clock=lambda: now[0])
+        with Session(ctx.engine, info=leaf_info(ctx.leaf_key)) as db:
+            _, aux = make_auxiliary(db, make_agency(db))
+            cred = db.scalar(select(Credential).where(Credential.auxiliary_id == aux.id))
+            assert cred is not None
+            token, _ = ctx.keyring.sign_badge(credential_id=cred.id, version=1)
+            db.commit()
+        for _ in range(2):
+            assert c.get(f"/api/public/verify/{token}").json()["status"] == "valid"
+        now[0] += 28.0
+        deadline = time.monotonic() + 10
+        while ctx.badge_cache.counts["read_again"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ctx.badge_cache.counts["read_again"] == 1

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, func, insert, select
+from sqlalchemy import Connection, Row, Select, bindparam, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from api.domain.base import beijing_date, utcnow
@@ -31,7 +31,7 @@ from api.domain.models import (
 from api.domain.staff.alerts import coarse_place
 from api.domain.staff.badge_numbers import badge_no_readings
 from api.domain.staff.contracts import latest_term_end, term_good_until, term_over
-from verification.tokens import BadTokenError, KeyRing
+from verification.tokens import BadgeClaims, BadTokenError, KeyRing
 
 
 class BadgeStatus(StrEnum):
@@ -130,10 +130,12 @@ _BY_TOKEN = _BADGE_STATE.where(Credential.id == bindparam("credential_id"),
 
 def _check(db: Session | Connection, query: Select[Any], params: dict[str, object] | None = None) -> BadgeCheck | None:
     row = db.execute(query, params).first()
-    if row is None:
-        return None
+    return None if row is None else _check_of(row)
+
+
+def _check_of(row: Row[Any]) -> BadgeCheck:
     (cred_id, cred_status, version, newest, aux_id, aux_status, badge_no, name, categories, agency, command,
-     term_ends_on, has_photo) = row
+     term_ends_on, has_photo) = tuple(row)
     now = utcnow()
     status = _status(aux_status, cred_status, version, newest or version, term_over(term_ends_on, beijing_date(now)))
     person = {"credential_id": cred_id, "auxiliary_id": aux_id, "badge_no": badge_no, "name": name,
@@ -164,6 +166,29 @@ def check_token(db: Session | Connection, keyring: KeyRing, token: str) -> Badge
         return BadgeCheck(BadgeStatus.INVALID)
     check = _check(db, _BY_TOKEN, {"credential_id": claims.credential_id, "version": claims.version})
     return check or BadgeCheck(BadgeStatus.INVALID)
+
+
+_BY_CREDENTIALS = _BADGE_STATE.where(Credential.id.in_(bindparam("credential_ids", expanding=True)))
+
+
+def check_tokens(db: Session | Connection, keyring: KeyRing, tokens: Sequence[str]) -> dict[str, BadgeCheck]:
+    """``check_token`` for many tokens, their credentials read in one statement (remembered answers read
+    again before they run out: api/badge_cache.py)."""
+    claims: dict[str, BadgeClaims | None] = {}
+    for token in tokens:
+        try:
+            claims[token] = keyring.verify_badge(token)
+        except BadTokenError:
+            claims[token] = None
+    wanted = list({c.credential_id for c in claims.values() if c is not None})
+    rows = {row[0]: row for row in db.execute(_BY_CREDENTIALS, {"credential_ids": wanted})} if wanted else {}
+    checks: dict[str, BadgeCheck] = {}
+    for token, claim in claims.items():
+        row = rows.get(claim.credential_id) if claim is not None else None
+        # The same rule as check_token's statement: the token's credential, at the token's version.
+        checks[token] = (_check_of(row) if row is not None and claim is not None and row[2] == claim.version
+                         else BadgeCheck(BadgeStatus.INVALID))
+    return checks
 
 
 def find_badge_no(session: Session, typed: str) -> str | None:
