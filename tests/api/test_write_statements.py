@@ -6,10 +6,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.orm import Session
 
-from tests.factories import login, make_agency, make_auxiliary, make_officer, task_payload
+from api.domain.log_tables import LogPending
+from api.domain.models import Role
+from tests.factories import login, make_agency, make_auxiliary, make_officer, make_user, task_payload
 
 BATCH = 200
 BOUND = 20  # the request, the batch's lookups, one INSERT per table, the answer's five reads, the officers' notice
@@ -62,3 +64,20 @@ def test_a_sync_batch_costs_the_same_statements_for_200_records_as_for_2(
         r = client.post("/api/sync", json={"tasks": tasks}, headers=headers)
     assert [t["result"] for t in r.json()["tasks"]] == ["duplicate"] * BATCH
     assert len(seen) <= BOUND + apart(connection), "\n".join(seen)
+
+
+def test_a_suspension_logs_the_credential_and_the_person_in_one_insert(
+    client: TestClient, db: Session, connection: Connection
+) -> None:
+    agency = make_agency(db)
+    _, aux = make_auxiliary(db, agency)
+    headers = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=agency))
+    before = db.scalar(select(func.count()).select_from(LogPending)) or 0
+    with statements(connection) as seen:
+        r = client.post(f"/api/auxiliaries/{aux.id}/suspend", json={"reason": "调查期间暂停"}, headers=headers)
+    assert r.status_code == 200, r.text
+    leaf_inserts = [s for s in seen if s.lstrip().upper().startswith("INSERT INTO LOG_PENDING")]
+    assert len(leaf_inserts) == 1, "\n".join(seen)
+    leaves = db.execute(select(LogPending.entity, LogPending.action).order_by(LogPending.seq).offset(before)).all()
+    assert [tuple(row) for row in leaves] == [("credentials", "credential.suspended"),
+                                             ("auxiliaries", "auxiliary.suspended")]

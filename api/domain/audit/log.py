@@ -264,9 +264,16 @@ def record(session: Session, row: Base, action: str, *, actor_id: uuid.UUID | No
 def record_many(session: Session, rows: Sequence[Base], action: str, *, actor_id: uuid.UUID | None) -> None:
     """Append one leaf per row, in order, with one batched insert. The leaves are written, not kept as objects
     of the session: the ORM would read each one's ``seq`` back, one statement a leaf on SQLite."""
+    record_each(session, [(row, action) for row in rows], actor_id=actor_id)
+
+
+def record_each(session: Session, done: Sequence[tuple[Base, str]], *, actor_id: uuid.UUID | None) -> None:
+    """``record_many`` for rows that each had their own action (a suspension: the credential's and the
+    person's), in order: one flush and one insert for all of them."""
     session.flush()
     _append(session, [(type(row).__tablename__, row_key(row), row_hash(row),
-                       getattr(row, "rules_version", RULES_VERSION)) for row in rows], action, actor_id=actor_id)
+                       getattr(row, "rules_version", RULES_VERSION), action) for row, action in done],
+            actor_id=actor_id)
 
 
 def record_stored(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], action: str, *,
@@ -274,22 +281,22 @@ def record_stored(session: Session, model: type[Base], rows: Sequence[Mapping[st
     """``record_many`` for rows inserted as plain values (every column by attribute, as stored, the key ``id``),
     with no ORM object: the same leaves, byte for byte, as for objects holding those values."""
     entity = model.__tablename__
-    _append(session, [(entity, str(row["id"]), values_hash(model, row), row.get("rules_version", RULES_VERSION))
-                      for row in rows], action, actor_id=actor_id)
+    _append(session, [(entity, str(row["id"]), values_hash(model, row), row.get("rules_version", RULES_VERSION),
+                       action) for row in rows], actor_id=actor_id)
 
 
-def _append(session: Session, named: Sequence[tuple[str, str, str, str]], action: str, *,
+def _append(session: Session, named: Sequence[tuple[str, str, str, str, str]], *,
             actor_id: uuid.UUID | None) -> None:
-    """The leaves of (entity, entity id, row hash, rules version), in order, with one batched insert. Every
-    leaf of one append shares its action, actor and instant: its bytes around the id and the row hash are
-    worked out once (``_leaf_frame``), not by a JSON dump a leaf."""
+    """The leaves of (entity, entity id, row hash, rules version, action), in order, with one batched insert.
+    Every leaf of one append shares its actor and instant: the bytes of leaves of one entity, rules version and
+    action around the id and the row hash are worked out once (``_leaf_frame``), not by a JSON dump a leaf."""
     at, key = utcnow(), leaf_key(session)
-    frames: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
+    frames: dict[tuple[str, str, str], tuple[bytes, bytes, bytes]] = {}
     entries = []
-    for entity, entity_id, digest, rules_version in named:
-        frame = frames.get((entity, rules_version))
+    for entity, entity_id, digest, rules_version, action in named:
+        frame = frames.get((entity, rules_version, action))
         if frame is None:
-            frame = frames[entity, rules_version] = _leaf_frame(
+            frame = frames[entity, rules_version, action] = _leaf_frame(
                 entity=entity, action=action, at=at, actor_id=actor_id, rules_version=rules_version)
         head, middle, tail = frame
         leaf = b"".join((head, _json_text(entity_id), middle, _json_text(digest), tail))

@@ -105,11 +105,16 @@ def current_credential(session: Session, aux: Auxiliary) -> Credential | None:
     return session.scalars(_NEWEST, {"aux_id": aux.id}).first()
 
 
+def mark_credential(cred: Credential, status: CredentialStatus) -> None:
+    """Set the credential's status, unlogged: the caller logs it (``set_credential_status`` does both)."""
+    cred.status = status
+    cred.status_changed_at = utcnow()
+
+
 def set_credential_status(
     session: Session, cred: Credential, status: CredentialStatus, *, actor: User, action: str
 ) -> None:
-    cred.status = status
-    cred.status_changed_at = utcnow()
+    mark_credential(cred, status)
     audit.record(session, cred, action, actor_id=actor.id)
 
 

@@ -15,11 +15,12 @@ from typing import Literal
 from sqlalchemy.orm import Session
 
 from api.domain.audit import log as audit
+from api.domain.base import Base
 from api.domain.errors import Conflict, DomainError, RuleViolation
 from api.domain.models import Agency, AgencyLevel, Auxiliary, AuxiliaryStatus, CredentialStatus, User
 from api.domain.organisation.accounts import revoke_logins
 from api.domain.organisation.agencies import is_descendant
-from api.domain.staff.credentials import current_credential, departed_refusal, set_credential_status
+from api.domain.staff.credentials import current_credential, departed_refusal, mark_credential
 from api.domain.staff.hiring import free_headcount_place
 
 RecoverableItem = Literal["credential", "badge", "armband", "uniform"]  # 第二十七条
@@ -64,21 +65,25 @@ def _check_move(aux: Auxiliary, move: StatusMove) -> None:
                    f"cannot go from {aux.status} to {move.to}", current_status=str(aux.status))
 
 
-def _apply_move(session: Session, aux: Auxiliary, move: StatusMove, *, actor: User, reason: str) -> Auxiliary:
+def _apply_move(session: Session, aux: Auxiliary, move: StatusMove, *, reason: str) -> list[tuple[Base, str]]:
+    """Make ``move``; what it changed besides the person, with the action each is logged under."""
     cred = current_credential(session, aux)
     before, after, action = move.credential
+    changed: list[tuple[Base, str]] = []
     if cred is not None and cred.status in before:
-        set_credential_status(session, cred, after, actor=actor, action=action)
+        mark_credential(cred, after)
+        changed.append((cred, action))
     aux.status = move.to
     aux.status_reason = reason
-    return aux
+    return changed
 
 
 def _move(session: Session, aux: Auxiliary, name: str, *, actor: User, reason: str, logged_as: str) -> Auxiliary:
     move = STATUS_MOVES[name]
     _check_move(aux, move)
-    _apply_move(session, aux, move, actor=actor, reason=reason)
-    audit.record(session, aux, logged_as, actor_id=actor.id)
+    changed = _apply_move(session, aux, move, reason=reason)
+    # The credential's leaf, then the person's: one flush and one insert (a status change is frequent).
+    audit.record_each(session, [*changed, (aux, logged_as)], actor_id=actor.id)
     return aux
 
 
@@ -111,7 +116,7 @@ def record_departure(
         raise DomainError("unknown_item", "未知的收回物品", f"unknown items: {', '.join(unknown)}")
     # The agency row first: hires lock it before they append to the audit log, so departures must too.
     free_headcount_place(session, aux.agency_id)
-    _apply_move(session, aux, move, actor=actor, reason=reason)
+    audit.record_each(session, _apply_move(session, aux, move, reason=reason), actor_id=actor.id)
     user = session.get(User, aux.user_id)
     if user is not None:
         user.active = False
