@@ -2,9 +2,10 @@
 
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
+from functools import cache
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Dialect, MetaData, Table, TypeDecorator, Uuid, insert
+from sqlalchemy import DateTime, Dialect, Insert, MetaData, Table, TypeDecorator, Uuid, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -85,7 +86,8 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     connection = session.connection()
     dialect = connection.dialect
     if dialect.name != "postgresql" or len(rows) < _COPY_FROM:
-        session.execute(insert(table), rows)
+        # On the session's connection: a Core statement needs none of the ORM's handling of a statement.
+        connection.execute(_insert_statement(table), rows)
         return
     import psycopg  # the PostgreSQL driver: a SQLite deployment never gets here
 
@@ -103,3 +105,10 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         raise IntegrityError(sql, None, exc) from exc
     finally:
         cursor.close()
+
+
+@cache
+def _insert_statement(table: Table) -> Insert:
+    """``INSERT INTO table``, made once per table: a statement made anew has its cache key worked out anew at
+    every execution (a write logs a leaf with every record it stores)."""
+    return insert(table)

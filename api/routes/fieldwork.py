@@ -23,7 +23,7 @@ from api.domain.fieldwork.tasks import (
     TaskBundle,
     bundle_tasks,
     correct_task,
-    record_task,
+    record_new_task,
     tasks_query,
     visible_task,
 )
@@ -169,11 +169,15 @@ def create_task(ctx: ContextDep, session: SessionDep, user: AuxiliaryUser, body:
     received after it is kept, `recorded_before_suspension: true`. Once it is stored, the named officer's
     subscribed browsers are told it waits for them (Web Push, after the answer: see /api/push/subscriptions)."""
     fc = load_field_context(session, user, limits=ctx.field_limits)
-    task, created = record_task(session, fc, body.to_draft())
-    _created(response, created)
-    if created:
-        ctx.push.announce_later(background, _waiting([task]))
-    return _one(session, task, created_by=fc.aux if created else None)
+    recorded, _ = record_new_task(session, fc, body.to_draft())
+    if isinstance(recorded, Task):  # sent before: the stored record, with what hangs off it now
+        _created(response, False)
+        return _one(session, recorded)
+    _created(response, True)
+    if recorded["status"] == TaskStatus.PENDING_COSIGN:
+        ctx.push.announce_later(background, [recorded["id"]])
+    # A record made this instant has nothing hanging off it yet: no co-signature, evidence or successor.
+    return new_task_read(recorded, AuxiliaryRef(id=fc.aux.id, name=fc.aux.name, badge_no=fc.aux.badge_no))
 
 
 @router.get("/tasks", response_model=Page[TaskRead])

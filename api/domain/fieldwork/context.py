@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from api.domain.base import beijing_date, utcnow
@@ -120,7 +120,11 @@ def lock_auxiliary_of(session: Session, user: User) -> None:
     with another shift event and with a suspension, and blocks no insert that references the row); SQLite
     already took the write lock when the transaction began (api/db.py). Not inside a savepoint: rolling one
     back would release the lock."""
-    session.execute(select(Auxiliary.id).where(Auxiliary.user_id == user.id).with_for_update(key_share=True))
+    session.execute(_LOCK_AUXILIARY, {"user_id": user.id})
+
+
+_LOCK_AUXILIARY = select(Auxiliary.id).where(Auxiliary.user_id == bindparam("user_id")).with_for_update(
+    key_share=True)
 
 
 def load_field_context(
@@ -131,18 +135,22 @@ def load_field_context(
     meanwhile is seen."""
     if lock:
         lock_auxiliary_of(session, user)
-    valid_since = (
-        select(Credential.status_changed_at)
-        .where(Credential.auxiliary_id == Auxiliary.id, Credential.status == CredentialStatus.VALID)
-        .order_by(Credential.version.desc()).limit(1).scalar_subquery()
-    )
-    row = session.execute(
-        select(Auxiliary, valid_since, latest_term_end(Auxiliary.id)).where(Auxiliary.user_id == user.id)
-    ).first()
+    row = session.execute(_FIELD_CONTEXT, {"user_id": user.id}).first()
     if row is None:
         raise Forbidden("not_an_auxiliary", "当前账号不是辅助人员", "this account is not an auxiliary's")
     return FieldContext(user=user, aux=row[0], valid_since=row[1], limits=limits or TimeLimits(), holds_lock=lock,
                         term_ended=term_over(row[2], beijing_date(utcnow())))
+
+
+# Made once: a statement made per request has its cache key worked out anew every time, and every record of
+# field work asks this first.
+_VALID_SINCE = (
+    select(Credential.status_changed_at)
+    .where(Credential.auxiliary_id == Auxiliary.id, Credential.status == CredentialStatus.VALID)
+    .order_by(Credential.version.desc()).limit(1).scalar_subquery()
+)
+_FIELD_CONTEXT = select(Auxiliary, _VALID_SINCE, latest_term_end(Auxiliary.id)).where(
+    Auxiliary.user_id == bindparam("user_id"))
 
 
 def load_officers(session: Session, fc: FieldContext, officer_ids: set[uuid.UUID]) -> None:

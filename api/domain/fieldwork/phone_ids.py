@@ -114,6 +114,16 @@ def insert_once(
     return same_or_conflict(stored, auxiliary_id=auxiliary_id, digest=row.content_hash), False
 
 
+def insert_values_once(session: Session, given: Mapping[str, Any], *, model: type[PhoneRow]) -> dict[str, Any] | None:
+    """``insert_once`` of a row given as plain values by attribute (no ORM object made, nothing joins the
+    session): the row as stored, every column named and its Python-side defaults filled in, or None when the id
+    is stored already (the caller reads the stored row then)."""
+    values = _completed(model, given)
+    statement = _insert_once_statement(model, session.get_bind().dialect.name)
+    # On the session's connection: a Core statement needs none of the ORM's handling of a statement.
+    return values if session.connection().execute(statement, values).first() is not None else None
+
+
 def insert_new(session: Session, rows: Sequence[Mapping[str, Any]], *, model: type[PhoneRow]
                ) -> list[dict[str, Any]]:
     """Insert rows believed new all at once (``insert_rows``: COPY on PostgreSQL) as plain values: no ORM

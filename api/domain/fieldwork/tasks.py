@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, false, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from api.domain.access import visible_agencies
@@ -25,7 +25,7 @@ from api.domain.duties import DUTY_BY_CODE, Duty, TaskMode
 from api.domain.errors import Conflict, DomainError, NotFound, RuleViolation
 from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
 from api.domain.fieldwork.context import FieldContext, available_officer
-from api.domain.fieldwork.phone_ids import content_hash, insert_once, same_or_conflict
+from api.domain.fieldwork.phone_ids import content_hash, insert_values_once, same_or_conflict
 from api.domain.fieldwork.records import TaskDraft
 from api.domain.fieldwork.timing import check_work_times, recorded_before_suspension
 from api.domain.models import (
@@ -155,13 +155,28 @@ def _stored(session: Session, fc: FieldContext, payload: TaskDraft, digest: str)
 
 
 def record_task(session: Session, fc: FieldContext, payload: TaskDraft) -> tuple[Task, bool]:
-    """Record a task made on the phone; (task, created). A retry of a stored record is answered with it
-    whatever the rules say now, so a phone that lost the first answer always gets its record back.
+    """``record_new_task`` with a new record made an object of the session, as a record stored earlier is
+    (a sync batch's records taken one by one: an id sent twice in the batch is then found in the session)."""
+    recorded, created = record_new_task(session, fc, payload)
+    if isinstance(recorded, Task):
+        return recorded, created
+    task = Task(**recorded)
+    make_transient_to_detached(task)  # stored as it stands: nothing for the session to write or read back
+    session.add(task)
+    return task, created
+
+
+def record_new_task(session: Session, fc: FieldContext, payload: TaskDraft) -> tuple[Task | dict[str, Any], bool]:
+    """Record a task made on the phone: (the new record's columns as stored, True), or (the stored record,
+    False) for a retry. A retry of a stored record is answered with it whatever the rules say now, so a phone
+    that lost the first answer always gets its record back.
 
     The usual record is new, so the database is not asked for the stored one first: a retry the rules still
-    admit meets the primary key (``insert_once`` answers it with the stored row), and one they refuse is looked
+    admit meets the primary key (``insert_values_once`` finds nothing inserted), and one they refuse is looked
     up before the refusal is given. Forbidden work keeps a case as it is refused, so there the lookup comes
-    first; so it does when the session holds the record already (an id sent twice in one sync batch)."""
+    first; so it does when the session holds the record already (an id sent twice in one sync batch). A new
+    record is stored and logged as plain values, with no ORM object (``audit.record_stored``: the same row and
+    leaf): a write makes one record and answers with it, and an object costs more to make than to store."""
     digest = task_digest(payload, None)
     in_session = session.identity_map.get(identity_key(Task, payload.id)) is not None
     if (in_session or payload.flags.raised()) and (stored := _stored(session, fc, payload, digest)) is not None:
@@ -172,11 +187,14 @@ def record_task(session: Session, fc: FieldContext, payload: TaskDraft) -> tuple
         if (stored := _stored(session, fc, payload, digest)) is not None:
             return stored, False
         raise
-    task, created = insert_once(session, new_task(fc, payload, scope, digest), model=Task,
-                                auxiliary_id=fc.aux.id)
-    if created:
-        audit.record(session, task, "task.recorded", actor_id=fc.user.id)
-    return task, created
+    row = insert_values_once(session, new_task_values(fc, payload, scope, digest), model=Task)
+    if row is None:  # a retry, or the same record stored by a request racing this one
+        existing = session.get(Task, payload.id, populate_existing=True)
+        if existing is None:
+            raise RuntimeError(f"tasks {payload.id}: the insert did nothing and no row is stored")
+        return same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest), False
+    audit.record_stored(session, Task, [row], "task.recorded", actor_id=fc.user.id)
+    return row, True
 
 
 def _already_superseded() -> Conflict:

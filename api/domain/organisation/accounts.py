@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -202,10 +202,14 @@ def account_of_login(session: Session, user_id: uuid.UUID, family_id: uuid.UUID 
     as every authenticated request asks it first."""
     if family_id is None:
         return session.get(User, user_id), False
-    revoked = select(RefreshToken.id).where(RefreshToken.family_id == family_id,
-                                            RefreshToken.revoked_at.is_not(None)).exists()
-    row = session.execute(select(User, revoked).where(User.id == user_id)).first()
+    row = session.execute(_ACCOUNT_OF_LOGIN, {"user_id": user_id, "family_id": family_id}).first()
     return (None, False) if row is None else (row[0], bool(row[1]))
+
+
+# Made once: a statement made per request has its cache key worked out anew every time.
+_ACCOUNT_OF_LOGIN = select(User, select(RefreshToken.id).where(
+    RefreshToken.family_id == bindparam("family_id"), RefreshToken.revoked_at.is_not(None)).exists(),
+).where(User.id == bindparam("user_id"))
 
 
 def revoke_logins(session: Session, user_id: uuid.UUID) -> int:
