@@ -159,14 +159,16 @@ def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
             with Changer(base, world, changes).running() as changer:
                 figures = wrk.run(base + PATH, duration=args.duration, connections=args.connections, script=script,
                                   script_args=(str(tokens), PATH))
-            reads = answer_counts(base).get("stored", 0) - counted.get("stored", 0)
+            after = answer_counts(base)
+            again = after.get("read_again", 0) - counted.get("read_again", 0)
+            reads = after.get("stored", 0) - counted.get("stored", 0) - again
             stale = stale_answers(base, world.toggled)
             ok = ok and not stale and changer.failed == 0
             name = f"verify {backend} {label}, {changes:g} changes/s"
             lines.append(wrk.row(name, figures, args.bare_figures))
             if counted:
-                lines.append(f"    {reads:.0f} answers read from the database and remembered "
-                             f"({reads / args.duration:.1f}/s)")
+                lines.append(f"    {reads:.0f} answers read from the database by scans ({reads / args.duration:.1f}/s), "
+                             f"{again:.0f} read again in batches before they ran out")
             if changes:
                 ms = sorted(changer.latencies) or [0.0]
                 lines.append(f"    {changer.done} changes made ({changer.done / args.duration:.1f}/s, "
