@@ -167,8 +167,8 @@ def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
             name = f"verify {backend} {label}, {changes:g} changes/s"
             lines.append(wrk.row(name, figures, args.bare_figures))
             if counted:
-                lines.append(f"    {reads:.0f} answers read from the database by scans ({reads / args.duration:.1f}/s), "
-                             f"{again:.0f} read again in batches before they ran out")
+                lines.append(f"    {reads:.0f} answers read from the database by scans "
+                             f"({reads / args.duration:.1f}/s), {again:.0f} read again in batches before they ran out")
             if changes:
                 ms = sorted(changer.latencies) or [0.0]
                 lines.append(f"    {changer.done} changes made ({changer.done / args.duration:.1f}/s, "
