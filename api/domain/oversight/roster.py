@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, load_only
 
-from api.domain.base import BEIJING, utcnow
+from api.domain.base import BEIJING, among, utcnow
 from api.domain.models import (
     Agency,
     Article19Case,
@@ -127,15 +127,14 @@ def _training_hours(
     first, last = date(year, 1, 1), date(year, 12, 31)
     by_kind: dict[uuid.UUID, dict[str, float]] = defaultdict(dict)
     total: dict[uuid.UUID, float] = defaultdict(float)
-    for start in range(0, len(ids), 500):
-        for aux_id, kind, completed_on, hours in session.execute(
-            select(Training.auxiliary_id, Training.kind, Training.completed_on, func.sum(Training.hours))
-            .where(Training.auxiliary_id.in_(ids[start:start + 500]), Training.completed_on <= last)
-            .group_by(Training.auxiliary_id, Training.kind, Training.completed_on)
-        ):
-            total[aux_id] += float(hours)
-            if completed_on >= first:
-                by_kind[aux_id][kind] = by_kind[aux_id].get(kind, 0.0) + float(hours)
+    for aux_id, kind, completed_on, hours in session.execute(
+        select(Training.auxiliary_id, Training.kind, Training.completed_on, func.sum(Training.hours))
+        .where(among(session, Training.auxiliary_id, ids), Training.completed_on <= last)
+        .group_by(Training.auxiliary_id, Training.kind, Training.completed_on)
+    ):
+        total[aux_id] += float(hours)
+        if completed_on >= first:
+            by_kind[aux_id][kind] = by_kind[aux_id].get(kind, 0.0) + float(hours)
     return by_kind, total
 
 

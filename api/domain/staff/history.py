@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from api.domain.base import BEIJING
+from api.domain.base import BEIJING, among
 from api.domain.models import Auxiliary, AuxiliaryStatus, LogLeaf, LogPending
 
 STATUS_SET_BY: dict[str, AuxiliaryStatus] = {
@@ -32,8 +32,6 @@ STATUS_SET_BY: dict[str, AuxiliaryStatus] = {
 }
 """The log's actions that move an auxiliary's status (api/domain/staff/status.py, credentials.py, hiring.py)."""
 
-CHUNK = 500  # ids per query: far below any database's limit on bound parameters
-
 
 def end_of(day: date) -> datetime:
     """The first instant after ``day`` in Beijing, in UTC."""
@@ -41,19 +39,20 @@ def end_of(day: date) -> datetime:
 
 
 def _moves(session: Session, ids: Sequence[uuid.UUID]) -> Iterable[tuple[str, str, datetime]]:
-    """(auxiliary id, action, when), from the log's leaves and its queue, oldest first."""
-    for start in range(0, len(ids), CHUNK):
-        keys = [str(i) for i in ids[start:start + CHUNK]]
-        # One statement: a leaf the integrator moves from the queue to the tree meanwhile is seen once.
-        parts = [
-            select(table.entity_id.label("entity_id"), table.action.label("action"), table.at.label("at"))
-            .where(table.entity == Auxiliary.__tablename__, table.entity_id.in_(keys),
-                   table.action.in_(STATUS_SET_BY))
-            for table in (LogLeaf, LogPending)
-        ]
-        both = union_all(*parts).subquery()
-        yield from session.execute(select(both.c.entity_id, both.c.action, both.c.at)
-                                   .order_by(literal_column("at")))
+    """(auxiliary id, action, when), from the log's leaves and its queue, oldest first: one statement however
+    many people (a roster of thousands), and a leaf the integrator moves from the queue to the tree meanwhile
+    is seen once."""
+    if not ids:
+        return []
+    keys = [str(i) for i in ids]
+    parts = [
+        select(table.entity_id.label("entity_id"), table.action.label("action"), table.at.label("at"))
+        .where(table.entity == Auxiliary.__tablename__, among(session, table.entity_id, keys),
+               table.action.in_(STATUS_SET_BY))
+        for table in (LogLeaf, LogPending)
+    ]
+    both = union_all(*parts).subquery()
+    return session.execute(select(both.c.entity_id, both.c.action, both.c.at).order_by(literal_column("at")))
 
 
 def _aware(value: datetime | str) -> datetime:
