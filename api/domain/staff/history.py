@@ -17,6 +17,7 @@ auxiliary, the action and when it was recorded. The status at the end of ``day``
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 from sqlalchemy import literal_column, select, union_all
 from sqlalchemy.orm import Session
@@ -38,13 +39,12 @@ def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), BEIJING).astimezone(UTC)
 
 
-def _moves(session: Session, ids: Sequence[uuid.UUID]) -> Iterable[tuple[str, str, datetime]]:
-    """(auxiliary id, action, when), from the log's leaves and its queue, oldest first: one statement however
-    many people (a roster of thousands), and a leaf the integrator moves from the queue to the tree meanwhile
-    is seen once."""
-    if not ids:
+def _moves(session: Session, keys: Sequence[str]) -> Iterable[tuple[str, str, datetime]]:
+    """(auxiliary id as the log writes it, action, when), from the log's leaves and its queue, oldest first: one
+    statement however many people (a roster of thousands), and a leaf the integrator moves from the queue to
+    the tree meanwhile is seen once."""
+    if not keys:
         return []
-    keys = [str(i) for i in ids]
     parts = [
         select(table.entity_id.label("entity_id"), table.action.label("action"), table.at.label("at"))
         .where(table.entity == Auxiliary.__tablename__, among(session, table.entity_id, keys),
@@ -61,13 +61,25 @@ def _aware(value: datetime | str) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
-def statuses_on(session: Session, auxiliaries: Sequence[Auxiliary], day: date) -> dict[uuid.UUID, AuxiliaryStatus]:
+class Standing(Protocol):
+    """What the rule reads of a person besides the log: an ``Auxiliary``, or a roster's plain row of one."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def left_on(self) -> date | None: ...
+
+
+def statuses_on(session: Session, auxiliaries: Sequence[Standing], day: date) -> dict[uuid.UUID, AuxiliaryStatus]:
     """Each auxiliary's status at the end of ``day`` (the rule in this module's docstring)."""
     cutoff = end_of(day)
     before: dict[uuid.UUID, AuxiliaryStatus] = {}
     latest: dict[uuid.UUID, AuxiliaryStatus] = {}
-    for entity_id, action, at in _moves(session, [a.id for a in auxiliaries]):
-        aux_id = uuid.UUID(entity_id)
+    ids = {str(a.id): a.id for a in auxiliaries}  # the log's text of each id, looked up rather than parsed back
+    for entity_id, action, at in _moves(session, list(ids)):
+        aux_id = ids[entity_id]
         latest[aux_id] = STATUS_SET_BY[action]
         if _aware(at) < cutoff:
             before[aux_id] = STATUS_SET_BY[action]
