@@ -46,6 +46,7 @@ from api.settings import Settings
 from bench.databases import drop_database, fresh_database
 from bench.plans import caught, explain
 from bench.scale_fill import CHUNK, Staff, Tree, chunk_first_leaf, load_chunk, start_worker, task_values
+from bench.scale_indexes import BULK, indexes_built_after
 from bench.scale_staff import PASSWORD, fill_staff
 
 DB = "auxduty_scale"
@@ -62,7 +63,7 @@ def fill(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
     now = utcnow()
     started = time.perf_counter()
     password_hash = hash_password(PASSWORD, HashCost(1, 1024))
-    with psycopg.connect(DSN) as conn:
+    with psycopg.connect(DSN) as conn, indexes_built_after(conn):
         staff, people, leaves = fill_staff(conn, ctx.leaf_key, args.agencies, args.auxiliaries, password_hash, now)
         tree = Tree()
         tree.grow(conn, bytes(leaves.hashes))
@@ -72,22 +73,32 @@ def fill(ctx: AppContext, args: argparse.Namespace) -> dict[str, Any]:
         print(f"staff: {staff_leaves:,} rows and leaves in {staff_s:.1f} s", flush=True)
         chunks = -(-args.tasks // CHUNK)
         tasks = cosignatures = 0
+        making_s = storing_s = tree_s = 0.0
         spawn = multiprocessing.get_context("spawn")
         with spawn.Pool(args.workers, initializer=start_worker,
                         initargs=(DSN, ctx.leaf_key, staff, staff_leaves, args.tasks, now)) as pool:
-            for chunk, hashes, digest, n_tasks, n_cosignatures in pool.imap(load_chunk, range(chunks)):
-                if tree.range.size != chunk_first_leaf(staff_leaves, chunk):
-                    raise SystemExit(f"chunk {chunk} starts at leaf {chunk_first_leaf(staff_leaves, chunk)}, "
+            for c in pool.imap(load_chunk, range(chunks)):
+                if tree.range.size != chunk_first_leaf(staff_leaves, c.number):
+                    raise SystemExit(f"chunk {c.number} starts at leaf {chunk_first_leaf(staff_leaves, c.number)}, "
                                      f"the tree has {tree.range.size}")
-                tree.grow(conn, hashes)
+                grown = time.process_time()
+                tree.grow(conn, c.hashes)
                 conn.commit()
-                records.merge(digest)
-                tasks, cosignatures = tasks + n_tasks, cosignatures + n_cosignatures
-                if chunk % 25 == 24 or chunk == chunks - 1:
+                records.merge(c.digest)
+                tree_s += time.process_time() - grown
+                making_s, storing_s = making_s + c.making_s, storing_s + c.storing_s
+                tasks, cosignatures = tasks + c.tasks, cosignatures + c.cosignatures
+                if c.number % 25 == 24 or c.number == chunks - 1:
                     spent = time.perf_counter() - started
                     print(f"  {tasks:,} tasks, {cosignatures:,} co-signatures, {tree.range.size:,} leaves in "
                           f"{spent:.0f} s ({tasks / (spent - staff_s):,.0f} tasks/s)", flush=True)
+        print(f"CPU a task: {making_s / tasks * 1e6:.0f} µs making its rows and leaves (workers), "
+              f"{storing_s / tasks * 1e6:.0f} µs storing them (their PostgreSQL backends), "
+              f"{tree_s / tasks * 1e6:.0f} µs growing the tree (this process)", flush=True)
+        streamed = time.perf_counter() - started
     loaded = time.perf_counter() - started
+    print(f"indexes and keys of {', '.join(BULK)} built over the loaded rows in {loaded - streamed:.0f} s",
+          flush=True)
     t0 = time.perf_counter()
     with psycopg.connect(DSN, autocommit=True) as conn:
         conn.execute("VACUUM (ANALYZE)")

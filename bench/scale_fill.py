@@ -12,6 +12,8 @@ chunks' multiset hashes of (record, newest row hash) into the one a passing chec
 
 import hashlib
 import json
+import os
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -140,15 +142,40 @@ def task_values(i: int, total: int, staff: Staff, now: datetime) -> tuple[dict[s
 _worker: dict[str, Any] = {}
 
 
+def server_cpu(conn: psycopg.Connection[Any]) -> float:
+    """CPU seconds the connection's PostgreSQL backend has used so far, if it runs on this host (else 0)."""
+    try:
+        with open(f"/proc/{conn.info.backend_pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def start_worker(dsn: str, key: bytes, staff: Staff, staff_leaves: int, total: int, now: datetime) -> None:
     _worker.update(conn=psycopg.connect(dsn), key=key, staff=staff, staff_leaves=staff_leaves, total=total,
                    now=now)
 
 
-def load_chunk(chunk: int) -> tuple[int, bytes, bytes, int, int]:
-    """Make and COPY one chunk of tasks (and their co-signatures and leaves); (chunk, its leaf hashes in
-    order, its multiset hash, tasks, co-signatures)."""
+@dataclass(frozen=True)
+class Chunk:
+    """A chunk loaded: its leaf hashes in order, its multiset hash, its rows, and the CPU seconds it took the
+    worker to make and send them and PostgreSQL to take them."""
+
+    number: int
+    hashes: bytes
+    digest: bytes
+    tasks: int
+    cosignatures: int
+    making_s: float
+    storing_s: float
+
+
+def load_chunk(chunk: int) -> Chunk:
+    """Make and COPY one chunk of tasks (and their co-signatures and leaves)."""
     w = _worker
+    conn: psycopg.Connection[Any] = w["conn"]
+    cpu, server = time.process_time(), server_cpu(conn)
     leaves = Leaves.starting_at(w["key"], chunk_first_leaf(w["staff_leaves"], chunk))
     tasks, cosignatures = [], []
     for i in range(chunk * CHUNK, min(w["total"], (chunk + 1) * CHUNK)):
@@ -163,12 +190,13 @@ def load_chunk(chunk: int) -> tuple[int, bytes, bytes, int, int]:
         leaves.add(Cosignature, cosignature, "cosignature.created", cosignature["officer_user"],
                    cosignature["created_at"])
         leaves.add(Task, task, f"task.{task['status']}", cosignature["officer_user"], cosignature["created_at"])
-    conn: psycopg.Connection[Any] = w["conn"]
     copy_rows(conn, Task, tasks)
     copy_rows(conn, Cosignature, cosignatures)
     leaves.copy(conn)
     conn.commit()
-    return chunk, bytes(leaves.hashes), leaves.records.digest(), len(tasks), len(cosignatures)
+    digest = leaves.records.digest()
+    return Chunk(chunk, bytes(leaves.hashes), digest, len(tasks), len(cosignatures), time.process_time() - cpu,
+                 server_cpu(conn) - server)
 
 
 # --- the tree, in this process ----------------------------------------------------------------------------------

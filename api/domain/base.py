@@ -1,13 +1,31 @@
 """The declarative base: one metadata with a naming convention, UTC instants, UUID keys."""
 
+import json
 import uuid
+from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import cache
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, Dialect, Insert, MetaData, Table, TypeDecorator, Uuid, insert
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Dialect,
+    Insert,
+    MetaData,
+    Table,
+    TypeDecorator,
+    Uuid,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, QueryableAttribute, Session, mapped_column
 
 # Beijing time: the day a training was completed, a tracking number's date, a roster's year. China has kept
 # UTC+8 without daylight saving since 1991, so a fixed offset is exact and needs no tzdata on the host.
@@ -112,3 +130,15 @@ def _insert_statement(table: Table) -> Insert:
     """``INSERT INTO table``, made once per table: a statement made anew has its cache key worked out anew at
     every execution (a write logs a leaf with every record it stores)."""
     return insert(table)
+
+
+def among(session: Session, column: QueryableAttribute[Any], values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN values`` with the values as one bound parameter, however many: a PostgreSQL array, or on SQLite
+    a JSON array that ``json_each`` reads. A placeholder a value would cost a parse on both sides for each, and
+    a statement per few hundred to stay under SQLite's limit on parameters."""
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    process = column.type.bind_processor(dialect)  # as SQLite stores them: a UUID as its 32 hex digits
+    items = [process(v) for v in values] if process else list(values)
+    return column.in_(select(literal_column("value")).select_from(func.json_each(json.dumps(items))))

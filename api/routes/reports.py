@@ -60,6 +60,11 @@ def _usage_read(usage: Usage) -> RosterUsage:
 
 
 def _roster_read(report: Roster) -> RosterRead:
+    # One reference per agency and one name per duty, shared by the rows: thousands of rows would otherwise
+    # validate thousands of identical small models.
+    agencies = {e.agency.id: e.agency for e in report.entries}
+    refs = {agency_id: _agency_ref(agency) for agency_id, agency in agencies.items()}
+    duties = {code: DutyName(code=code, name=duty.name_zh) for code, duty in DUTY_BY_CODE.items()}
     return RosterRead(
         agency=_agency_ref(report.agency) if report.agency else None,
         year=report.year,
@@ -67,7 +72,7 @@ def _roster_read(report: Roster) -> RosterRead:
         generated_at=report.generated_at,
         auxiliaries=[
             RosterAuxiliary(
-                agency=_agency_ref(e.agency),
+                agency=refs[e.agency.id],
                 badge_no=e.auxiliary.badge_no,
                 name=e.auxiliary.name,
                 id_number_masked=e.auxiliary.id_number_masked,
@@ -79,8 +84,7 @@ def _roster_read(report: Roster) -> RosterRead:
                 status_name=STATUSES_ZH.get(e.status, e.status),
                 left_on=e.left_on,
                 command_agency=e.command_agency,
-                categories=[DutyName(code=c, name=DUTY_BY_CODE[c].name_zh)
-                            for c in e.auxiliary.categories if c in DUTY_BY_CODE],
+                categories=[duties[c] for c in e.auxiliary.categories if c in duties],
                 training_hours=e.training_hours,
                 training_hours_year=e.training_hours_year,
                 training_hours_total=e.training_hours_total,

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from api.domain.audit import log as audit_log
+from api.domain.audit.tree import integrate_all
 from api.domain.models import Agency, AuxiliaryStatus, Role, Training
 from tests.factories import hire_body, login, make_agency, make_auxiliary, make_user
 from tests.problems import assert_problem
@@ -166,3 +168,40 @@ def test_xlsx_refuses_another_agency_like_every_format(client: TestClient, db: S
     r = client.get("/api/reports/roster", params={"format": "xlsx", "agency_id": str(make_agency(db).id)},
                    headers=admin)
     assert_problem(r, 403, "not_your_agency", "第五条")
+
+
+def test_the_roster_reads_everyone_s_history_and_training_in_one_statement_each(
+    client: TestClient, db: Session, connection: Connection
+) -> None:
+    """A roster of thousands must not read the log or the trainings person by person, nor a few hundred people
+    a statement: seven people cost the same statements as two, each with as many parameters."""
+    agency = make_agency(db, quota=20)
+    admin = login(client, make_user(db, role=Role.AGENCY_ADMIN, agency=agency))
+
+    def roster_statements() -> tuple[dict[str, str], list[tuple[str, int]]]:
+        seen: list[tuple[str, int]] = []
+
+        def count(_conn: object, _cursor: object, statement: str, parameters: Any, *_args: object) -> None:
+            seen.append((statement, len(parameters or ())))
+
+        event.listen(connection.engine, "before_cursor_execute", count)
+        try:
+            statuses = {a["badge_no"]: a["status"] for a in _by_badge(client, admin, YEAR).values()}
+        finally:
+            event.remove(connection.engine, "before_cursor_execute", count)
+        return statuses, seen
+
+    for _ in range(2):
+        _hire(client, admin, agency, f"{YEAR}-03-01")
+    few, few_seen = roster_statements()
+    integrate_all(db)  # these moves in the tree, the next ones still queued: both are read
+    for credential in (True, True, False, True, False):
+        _hire(client, admin, agency, f"{YEAR}-04-01", credential=credential)
+    many, many_seen = roster_statements()
+
+    assert len(few) == 2 and len(many) == 7
+    assert sorted(many.values()) == ["active"] * 5 + ["pending_training"] * 2
+    listing = "\n".join(f"{n} parameters: {s}" for s, n in many_seen)
+    assert [n for _, n in many_seen] == [n for _, n in few_seen], listing
+    assert sum("FROM log_leaves" in s for s, _ in many_seen) == 1, listing
+    assert sum("FROM trainings" in s for s, _ in many_seen) == 1, listing

@@ -15,9 +15,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, load_only
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from api.domain.base import BEIJING, utcnow
+from api.domain.base import BEIJING, among, utcnow
 from api.domain.models import (
     Agency,
     Article19Case,
@@ -47,16 +47,37 @@ STATUSES_ZH = {
     AuxiliaryStatus.DEPARTED: "离职",
     AuxiliaryStatus.DISMISSED: "辞退（违纪）",
 }
-# What a roster row reads of an auxiliary: not their zones, background or photo.
-_ROW_COLUMNS = (Auxiliary.id, Auxiliary.agency_id, Auxiliary.command_agency_id, Auxiliary.badge_no, Auxiliary.name,
-                Auxiliary.id_number_masked,
-                Auxiliary.hire_method, Auxiliary.dispatch_company, Auxiliary.hired_on, Auxiliary.status,
-                Auxiliary.categories, Auxiliary.left_on)
+
+
+@dataclass(frozen=True, slots=True)
+class RosterPerson:
+    """What a roster row reads of an auxiliary (not their zones, background or photo), as plain values: a roster
+    of thousands builds no ORM objects, whose bookkeeping cost more than the query."""
+
+    id: uuid.UUID
+    agency_id: uuid.UUID
+    command_agency_id: uuid.UUID | None
+    badge_no: str
+    name: str
+    id_number_masked: str | None
+    hire_method: str
+    dispatch_company: str | None
+    hired_on: date
+    status: AuxiliaryStatus
+    categories: list[str]
+    left_on: date | None
+
+    @property
+    def commanding_agency_id(self) -> uuid.UUID:
+        return self.command_agency_id or self.agency_id
+
+
+_ROW_COLUMNS = tuple(getattr(Auxiliary, f) for f in RosterPerson.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
 class RosterEntry:
-    auxiliary: Auxiliary
+    auxiliary: RosterPerson
     agency: Agency
     command_agency: str
     status: AuxiliaryStatus
@@ -127,15 +148,14 @@ def _training_hours(
     first, last = date(year, 1, 1), date(year, 12, 31)
     by_kind: dict[uuid.UUID, dict[str, float]] = defaultdict(dict)
     total: dict[uuid.UUID, float] = defaultdict(float)
-    for start in range(0, len(ids), 500):
-        for aux_id, kind, completed_on, hours in session.execute(
-            select(Training.auxiliary_id, Training.kind, Training.completed_on, func.sum(Training.hours))
-            .where(Training.auxiliary_id.in_(ids[start:start + 500]), Training.completed_on <= last)
-            .group_by(Training.auxiliary_id, Training.kind, Training.completed_on)
-        ):
-            total[aux_id] += float(hours)
-            if completed_on >= first:
-                by_kind[aux_id][kind] = by_kind[aux_id].get(kind, 0.0) + float(hours)
+    for aux_id, kind, completed_on, hours in session.execute(
+        select(Training.auxiliary_id, Training.kind, Training.completed_on, func.sum(Training.hours))
+        .where(among(session, Training.auxiliary_id, ids), Training.completed_on <= last)
+        .group_by(Training.auxiliary_id, Training.kind, Training.completed_on)
+    ):
+        total[aux_id] += float(hours)
+        if completed_on >= first:
+            by_kind[aux_id][kind] = by_kind[aux_id].get(kind, 0.0) + float(hours)
     return by_kind, total
 
 
@@ -143,13 +163,11 @@ def roster(session: Session, *, agency: Agency | None, year: int) -> Roster:
     """Everyone employed at any time in ``year`` by ``agency`` (None: by any agency), as they stood on
     31 December, with their training, and the agency's usage of them that year (第十二条)."""
     first, last = date(year, 1, 1), date(year, 12, 31)
-    stmt = (
-        select(Auxiliary).options(load_only(*_ROW_COLUMNS, raiseload=True))
-        .where(Auxiliary.hired_on <= last, or_(Auxiliary.left_on.is_(None), Auxiliary.left_on >= first))
-    )
+    stmt = select(*_ROW_COLUMNS).where(
+        Auxiliary.hired_on <= last, or_(Auxiliary.left_on.is_(None), Auxiliary.left_on >= first))
     if agency is not None:
         stmt = stmt.where(Auxiliary.agency_id == agency.id)
-    auxiliaries = list(session.scalars(stmt))
+    auxiliaries = [RosterPerson(*row) for row in session.execute(stmt)]
     agency_ids = {a.agency_id for a in auxiliaries} | {a.command_agency_id for a in auxiliaries
                                                         if a.command_agency_id}
     agencies = {agency.id: agency} if agency is not None else {}

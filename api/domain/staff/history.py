@@ -17,11 +17,12 @@ auxiliary, the action and when it was recorded. The status at the end of ``day``
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 from sqlalchemy import literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from api.domain.base import BEIJING
+from api.domain.base import BEIJING, among
 from api.domain.models import Auxiliary, AuxiliaryStatus, LogLeaf, LogPending
 
 STATUS_SET_BY: dict[str, AuxiliaryStatus] = {
@@ -32,28 +33,26 @@ STATUS_SET_BY: dict[str, AuxiliaryStatus] = {
 }
 """The log's actions that move an auxiliary's status (api/domain/staff/status.py, credentials.py, hiring.py)."""
 
-CHUNK = 500  # ids per query: far below any database's limit on bound parameters
-
 
 def end_of(day: date) -> datetime:
     """The first instant after ``day`` in Beijing, in UTC."""
     return datetime.combine(day + timedelta(days=1), time(), BEIJING).astimezone(UTC)
 
 
-def _moves(session: Session, ids: Sequence[uuid.UUID]) -> Iterable[tuple[str, str, datetime]]:
-    """(auxiliary id, action, when), from the log's leaves and its queue, oldest first."""
-    for start in range(0, len(ids), CHUNK):
-        keys = [str(i) for i in ids[start:start + CHUNK]]
-        # One statement: a leaf the integrator moves from the queue to the tree meanwhile is seen once.
-        parts = [
-            select(table.entity_id.label("entity_id"), table.action.label("action"), table.at.label("at"))
-            .where(table.entity == Auxiliary.__tablename__, table.entity_id.in_(keys),
-                   table.action.in_(STATUS_SET_BY))
-            for table in (LogLeaf, LogPending)
-        ]
-        both = union_all(*parts).subquery()
-        yield from session.execute(select(both.c.entity_id, both.c.action, both.c.at)
-                                   .order_by(literal_column("at")))
+def _moves(session: Session, keys: Sequence[str]) -> Iterable[tuple[str, str, datetime]]:
+    """(auxiliary id as the log writes it, action, when), from the log's leaves and its queue, oldest first: one
+    statement however many people (a roster of thousands), and a leaf the integrator moves from the queue to
+    the tree meanwhile is seen once."""
+    if not keys:
+        return []
+    parts = [
+        select(table.entity_id.label("entity_id"), table.action.label("action"), table.at.label("at"))
+        .where(table.entity == Auxiliary.__tablename__, among(session, table.entity_id, keys),
+               table.action.in_(STATUS_SET_BY))
+        for table in (LogLeaf, LogPending)
+    ]
+    both = union_all(*parts).subquery()
+    return session.execute(select(both.c.entity_id, both.c.action, both.c.at).order_by(literal_column("at")))
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -62,13 +61,25 @@ def _aware(value: datetime | str) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
-def statuses_on(session: Session, auxiliaries: Sequence[Auxiliary], day: date) -> dict[uuid.UUID, AuxiliaryStatus]:
+class Standing(Protocol):
+    """What the rule reads of a person besides the log: an ``Auxiliary``, or a roster's plain row of one."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def left_on(self) -> date | None: ...
+
+
+def statuses_on(session: Session, auxiliaries: Sequence[Standing], day: date) -> dict[uuid.UUID, AuxiliaryStatus]:
     """Each auxiliary's status at the end of ``day`` (the rule in this module's docstring)."""
     cutoff = end_of(day)
     before: dict[uuid.UUID, AuxiliaryStatus] = {}
     latest: dict[uuid.UUID, AuxiliaryStatus] = {}
-    for entity_id, action, at in _moves(session, [a.id for a in auxiliaries]):
-        aux_id = uuid.UUID(entity_id)
+    ids = {str(a.id): a.id for a in auxiliaries}  # the log's text of each id, looked up rather than parsed back
+    for entity_id, action, at in _moves(session, list(ids)):
+        aux_id = ids[entity_id]
         latest[aux_id] = STATUS_SET_BY[action]
         if _aware(at) < cutoff:
             before[aux_id] = STATUS_SET_BY[action]
