@@ -197,8 +197,17 @@ def find_badge_no(session: Session, typed: str) -> str | None:
     readings = badge_no_readings(typed)
     if not readings:
         return None
-    known = set(session.scalars(select(Auxiliary.badge_no).where(Auxiliary.badge_no.in_(readings))))
+    known = set(session.scalars(_KNOWN_NUMBERS, {"readings": readings}))
     return next((number for number in readings if number in known), None)
+
+
+# The lookups of a check by number, built once (as the token's: their cache keys are worked out once).
+_KNOWN_NUMBERS = select(Auxiliary.badge_no).where(Auxiliary.badge_no.in_(bindparam("readings", expanding=True)))
+_BY_NUMBER = _BADGE_STATE.where(
+    Auxiliary.badge_no == bindparam("badge_no"),
+    Credential.version == select(func.max(_Newest.version)).where(_Newest.auxiliary_id == Auxiliary.id)
+    .scalar_subquery(),
+)
 
 
 def check_badge_no(session: Session, badge_no: str) -> BadgeCheck | None:
@@ -207,10 +216,7 @@ def check_badge_no(session: Session, badge_no: str) -> BadgeCheck | None:
     number = find_badge_no(session, badge_no)
     if number is None:
         return None
-    newest = (
-        select(func.max(_Newest.version)).where(_Newest.auxiliary_id == Auxiliary.id).scalar_subquery()
-    )
-    check = _check(session, _BADGE_STATE.where(Auxiliary.badge_no == number, Credential.version == newest))
+    check = _check(session, _BY_NUMBER, {"badge_no": number})
     return check or BadgeCheck(BadgeStatus.INVALID)
 
 
