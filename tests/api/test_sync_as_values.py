@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select, union_all
@@ -33,6 +34,30 @@ def _batch(officer_id: str) -> list[dict[str, object]]:
     ]
 
 
+def assert_logged_as_stored(client: TestClient, db: Session, ids: list[uuid.UUID], actor_id: uuid.UUID
+                            ) -> dict[str, Any]:
+    """Each stored task's leaf (pending or integrated) hashes the row as read back, is ``leaf_content`` of it,
+    and carries its hash and the service's MAC; the leaves by task id."""
+    rows = {t.id: t for t in db.scalars(select(Task).where(Task.id.in_(ids))
+                                        .execution_options(populate_existing=True))}
+    assert set(rows) == set(ids)
+    columns = ("entity_id", "leaf", "leaf_hash", "row_hash", "at", "mac", "action")
+    logged = union_all(*(select(*(getattr(table, c) for c in columns))
+                         .where(table.entity == "tasks", table.entity_id.in_([str(i) for i in ids]))
+                         for table in (LogPending, LogLeaf)))
+    leaves = {row.entity_id: row for row in db.execute(logged)}
+    key = client.app.state.ctx.leaf_key  # type: ignore[attr-defined]
+    for task_id, task in rows.items():
+        leaf = leaves[str(task_id)]
+        assert leaf.row_hash == row_hash(task)  # the row as read back hashes as it was logged
+        assert bytes(leaf.leaf) == leaf_content(entity="tasks", entity_id=str(task_id), action="task.recorded",
+                                                row_sha256=row_hash(task), at=leaf.at, actor_id=actor_id,
+                                                rules_version=task.rules_version)
+        assert bytes(leaf.leaf_hash) == hashlib.sha256(b"\x00" + bytes(leaf.leaf)).digest()
+        assert bytes(leaf.mac) == hmac.new(key, bytes(leaf.leaf_hash), hashlib.sha256).digest()
+    return leaves
+
+
 def test_a_batch_stored_as_values_is_logged_and_answered_as_the_orm_path_would(
         client: TestClient, db: Session) -> None:
     agency = make_agency(db)
@@ -46,24 +71,8 @@ def test_a_batch_stored_as_values_is_logged_and_answered_as_the_orm_path_would(
     assert [a["result"] for a in answers] == ["created"] * len(batch)
 
     ids = [uuid.UUID(t["id"]) for t in batch]  # type: ignore[arg-type]
-    rows = {t.id: t for t in db.scalars(select(Task).where(Task.id.in_(ids))
-                                        .execution_options(populate_existing=True))}
-    columns = (LogPending.entity_id, LogPending.leaf, LogPending.leaf_hash, LogPending.row_hash, LogPending.at,
-               LogPending.mac)
-    logged = union_all(*(select(*(getattr(table, c.key) for c in columns))
-                         .where(table.entity == "tasks", table.entity_id.in_([str(i) for i in ids]))
-                         for table in (LogPending, LogLeaf)))
-    leaves = {row.entity_id: row for row in db.execute(logged)}
+    leaves = assert_logged_as_stored(client, db, ids, aux_user.id)
     assert set(leaves) == {str(i) for i in ids}
-    key = client.app.state.ctx.leaf_key  # type: ignore[attr-defined]
-    for task_id, task in rows.items():
-        leaf = leaves[str(task_id)]
-        assert leaf.row_hash == row_hash(task)  # the row as read back hashes as it was logged
-        assert bytes(leaf.leaf) == leaf_content(entity="tasks", entity_id=str(task_id), action="task.recorded",
-                                                row_sha256=row_hash(task), at=leaf.at, actor_id=aux_user.id,
-                                                rules_version=task.rules_version)
-        assert bytes(leaf.leaf_hash) == hashlib.sha256(b"\x00" + bytes(leaf.leaf)).digest()
-        assert bytes(leaf.mac) == hmac.new(key, bytes(leaf.leaf_hash), hashlib.sha256).digest()
 
     # Each answer is what the record's own endpoint shows of it.
     for answer in answers:
