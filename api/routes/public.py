@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile as ReceivedFile
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api import ratelimit
-from api.badge_cache import auxiliary_key, credential_key
+from api.badge_cache import Ticket, auxiliary_key, credential_key
 from api.context import AppContext
 from api.db import READ_ONLY
 from api.deps import ContextDep, SessionDep, check_rate_limit, rate_limited, scope_client
@@ -120,10 +120,18 @@ def _check_fresh(ctx: AppContext, token: str) -> Answer:
     with ctx.reads() as conn:
         check = check_token(conn, ctx.keyring, token)
     answer = Answer.of(check)
-    if check.status != "invalid":
-        ctx.badge_cache.put(token, ticket, [credential_key(check.credential_id), auxiliary_key(check.auxiliary_id)],
-                            answer, ttl=check.good_for)
+    _remember(ctx, token, ticket, answer)
     return answer
+
+
+def _remember(ctx: AppContext, token: str, ticket: Ticket, answer: Answer) -> bool:
+    """Keep ``answer`` for ``token`` under what it was read from (api/badge_cache.py); an invalid token's
+    answer is never kept. Whether it was."""
+    check = answer.check
+    if check.status == "invalid":
+        return False
+    return ctx.badge_cache.put(token, ticket, [credential_key(check.credential_id), auxiliary_key(check.auxiliary_id)],
+                               answer, ttl=check.good_for)
 
 
 # Remembered answers asked for again are read again this often, those that run out within READ_AHEAD_S.
@@ -137,12 +145,7 @@ def _read_again(ctx: AppContext, tokens: list[str]) -> int:
     ticket = ctx.badge_cache.ticket()  # before the read, as for a scan
     with ctx.reads() as conn:
         checks = check_tokens(conn, ctx.keyring, tokens)
-    kept = 0
-    for token, check in checks.items():
-        if check.status != "invalid":
-            kept += ctx.badge_cache.put(token, ticket, [credential_key(check.credential_id),
-                                                        auxiliary_key(check.auxiliary_id)],
-                                        Answer.of(check), ttl=check.good_for)
+    kept = sum(_remember(ctx, token, ticket, Answer.of(check)) for token, check in checks.items())
     ctx.badge_cache.counts["read_again"] += kept
     return kept
 
