@@ -48,6 +48,10 @@ class DatabaseSlots:
             self._sem, self._loop = asyncio.Semaphore(self.size), loop
         return self._sem
 
+    def free(self) -> bool:
+        """Whether ``hold`` would take a slot at once, with nobody waiting before it."""
+        return not self._semaphore().locked()
+
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
         sem = self._semaphore()

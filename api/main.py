@@ -29,6 +29,7 @@ from api.routes import (
     complaints,
     fieldwork,
     me,
+    new_tasks,
     privacy,
     public,
     push,
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_desk(app)  # the desk's HTML pages at /desk/ (api/pages/desk), outside the OpenAPI document
     # Remembered scans answered before routing; inside the request's id, figures and log line added next.
     app.add_middleware(public.RememberedScans)
+    app.add_middleware(new_tasks.NewTasks)  # a phone's new task record, the write most often made, the same way
     # Probes and figures last: they are few requests, the badge checks many.
     observability.install(app)
     health.install(app)

@@ -1,0 +1,153 @@
+"""``POST /api/tasks`` for a new record, answered in front of the framework.
+
+A phone's new task record is the write the service answers most, and for one small JSON body Starlette's
+exception layers, the matching of every route, FastAPI's dependency solving and a second trip to the thread
+pool (who asks, then the write) cost more CPU than storing and logging the record. ``NewTasks`` (ASGI
+middleware, inside the request's id, figures and log line of api/observability.py) takes the request when
+it is the usual case, a new record from an auxiliary with a valid bearer token and a database slot free at
+once, and does in one trip to a thread what ``create_task`` (api/routes/fieldwork.py) and its dependencies
+do: who asks (``account_of_login``), the field context, ``record_new_task``, commit, the same ``TaskRead``.
+
+Everything else goes to the app with the body it sent, as if this middleware were not there: a bad token
+or body, another role, a record sent before, any refusal of the Measures, a commit that failed, a crowd
+waiting for slots. Nothing this path began is kept then (its transaction is rolled back), so the app's answer,
+its problem+json and any case it keeps (第十九条) are exactly those of ``create_task``.
+"""
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+
+from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.context import AppContext
+from api.domain.errors import DomainError
+from api.domain.fieldwork.context import load_field_context
+from api.domain.fieldwork.records import TaskDraft
+from api.domain.fieldwork.tasks import record_new_task
+from api.domain.models import Role, TaskStatus
+from api.domain.organisation.accounts import account_of_login
+from api.routes.fieldwork import router
+from api.security import AccessClaims, decode_access
+from schemas.tasks import AuxiliaryRef, TaskCreate, TaskRead, new_task_read
+
+PATH = "/api/tasks"
+# A record's JSON is well under this; a larger body goes to the app, which reads the rest of it.
+MAX_BODY = 64 * 1024
+_ANSWER = TypeAdapter(TaskRead)
+_HEADERS = [(b"content-type", b"application/json")]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _bearer(scope: Scope) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, as OAuth2PasswordBearer reads it."""
+    scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def _is_json(scope: Scope) -> bool:
+    media_type = (_header(scope, b"content-type") or "").partition(";")[0].strip().lower()
+    return media_type == "application/json"
+
+
+async def _body(receive: Receive) -> tuple[list[Message], bytes | None]:
+    """The request's messages as received, and its whole body, or None when it is larger than MAX_BODY or the
+    client went away (the app then reads on from where this stopped)."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None
+        size += len(message.get("body", b""))
+        if size > MAX_BODY:
+            return messages, None
+        if not message.get("more_body", False):
+            return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Callable[[], Awaitable[Message]]:
+    """``receive`` for the app: the messages already read, then the rest from the client."""
+    pending = list(messages)
+
+    async def again() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return again
+
+
+class NewTasks:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._route = next(r for r in router.routes
+                           if getattr(r, "path", None) == PATH and "POST" in getattr(r, "methods", ()))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not (scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == PATH
+                and not scope["query_string"]):
+            await self.app(scope, receive, send)
+            return
+        messages, body = await _body(receive)
+        ctx: AppContext = scope["app"].state.ctx
+        answer = None
+        if body is not None and _is_json(scope) and ctx.db_slots.free():
+            answer = await self._answer(ctx, scope, body)
+        if answer is None:
+            await self.app(scope, _replay(messages, receive), send)
+            return
+        content, waiting = answer
+        scope["route"] = self._route
+        await send({"type": "http.response.start", "status": 201,
+                    "headers": [*_HEADERS, (b"content-length", str(len(content)).encode())]})
+        await send({"type": "http.response.body", "body": content})
+        if waiting is not None:  # after the answer, as create_task's background task does
+            await ctx.push.announce([waiting])
+
+    async def _answer(self, ctx: AppContext, scope: Scope, body: bytes) -> tuple[bytes, uuid.UUID | None] | None:
+        token = _bearer(scope)
+        if token is None:
+            return None
+        try:
+            claims = decode_access(ctx.access_secret, token)
+            # As FastAPI reads a body: json.loads, then the model from Python values.
+            draft = TaskCreate.model_validate(json.loads(body)).to_draft()
+        except (DomainError, ValidationError, ValueError):
+            return None
+        if claims.role != Role.AUXILIARY:
+            return None
+        async with ctx.db_slots.hold():
+            return await run_in_threadpool(_record, ctx, claims, draft)
+
+
+def _record(ctx: AppContext, claims: AccessClaims, draft: TaskDraft) -> tuple[bytes, uuid.UUID | None] | None:
+    """create_task and its dependencies on one thread: the answer and the record's id when it waits for its
+    officer, or None (nothing kept) for anything but a new record stored and committed."""
+    session = ctx.sessions()
+    try:
+        user, revoked = account_of_login(session, claims.sub, claims.family)
+        if user is None or not user.active or revoked or user.role != Role.AUXILIARY:
+            return None
+        session.info["actor_id"] = user.id
+        fc = load_field_context(session, user, limits=ctx.field_limits)
+        recorded, created = record_new_task(session, fc, draft)
+        if not created or not isinstance(recorded, dict):
+            return None
+        read = new_task_read(recorded, AuxiliaryRef(id=fc.aux.id, name=fc.aux.name, badge_no=fc.aux.badge_no))
+        content = _ANSWER.dump_json(read)
+        session.commit()
+    except Exception:  # the app does it again and answers as documented, errors included
+        return None
+    finally:
+        if session.in_transaction():
+            session.rollback()
+        session.close()
+    return content, recorded["id"] if recorded["status"] == TaskStatus.PENDING_COSIGN else None
