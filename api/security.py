@@ -4,7 +4,8 @@
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import jwt
@@ -61,6 +62,18 @@ _INVALID = ("invalid_token", "登录凭证无效或已过期，请重新登录",
 
 
 def decode_access(secret: str, token: str) -> AccessClaims:
+    """The claims of a valid, unexpired access token; 401 ``invalid_token`` for any other."""
+    claims, expires = _verified(secret, token)
+    if expires <= datetime.now(UTC).timestamp():  # as PyJWT checks ``exp`` (no leeway)
+        raise Unauthenticated(*_INVALID)
+    return claims
+
+
+@lru_cache(maxsize=4096)
+def _verified(secret: str, token: str) -> tuple[AccessClaims, float]:
+    """A token's signature and claims checked once: a phone sends the same token with every request until it
+    expires, and the check costs more than the rest of a remembered request's work. Only valid tokens are
+    kept (a refusal raises, which is not cached); expiry is checked at every use by ``decode_access``."""
     try:
         payload = jwt.decode(
             token,
@@ -73,6 +86,6 @@ def decode_access(secret: str, token: str) -> AccessClaims:
             raise jwt.InvalidTokenError("not an access token")
         family = payload.get("fam")
         return AccessClaims(sub=uuid.UUID(payload["sub"]), role=str(payload["role"]),
-                            family=uuid.UUID(family) if isinstance(family, str) else None)
+                            family=uuid.UUID(family) if isinstance(family, str) else None), float(payload["exp"])
     except (jwt.PyJWTError, ValueError, KeyError, TypeError):
         raise Unauthenticated(*_INVALID) from None

@@ -6,7 +6,7 @@ pool (who asks, then the write) cost more CPU than storing and logging the recor
 middleware, inside the request's id, figures and log line of api/observability.py) takes the request when
 it is the usual case, a new record from an auxiliary with a valid bearer token and a database slot free at
 once, and does in one trip to a thread what ``create_task`` (api/routes/fieldwork.py) and its dependencies
-do: who asks (``account_of_login``), the field context, ``record_new_task``, commit, the same ``TaskRead``.
+do: who asks and the field context (one statement), ``record_new_task``, commit, the same ``TaskRead``.
 
 Everything else goes to the app with the body it sent, as if this middleware were not there: a bad token
 or body, another role, a record sent before, any refusal of the Measures, a commit that failed, a crowd
@@ -24,11 +24,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import AppContext
 from api.domain.errors import DomainError
-from api.domain.fieldwork.context import load_field_context
+from api.domain.fieldwork.context import field_context_of_login
 from api.domain.fieldwork.records import TaskDraft
 from api.domain.fieldwork.tasks import record_new_task
 from api.domain.models import Role, TaskStatus
-from api.domain.organisation.accounts import account_of_login
 from api.routes.fieldwork import router
 from api.security import AccessClaims, decode_access
 from schemas.tasks import AuxiliaryRef, TaskCreate, TaskRead, new_task_read
@@ -131,13 +130,14 @@ class NewTasks:
 def _record(ctx: AppContext, claims: AccessClaims, draft: TaskDraft) -> tuple[bytes, uuid.UUID | None] | None:
     """create_task and its dependencies on one thread: the answer and the record's id when it waits for its
     officer, or None (nothing kept) for anything but a new record stored and committed."""
+    if claims.family is None:  # a token from before logins were kept: the route reads who asks its own way
+        return None
     session = ctx.sessions()
     try:
-        user, revoked = account_of_login(session, claims.sub, claims.family)
-        if user is None or not user.active or revoked or user.role != Role.AUXILIARY:
+        fc = field_context_of_login(session, claims.sub, claims.family, limits=ctx.field_limits)
+        if fc is None:
             return None
-        session.info["actor_id"] = user.id
-        fc = load_field_context(session, user, limits=ctx.field_limits)
+        session.info["actor_id"] = fc.user.id
         recorded, created = record_new_task(session, fc, draft)
         if not created or not isinstance(recorded, dict):
             return None

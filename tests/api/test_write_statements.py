@@ -43,8 +43,9 @@ def test_a_task_is_written_in_a_handful_of_statements(client: TestClient, db: Se
     with statements(connection) as seen:
         r = client.post("/api/tasks", json=task_payload(), headers=headers)
     assert r.status_code == 201, r.text
-    # The request's savepoint and its release, three reads, two INSERTs.
-    assert len(seen) <= 7 + apart(connection), "\n".join(seen)
+    # Taken in front of the framework (api/routes/new_tasks.py): the request's savepoint and its release, who
+    # asks with the field context, two INSERTs.
+    assert len(seen) <= 5, "\n".join(seen)
 
 
 def test_a_sync_batch_costs_the_same_statements_for_200_records_as_for_2(

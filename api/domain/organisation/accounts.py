@@ -207,9 +207,10 @@ def account_of_login(session: Session, user_id: uuid.UUID, family_id: uuid.UUID 
 
 
 # Made once: a statement made per request has its cache key worked out anew every time.
-_ACCOUNT_OF_LOGIN = select(User, select(RefreshToken.id).where(
-    RefreshToken.family_id == bindparam("family_id"), RefreshToken.revoked_at.is_not(None)).exists(),
-).where(User.id == bindparam("user_id"))
+LOGIN_REVOKED = select(RefreshToken.id).where(
+    RefreshToken.family_id == bindparam("family_id"), RefreshToken.revoked_at.is_not(None)).exists()
+"""Whether the login (refresh-token family) ``:family_id`` was revoked, for a statement that reads who asks."""
+_ACCOUNT_OF_LOGIN = select(User, LOGIN_REVOKED).where(User.id == bindparam("user_id"))
 
 
 def revoke_logins(session: Session, user_id: uuid.UUID) -> int:
