@@ -10,8 +10,9 @@ do: who asks and the field context (one statement), ``record_new_task``, commit,
 
 Everything else goes to the app with the body it sent, as if this middleware were not there: a bad token
 or body, another role, a record sent before, any refusal of the Measures, a commit that failed, a crowd
-waiting for slots. Nothing this path began is kept then (its transaction is rolled back), so the app's answer,
-its problem+json and any case it keeps (第十九条) are exactly those of ``create_task``.
+waiting for slots, forbidden work (第十九条). Nothing this path began is kept then: it reads, and writes once,
+the record with its leaf (on PostgreSQL one statement committing alone: no BEGIN and COMMIT round trips),
+so the app's answer and its problem+json are exactly those of ``create_task``.
 """
 
 import json
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -121,10 +123,18 @@ class NewTasks:
             draft = TaskCreate.model_validate(json.loads(body)).to_draft()
         except (DomainError, ValidationError, ValueError):
             return None
-        if claims.role != Role.AUXILIARY:
+        # Forbidden work (第十九条) keeps a case as it is refused: the route's transaction does that.
+        if claims.role != Role.AUXILIARY or draft.flags.raised():
             return None
         async with ctx.db_slots.hold():
             return await run_in_threadpool(_record, ctx, claims, draft)
+
+
+def _alone(ctx: AppContext) -> bool:
+    """Whether this path's statements may each commit alone: on PostgreSQL, with sessions of their own (a test's
+    sessions share one transaction, rolled back at its end)."""
+    bind = ctx.sessions.kw.get("bind", ctx.engine)
+    return isinstance(bind, Engine) and bind.dialect.name == "postgresql"
 
 
 def _record(ctx: AppContext, claims: AccessClaims, draft: TaskDraft) -> tuple[bytes, uuid.UUID | None] | None:
@@ -134,6 +144,11 @@ def _record(ctx: AppContext, claims: AccessClaims, draft: TaskDraft) -> tuple[by
         return None
     session = ctx.sessions()
     try:
+        if _alone(ctx):
+            # Each statement its own transaction, no BEGIN and COMMIT round trips: the path reads (as in READ
+            # COMMITTED, each statement sees what was committed before it) and then writes once, the record
+            # with its leaf in one statement (``insert_logged_once``), so nothing half-written can be kept.
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         fc = field_context_of_login(session, claims.sub, claims.family, limits=ctx.field_limits)
         if fc is None:
             return None

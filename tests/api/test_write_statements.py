@@ -44,8 +44,8 @@ def test_a_task_is_written_in_a_handful_of_statements(client: TestClient, db: Se
         r = client.post("/api/tasks", json=task_payload(), headers=headers)
     assert r.status_code == 201, r.text
     # Taken in front of the framework (api/routes/new_tasks.py): the request's savepoint and its release, who
-    # asks with the field context, two INSERTs.
-    assert len(seen) <= 5, "\n".join(seen)
+    # asks with the field context, and the record with its leaf: one INSERT on PostgreSQL, two elsewhere.
+    assert len(seen) <= (4 if connection.dialect.name == "postgresql" else 5), "\n".join(seen)
 
 
 def test_a_sync_batch_costs_the_same_statements_for_200_records_as_for_2(

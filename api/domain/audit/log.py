@@ -280,16 +280,30 @@ def record_stored(session: Session, model: type[Base], rows: Sequence[Mapping[st
                   actor_id: uuid.UUID | None) -> None:
     """``record_many`` for rows inserted as plain values (every column by attribute, as stored, the key ``id``),
     with no ORM object: the same leaves, byte for byte, as for objects holding those values."""
+    insert_rows(session, cast(Table, LogPending.__table__), stored_leaves(session, model, rows, action,
+                                                                          actor_id=actor_id))
+
+
+def stored_leaves(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], action: str, *,
+                  actor_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """The ``log_pending`` rows ``record_stored`` inserts, for a caller that inserts them with the rows they
+    log, in one statement."""
     entity = model.__tablename__
-    _append(session, [(entity, str(row["id"]), values_hash(model, row), row.get("rules_version", RULES_VERSION),
-                       action) for row in rows], actor_id=actor_id)
+    return _leaves(session, [(entity, str(row["id"]), values_hash(model, row),
+                              row.get("rules_version", RULES_VERSION), action) for row in rows], actor_id=actor_id)
 
 
 def _append(session: Session, named: Sequence[tuple[str, str, str, str, str]], *,
             actor_id: uuid.UUID | None) -> None:
-    """The leaves of (entity, entity id, row hash, rules version, action), in order, with one batched insert.
-    Every leaf of one append shares its actor and instant: the bytes of leaves of one entity, rules version and
-    action around the id and the row hash are worked out once (``_leaf_frame``), not by a JSON dump a leaf."""
+    """The leaves of (entity, entity id, row hash, rules version, action), in order, with one batched insert."""
+    insert_rows(session, cast(Table, LogPending.__table__), _leaves(session, named, actor_id=actor_id))
+
+
+def _leaves(session: Session, named: Sequence[tuple[str, str, str, str, str]], *,
+            actor_id: uuid.UUID | None) -> list[dict[str, Any]]:
+    """The ``log_pending`` rows of (entity, entity id, row hash, rules version, action), in order. Every leaf of
+    one append shares its actor and instant: the bytes of leaves of one entity, rules version and action around
+    the id and the row hash are worked out once (``_leaf_frame``), not by a JSON dump a leaf."""
     at, key = utcnow(), leaf_key(session)
     frames: dict[tuple[str, str, str], tuple[bytes, bytes, bytes]] = {}
     entries = []
@@ -303,7 +317,7 @@ def _append(session: Session, named: Sequence[tuple[str, str, str, str, str]], *
         hashed = leaf_hash(leaf)
         entries.append({"leaf": leaf, "leaf_hash": hashed, "entity": entity, "entity_id": entity_id,
                         "action": action, "row_hash": digest, "at": at, "mac": leaf_mac(key, hashed)})
-    insert_rows(session, cast(Table, LogPending.__table__), entries)
+    return entries
 
 
 _ID, _ROW = "\0id\0", "\0row\0"  # stand-ins no id or digest can be: the leaf is cut where they stand

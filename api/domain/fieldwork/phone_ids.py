@@ -16,13 +16,15 @@ from functools import cache
 from json.encoder import encode_basestring
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnDefault, Table, inspect
+from sqlalchemy import ColumnDefault, Table, bindparam, insert, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from api.domain.audit.log import record_stored, stored_leaves
 from api.domain.base import insert_rows
 from api.domain.errors import Conflict
+from api.domain.log_tables import LogPending
 from api.domain.models import (
     ShiftEvent,
     Task,
@@ -122,6 +124,39 @@ def insert_values_once(session: Session, given: Mapping[str, Any], *, model: typ
     statement = _insert_once_statement(model, session.get_bind().dialect.name)
     # On the session's connection: a Core statement needs none of the ORM's handling of a statement.
     return values if session.connection().execute(statement, values).first() is not None else None
+
+
+def insert_logged_once(session: Session, given: Mapping[str, Any], *, model: type[PhoneRow], action: str,
+                       actor_id: uuid.UUID | None) -> dict[str, Any] | None:
+    """``insert_values_once`` and, when the row is new, its leaf (``audit.record_stored``): the row as stored,
+    or None when the id is stored already. On PostgreSQL the row and its leaf are one statement, an INSERT whose
+    leaf is written from the rows the INSERT of the record returns: both or neither, in one round trip, so the
+    statement stands alone even where each statement commits by itself."""
+    if session.get_bind().dialect.name != "postgresql":
+        stored = insert_values_once(session, given, model=model)
+        if stored is not None:
+            record_stored(session, model, [stored], action, actor_id=actor_id)
+        return stored
+    values = _completed(model, given)
+    [leaf] = stored_leaves(session, model, [values], action, actor_id=actor_id)
+    parameters = {**values, **{_LEAF_PARAMETER + name: value for name, value in leaf.items()}}
+    return values if session.connection().execute(_logged_once_statement(model), parameters).first() else None
+
+
+_LEAF_PARAMETER = "log_pending_"  # the leaf's parameters beside the row's, which are named as its columns
+
+
+@cache
+def _logged_once_statement(model: type[Any]) -> Any:
+    """``WITH stored AS (INSERT INTO <table> ... ON CONFLICT (id) DO NOTHING RETURNING id) INSERT INTO
+    log_pending (...) SELECT <the leaf> FROM stored RETURNING seq``, made once."""
+    table, leaves = cast(Table, model.__table__), cast(Table, LogPending.__table__)
+    key = inspect(model).primary_key[0]
+    stored = (postgresql_insert(table).values({c.key: bindparam(c.key, type_=c.type) for c in table.columns})
+              .on_conflict_do_nothing(index_elements=[key]).returning(key).cte("stored"))
+    columns = [c for c in leaves.columns if c.key != "seq"]
+    leaf = select(*(bindparam(_LEAF_PARAMETER + c.key, type_=c.type) for c in columns)).select_from(stored)
+    return insert(leaves).from_select([c.key for c in columns], leaf).returning(leaves.c.seq)
 
 
 def insert_new(session: Session, rows: Sequence[Mapping[str, Any]], *, model: type[PhoneRow]

@@ -25,7 +25,7 @@ from api.domain.duties import DUTY_BY_CODE, Duty, TaskMode
 from api.domain.errors import Conflict, DomainError, NotFound, RuleViolation
 from api.domain.fieldwork.article19 import forbidden_work, open_article19_case
 from api.domain.fieldwork.context import FieldContext, available_officer
-from api.domain.fieldwork.phone_ids import content_hash, insert_values_once, same_or_conflict
+from api.domain.fieldwork.phone_ids import content_hash, insert_logged_once, same_or_conflict
 from api.domain.fieldwork.records import TaskDraft
 from api.domain.fieldwork.timing import check_work_times, recorded_before_suspension
 from api.domain.models import (
@@ -172,11 +172,12 @@ def record_new_task(session: Session, fc: FieldContext, payload: TaskDraft) -> t
     that lost the first answer always gets its record back.
 
     The usual record is new, so the database is not asked for the stored one first: a retry the rules still
-    admit meets the primary key (``insert_values_once`` finds nothing inserted), and one they refuse is looked
+    admit meets the primary key (``insert_logged_once`` finds nothing inserted), and one they refuse is looked
     up before the refusal is given. Forbidden work keeps a case as it is refused, so there the lookup comes
     first; so it does when the session holds the record already (an id sent twice in one sync batch). A new
-    record is stored and logged as plain values, with no ORM object (``audit.record_stored``: the same row and
-    leaf): a write makes one record and answers with it, and an object costs more to make than to store."""
+    record is stored and logged as plain values, with no ORM object (``insert_logged_once``: the same row and
+    leaf, in one statement on PostgreSQL): a write makes one record and answers with it, and an object costs
+    more to make than to store."""
     digest = task_digest(payload, None)
     in_session = session.identity_map.get(identity_key(Task, payload.id)) is not None
     if (in_session or payload.flags.raised()) and (stored := _stored(session, fc, payload, digest)) is not None:
@@ -187,13 +188,13 @@ def record_new_task(session: Session, fc: FieldContext, payload: TaskDraft) -> t
         if (stored := _stored(session, fc, payload, digest)) is not None:
             return stored, False
         raise
-    row = insert_values_once(session, new_task_values(fc, payload, scope, digest), model=Task)
+    row = insert_logged_once(session, new_task_values(fc, payload, scope, digest), model=Task,
+                             action="task.recorded", actor_id=fc.user.id)
     if row is None:  # a retry, or the same record stored by a request racing this one
         existing = session.get(Task, payload.id, populate_existing=True)
         if existing is None:
             raise RuntimeError(f"tasks {payload.id}: the insert did nothing and no row is stored")
         return same_or_conflict(existing, auxiliary_id=fc.aux.id, digest=digest), False
-    audit.record_stored(session, Task, [row], "task.recorded", actor_id=fc.user.id)
     return row, True
 
 
