@@ -297,6 +297,8 @@ class ObserveRequests:
         self.metrics = metrics
         self.templates = templates
         self.trusted = settings.trusted_proxies
+        # The counter and histogram series of (method, route template, status // 100), made on first use.
+        self._samples: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -326,9 +328,14 @@ class ObserveRequests:
     def _finished(self, scope: Scope, status: int, seconds: float) -> None:
         route = self.templates.of(scope)
         method = scope["method"] if scope["method"] in METHODS else "other"
-        status_class = f"{status // 100}xx"
-        self.metrics.requests.labels(method, route, status_class).inc()
-        self.metrics.latency.labels(method, route, status_class).observe(seconds)
+        key = (method, route, status // 100)
+        samples = self._samples.get(key)
+        if samples is None:  # a few dozen routes, methods and classes: each pair of series looked up once
+            status_class = f"{status // 100}xx"
+            samples = self._samples[key] = (self.metrics.requests.labels(method, route, status_class),
+                                            self.metrics.latency.labels(method, route, status_class))
+        samples[0].inc()
+        samples[1].observe(seconds)
         line = _request_lines.error if status >= 500 else _request_lines.info
         line("request", method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2),
              client=scope_client(scope, self.trusted))
