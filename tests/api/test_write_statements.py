@@ -79,6 +79,9 @@ def test_a_suspension_logs_the_credential_and_the_person_in_one_insert(
     assert r.status_code == 200, r.text
     leaf_inserts = [s for s in seen if s.lstrip().upper().startswith("INSERT INTO LOG_PENDING")]
     assert len(leaf_inserts) == 1, "\n".join(seen)
+    # The person's row, photo included, is read once, with its lock: the leaf's hash needs no read of its own.
+    reads = [s for s in seen if s.lstrip().upper().startswith("SELECT") and "FROM auxiliaries" in s]
+    assert len([s for s in reads if "auxiliaries.photo" in s]) == 1, "\n".join(reads)
     leaves = db.execute(select(LogPending.entity, LogPending.action).order_by(LogPending.seq).offset(before)).all()
     assert [tuple(row) for row in leaves] == [("credentials", "credential.suspended"),
                                              ("auxiliaries", "auxiliary.suspended")]

@@ -4,7 +4,7 @@ justice bureau and themself; changed only by the agency that manages them. Anyth
 import uuid
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, undefer
 
 from api.domain.access import require_managed, visible_agencies
 from api.domain.errors import NotFound
@@ -19,8 +19,10 @@ def can_read(user: User, aux: Auxiliary) -> bool:
 def _load(session: Session, aux_id: uuid.UUID, *, lock: bool) -> Auxiliary | None:
     stmt = select(Auxiliary).where(Auxiliary.id == aux_id).execution_options(populate_existing=True)
     if lock:
-        # NO KEY UPDATE: serialises writes on this auxiliary without blocking inserts that reference it.
-        stmt = stmt.with_for_update(key_share=True)
+        # NO KEY UPDATE: serialises writes on this auxiliary without blocking inserts that reference it. The
+        # photo comes with the row: every write logs the row, and its hash holds the photo, which would
+        # otherwise be fetched on its own when the leaf is made.
+        stmt = stmt.with_for_update(key_share=True).options(undefer(Auxiliary.photo))
     return session.scalars(stmt).one_or_none()
 
 
