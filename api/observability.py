@@ -89,6 +89,9 @@ class _JsonRequestLines:
         self._line("error", event, fields)
 
 
+# Request lines are written past the logging module (below), but its level for them holds: a deployment that
+# raises ``auxduty.request`` to WARNING, or a bench that calls ``logging.disable``, gets none.
+_REQUEST_LOGGER = logging.getLogger("auxduty.request")
 # Request lines take structlog's own chain for a person's console, not the logging module's (a record, a copy
 # of it, a handler's lock), and no chain at all in JSON (``_JsonRequestLines``).
 _request_lines: Any = _JsonRequestLines()
@@ -336,7 +339,9 @@ class ObserveRequests:
                                             self.metrics.latency.labels(method, route, status_class))
         samples[0].inc()
         samples[1].observe(seconds)
-        line = _request_lines.error if status >= 500 else _request_lines.info
+        level, line = (logging.ERROR, _request_lines.error) if status >= 500 else (logging.INFO, _request_lines.info)
+        if not _REQUEST_LOGGER.isEnabledFor(level):  # as logging's level or ``logging.disable`` says
+            return
         line("request", method=method, route=route, status=status, duration_ms=round(seconds * 1000, 2),
              client=scope_client(scope, self.trusted))
 

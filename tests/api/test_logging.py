@@ -169,3 +169,25 @@ def test_a_json_request_line_is_the_line_structlogs_chain_writes(capsys: pytest.
     assert ACCESS_CODE not in json.dumps(fast, ensure_ascii=False) and fast["access_code"] == "[redacted]"
     assert fast.pop("timestamp").endswith("Z") and slow.pop("timestamp").endswith("Z")
     assert fast == slow and fast["level"] == "error" and fast["姓名"] == "张伟"
+
+
+def test_request_lines_follow_the_loggers_level(client: TestClient, capsys: pytest.CaptureFixture[str]) -> None:
+    """Written past the logging module for speed, but ``auxduty.request``'s level still holds (a deployment that
+    wants no request lines raises it; ``logging.disable`` silences them too)."""
+    logger = logging.getLogger("auxduty.request")
+    level = logger.level
+    capsys.readouterr()
+    try:
+        logger.setLevel(logging.WARNING)
+        client.get("/healthz")
+        client.get("/api/me")  # 401: still below WARNING
+        assert _requests(capsys.readouterr().err) == []
+        logger.setLevel(logging.INFO)
+        client.get("/api/me")
+        assert [line["route"] for line in _requests(capsys.readouterr().err)] == ["/api/me"]
+        logging.disable(logging.INFO)
+        client.get("/api/me")
+        assert _requests(capsys.readouterr().err) == []
+    finally:
+        logging.disable(logging.NOTSET)
+        logger.setLevel(level)
