@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from api import docs, errors, health, observability, openapi
 from api.capacity import SPARE_THREADS
 from api.context import AppContext
+from api.event_loop import watch_lag
 from api.log_keeper import LogKeeper
 from api.migrations import migrate as migrate_as_owner
 from api.migrations import upgrade_to_head
@@ -96,7 +97,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # Remembered badge answers read again before they run out (api/badge_cache.py); not where a test
         # gave the engine (its sessions share one connection with the test's own thread).
         fresh = asyncio.create_task(public.keep_answers_fresh(ctx)) if engine is None else None
+        lag = asyncio.create_task(watch_lag(app.state.metrics.loop_lag))
         yield
+        lag.cancel()
         if fresh:
             fresh.cancel()
         if keeper:

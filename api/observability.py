@@ -32,6 +32,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import client_address, scope_client
+from api.event_loop import BUCKETS as LAG_BUCKETS
 from api.settings import Settings
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -232,6 +233,9 @@ class Metrics:
                                  labels, registry=self.registry)
         self.in_progress = Gauge("auxduty_http_requests_in_progress", "requests being answered now",
                                  registry=self.registry)
+        self.loop_lag = Histogram("auxduty_event_loop_lag_seconds", "how late the event loop ran a timer due "
+                                  "every 0.1 s (api/event_loop.py): a delay every request met", buckets=LAG_BUCKETS,
+                                  registry=self.registry)
         self.registry.register(_ServiceGauges(app))
         ProcessCollector(registry=self.registry)
 
