@@ -121,7 +121,7 @@ class NewTasks:
             claims = decode_access(ctx.access_secret, token)
             # As FastAPI reads a body: json.loads, then the model from Python values.
             draft = TaskCreate.model_validate(json.loads(body)).to_draft()
-        except (DomainError, ValidationError, ValueError):
+        except (DomainError, ValidationError, ValueError, RecursionError):  # as FastAPI answers a body it cannot read
             return None
         # Forbidden work (第十九条) keeps a case as it is refused: the route's transaction does that.
         if claims.role != Role.AUXILIARY or draft.flags.raised():
