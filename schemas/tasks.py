@@ -48,7 +48,13 @@ class TaskFlags(BaseModel):
         return [name for name, value in self.model_dump().items() if value]
 
     def to_domain(self) -> records.TaskFlags:
-        return records.TaskFlags(**self.model_dump())
+        # Read from the validated values, not dumped: a sync batch makes hundreds of drafts, most raising no
+        # flag, and those share one (frozen) draft of none.
+        values = self.__dict__
+        return records.TaskFlags(**values) if any(values.values()) else _NO_FLAGS
+
+
+_NO_FLAGS = records.TaskFlags()
 
 
 TASK_EXAMPLE: dict[str, Any] = {
@@ -97,7 +103,7 @@ class TaskCreate(BaseModel):
     flags: TaskFlags = Field(default_factory=TaskFlags)
 
     def to_draft(self) -> records.TaskDraft:
-        return records.TaskDraft(**{**dict(self), "flags": self.flags.to_domain()})
+        return records.TaskDraft(**{**self.__dict__, "flags": self.flags.to_domain()})
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "TaskCreate":
