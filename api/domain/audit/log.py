@@ -303,7 +303,7 @@ def _append(session: Session, named: Sequence[tuple[str, str, str, str, str]], *
         hashed = leaf_hash(leaf)
         entries.append({"leaf": leaf, "leaf_hash": hashed, "entity": entity, "entity_id": entity_id,
                         "action": action, "row_hash": digest, "at": at, "mac": leaf_mac(key, hashed)})
-    insert_rows(session, cast(Table, LogPending.__table__), entries)
+    insert_rows(session, cast(Table, LogPending.__table__), entries, typed=True)
 
 
 _ID, _ROW = "\0id\0", "\0row\0"  # stand-ins no id or digest can be: the leaf is cut where they stand

@@ -130,10 +130,11 @@ def insert_new(session: Session, rows: Sequence[Mapping[str, Any]], *, model: ty
     object, no unit of work, nothing read back. Each row is given by attribute; the columns it leaves out or
     None take their Python-side defaults here, as ``insert_once`` fills them, and the rows are returned as
     stored, every column named. An id already stored raises ``IntegrityError`` and inserts nothing; the
-    caller runs this in a savepoint and takes the rows one by one then."""
+    caller runs this in a savepoint and takes the rows one by one then. Each value is of its column's own Python
+    type (``insert_rows(typed=True)``), as ``new_task_values`` makes them."""
     stored = [_completed(model, row) for row in rows]
     if stored:
-        insert_rows(session, cast(Table, model.__table__), stored)
+        insert_rows(session, cast(Table, model.__table__), stored, typed=True)
     return stored
 
 
