@@ -48,7 +48,13 @@ class TaskFlags(BaseModel):
         return [name for name, value in self.model_dump().items() if value]
 
     def to_domain(self) -> records.TaskFlags:
-        return records.TaskFlags(**self.model_dump())
+        # Read from the validated values, not dumped: a sync batch makes hundreds of drafts, most raising no
+        # flag, and those share one (frozen) draft of none.
+        values = self.__dict__
+        return records.TaskFlags(**values) if any(values.values()) else _NO_FLAGS
+
+
+_NO_FLAGS = records.TaskFlags()
 
 
 TASK_EXAMPLE: dict[str, Any] = {
@@ -97,7 +103,7 @@ class TaskCreate(BaseModel):
     flags: TaskFlags = Field(default_factory=TaskFlags)
 
     def to_draft(self) -> records.TaskDraft:
-        return records.TaskDraft(**{**dict(self), "flags": self.flags.to_domain()})
+        return records.TaskDraft(**{**self.__dict__, "flags": self.flags.to_domain()})
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> "TaskCreate":
@@ -277,14 +283,21 @@ def task_read(bundle: TaskBundle) -> TaskRead:
     })
 
 
+_NOTHING_YET: dict[str, Any] = {"superseded_by": None, "cosignature": None, "cosigned_at": None, "evidence": [],
+                                "reassignments": []}
+_IN_ORDER = dict.fromkeys(TaskRead.model_fields)
+
+
 def new_task_read(row: Mapping[str, Any], auxiliary: AuxiliaryRef) -> TaskRead:
     """A task stored this instant, from its columns as stored (no ORM object): ``task_read`` of it bundled with
     nothing, since nothing hangs off it yet."""
-    return TaskRead.model_validate({
-        **{name: row[name] for name in _FROM_TASK},
-        "superseded_by": None, "cosignature": None, "cosigned_at": None, "evidence": [], "reassignments": [],
-        "auxiliary": auxiliary,
-    })
+    return TaskRead.model_validate(new_task_answer(row, auxiliary))
+
+
+def new_task_answer(row: Mapping[str, Any], auxiliary: AuxiliaryRef) -> dict[str, Any]:
+    """``new_task_read`` as plain values in the order of its fields, for a JSON dump with no model made (a sync
+    batch answers hundreds of records): dumped, the same JSON as the model."""
+    return {**_IN_ORDER, **{name: row[name] for name in _FROM_TASK}, **_NOTHING_YET, "auxiliary": auxiliary}
 
 
 class CosignCreate(BaseModel):

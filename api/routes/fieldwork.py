@@ -41,9 +41,10 @@ from schemas.sync import (
     SyncProblem,
     SyncRequest,
     SyncResponse,
-    TaskSyncResult,
     read_shifts,
     read_tasks,
+    sync_answer_json,
+    task_answer,
 )
 from schemas.tasks import (
     Article19CaseRead,
@@ -56,6 +57,7 @@ from schemas.tasks import (
     TaskRead,
     TaskReassign,
     forbidden_flags,
+    new_task_answer,
     new_task_read,
     task_read,
 )
@@ -310,7 +312,7 @@ def _problem(exc: DomainError, english: bool) -> SyncProblem:
 def sync_records_route(
     ctx: ContextDep, request: Request, session: SessionDep, user: AuxiliaryUser, body: SyncRequest,
     background: BackgroundTasks,
-) -> SyncResponse:
+) -> Response:
     """Send what the phone recorded offline: up to 500 tasks and 500 shift events. Each record is answered
     on its own: `created`, `duplicate` (already stored with the same content) or `error` with the problem
     it would have had on its own endpoint. One bad record never loses the others. Shift events are applied in
@@ -329,14 +331,12 @@ def sync_records_route(
         if i.record is not None and i.result == "created":
             bundles[i.record.id] = TaskBundle(i.record, None, [], None, auxiliary=recorder)
     auxiliary = AuxiliaryRef(id=recorder.id, name=recorder.name, badge_no=recorder.badge_no)
-    return SyncResponse(
+    return Response(sync_answer_json(
         tasks=[
-            TaskSyncResult(
-                index=i.index, id=i.id, result=i.result,
-                record=(new_task_read(i.row, auxiliary) if i.row is not None
-                        else task_read(bundles[i.record.id]) if i.record else None),
-                problem=_problem(i.problem, english) if i.problem else None,
-            )
+            task_answer(i.index, i.id, i.result,
+                        (new_task_answer(i.row, auxiliary) if i.row is not None
+                         else task_read(bundles[i.record.id]) if i.record else None),
+                        _problem(i.problem, english) if i.problem else None)
             for i in batch.tasks
         ],
         shifts=[
@@ -347,7 +347,7 @@ def sync_records_route(
             )
             for i in batch.shifts
         ],
-    )
+    ), media_type="application/json")
 
 
 @router.get("/article19-cases", response_model=Page[Article19CaseRead])

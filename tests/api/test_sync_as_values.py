@@ -14,8 +14,11 @@ from sqlalchemy.orm import Session
 
 from api.domain.audit.log import _json_text, _leaf_frame, leaf_content, row_hash
 from api.domain.base import RULES_VERSION
+from api.domain.duties import TaskMode
 from api.domain.log_tables import LogLeaf, LogPending
-from api.domain.models import Task
+from api.domain.models import Task, TaskStatus
+from schemas.sync import SyncProblem, SyncResponse, sync_answer_json, task_answer
+from schemas.tasks import AuxiliaryRef, new_task_answer, new_task_read
 from tests.factories import beijing, login, make_agency, make_auxiliary, make_officer, task_payload
 
 # What a phone may write that JSON escapes or that is not ASCII: the leaf and the row hash must take it as the
@@ -92,3 +95,35 @@ def test_a_leaf_put_together_from_its_frame_is_leaf_content() -> None:
                 assert head + _json_text(entity_id) + middle + _json_text(digest) + tail == leaf_content(
                     entity="tasks", entity_id=entity_id, action="task.recorded", row_sha256=digest, at=at,
                     actor_id=actor, rules_version=rules_version)
+
+
+def _stored_row(**overrides: object) -> dict[str, object]:
+    """A new record's columns as the batch stores them (``new_task_values``, defaults filled in)."""
+    at = datetime(2026, 11, 26, 1, 0, 0, 123456, tzinfo=UTC)
+    return {
+        "id": uuid.uuid4(), "auxiliary_id": uuid.uuid4(), "agency_id": uuid.uuid4(), "command_agency_id": uuid.uuid4(),
+        "category": "patrol", "mode": TaskMode.INDEPENDENT, "status": TaskStatus.RECORDED,
+        "description": AWKWARD, "started_at": at, "ended_at": None, "lat": 32.0, "lon": 118.78125, "in_zone": None,
+        "officer_id": None, "assignment_ref": None, "legal_basis": "《条例》第5条", "corrects_id": None, "version": 1,
+        "recorded_by": uuid.uuid4(), "content_hash": "ab" * 32, "rules_version": RULES_VERSION,
+        "recorded_before_suspension": False, "created_at": at, **overrides,
+    }
+
+
+def test_the_answer_dumped_from_values_is_the_models_json_byte_for_byte() -> None:
+    auxiliary = AuxiliaryRef(id=uuid.uuid4(), name="李协管", badge_no="NJ8F3A")
+    rows = [_stored_row(), _stored_row(in_zone=True, ended_at=datetime(2026, 11, 26, 2, tzinfo=UTC),
+                                       officer_id=uuid.uuid4(), status=TaskStatus.PENDING_COSIGN,
+                                       mode=TaskMode.ASSISTED, recorded_before_suspension=True)]
+    problem = SyncProblem(code="officer_required", article="第八条", detail="须注明执法人员", status=422)
+    as_models = SyncResponse.model_validate({"tasks": [
+        {"index": 0, "id": str(rows[0]["id"]), "result": "created", "record": new_task_read(rows[0], auxiliary)},
+        {"index": 1, "id": "not-a-uuid", "result": "error", "problem": problem},
+        {"index": 2, "id": str(rows[1]["id"]), "result": "duplicate", "record": new_task_read(rows[1], auxiliary)},
+    ], "shifts": []})
+    as_values = sync_answer_json(tasks=[
+        task_answer(0, str(rows[0]["id"]), "created", new_task_answer(rows[0], auxiliary), None),
+        task_answer(1, "not-a-uuid", "error", None, problem),
+        task_answer(2, str(rows[1]["id"]), "duplicate", new_task_read(rows[1], auxiliary), None),
+    ], shifts=[])
+    assert as_values == as_models.model_dump_json().encode()

@@ -4,6 +4,7 @@ idempotent phone-made ids, who sees which records, and the append-only table."""
 import base64
 import json
 import uuid
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -108,6 +109,15 @@ def test_category_literal_matches_the_duty_catalogue() -> None:
     schema = TaskCreate.model_json_schema()
     assert set(schema["properties"]["category"]["enum"]) == set(DUTY_BY_CODE)
     assert set(TaskFlags.model_fields) == set(FORBIDDEN_FLAGS)
+
+
+@pytest.mark.parametrize("flags", [{}, {"fine_quota": True}, {"in_officer_name": True, "state_secret": True},
+                                   dict.fromkeys(FORBIDDEN_FLAGS, True)])
+def test_a_draft_holds_every_field_and_flag_as_sent(flags: dict[str, bool]) -> None:
+    body = TaskCreate.model_validate(task_payload(officer_id=str(uuid.uuid4()), legal_basis="《条例》", flags=flags))
+    draft = body.to_draft()
+    assert asdict(draft) == body.model_dump()
+    assert sorted(draft.flags.raised()) == sorted(flags)
 
 
 @pytest.mark.parametrize("ref", [None, "", "   "])

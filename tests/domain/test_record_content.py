@@ -46,7 +46,7 @@ def test_the_content_hash_is_the_dump_of_the_canonical_payload_for_awkward_conte
             assert content_hash(payload) == _as_first_hashed(payload), (text, number)
     odd: dict[str, Any] = {"list": [1, "a", (2.5, None)], "nested": {"b": {"z": 1, "a": date(2026, 1, 2)}, 7: "int",
                                                                      "7x": "ok"},
-                           "naive": datetime(2026, 1, 2, 3, 4), "nan": math.nan}
+                           "naive": datetime(2026, 1, 2, 3, 4), "nan": math.nan, 'quote " key\n': 1, "键": "值"}
     assert content_hash(odd) == _as_first_hashed(odd)
     alike: dict[str, Any] = {"keys": {1: "one", "1": "one as text"}}  # keys that read alike: the dump decides
     assert content_hash(alike) == _as_first_hashed(alike)

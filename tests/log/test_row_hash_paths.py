@@ -24,6 +24,7 @@ from api.domain.audit.log import (
     keyed_values_match,
     row_hash,
     values_hash,
+    values_hashes,
 )
 from api.domain.base import Base
 from api.domain.models import (
@@ -78,7 +79,24 @@ def test_a_row_read_as_columns_hashes_as_the_orm_object_of_every_logged_table(cl
                 entity, values[name])
             assert keyed_values_match(model, values, TEST_LEAF_KEY) == keyed_values_hold(row, TEST_LEAF_KEY)
             seen.add(entity)
+        rows = list(db.execute(select(*(c.label(n) for n, c in columns)).order_by(key).limit(200)).mappings())
+        assert values_hashes(model, rows) == [values_hash(model, values) for values in rows], entity
     assert seen == set(LOGGED), set(LOGGED) - seen
+
+
+def test_a_batch_hashes_each_row_as_alone_whichever_values_its_rows_share() -> None:
+    """``values_hashes`` writes a value all rows share once: a late column empty in some rows only, a keyed
+    column whose digest some rows hold, and every row sharing every value must all hash as ``values_hash``."""
+    shared_id, at = uuid.uuid4(), datetime(2026, 11, 26, 3, 31, 2, 5, tzinfo=UTC)
+    tasks = [{key: None for key, _ in hashed_columns(Task)} | {
+        "id": uuid.uuid4(), "auxiliary_id": shared_id, "description": AWKWARD_TEXT[n % 4], "lat": 32.0,
+        "started_at": at, "recorded_before_suspension": None if n % 2 else False, "version": 1} for n in range(6)]
+    for batch in (tasks, tasks[1::2], [tasks[0]] * 3, tasks[:1], []):
+        assert values_hashes(Task, batch) == [values_hash(Task, t) for t in batch]
+    phone: dict[str, Any] = {key: None for key, _ in hashed_columns(Complaint)} | {"contact_phone": "13800000000"}
+    for digests in ((None, "ab" * 32), ("ab" * 32, "ab" * 32), (None, None)):
+        batch = [phone | {"contact_phone_digest": digest} for digest in digests]
+        assert values_hashes(Complaint, batch) == [values_hash(Complaint, c) for c in batch]
 
 
 def _as_first_hashed(model: type[Base], values: Mapping[Any, Any]) -> str:

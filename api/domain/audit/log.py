@@ -135,15 +135,55 @@ def values_hash(model: type[Base], values: Mapping[Any, Any]) -> str:
         value = values[key]
         if (value is None and late) or (digest_key is not None and values[digest_key] is not None):
             continue
-        text = _JSON_TEXT.get(type(value))
-        if text is None or (as_float and type(value) is int):
-            parts.append(label + json.dumps(_plain(value, column), sort_keys=True, ensure_ascii=False,
-                                            separators=(",", ":")))
-        else:
-            parts.append(label + text(value))
+        parts.append(label + _value_text(value, column, as_float))
     # ``canonical`` of the columns' plain values, written here a column at a time: the same bytes without a dict
     # and a dump of it per row (a sync batch hashes hundreds of rows, the log check millions).
     return hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest()
+
+
+def _value_text(value: Any, column: Any, as_float: bool) -> str:
+    text = _JSON_TEXT.get(type(value))
+    if text is None or (as_float and type(value) is int):
+        return json.dumps(_plain(value, column), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return text(value)
+
+
+def values_hashes(model: type[Base], rows: Sequence[Mapping[Any, Any]]) -> list[str]:
+    """``values_hash`` of each of many rows of ``model``. A column whose value is the same object in every row
+    (a batch's recorder, agency and rules version; None where no row has a value) is written once for all of
+    them, and runs of such columns as one piece of text: a row then costs only the columns it has of its own."""
+    if len(rows) < 2:
+        return [values_hash(model, row) for row in rows]
+    first = rows[0]
+    shared = {key for key, *_ in _hashed_columns(model) if all(row[key] is first[key] for row in rows)}
+    pieces: list[str | tuple[str, str, Any, bool, str | None, bool]] = []
+    run: list[str] = []
+    for entry in _hash_plan(model):
+        key, label, column, late, digest_key, as_float = entry
+        if key in shared and (digest_key is None or digest_key in shared):
+            value = first[key]
+            if not ((value is None and late) or (digest_key is not None and first[digest_key] is not None)):
+                run.append(label + _value_text(value, column, as_float))
+            continue
+        if run:
+            pieces.append(",".join(run))
+            run = []
+        pieces.append(entry)
+    if run:
+        pieces.append(",".join(run))
+    hashes = []
+    for values in rows:
+        parts = []
+        for piece in pieces:
+            if isinstance(piece, str):
+                parts.append(piece)
+                continue
+            key, label, column, late, digest_key, as_float = piece
+            value = values[key]
+            if not ((value is None and late) or (digest_key is not None and values[digest_key] is not None)):
+                parts.append(label + _value_text(value, column, as_float))
+        hashes.append(hashlib.sha256(("{" + ",".join(parts) + "}").encode()).hexdigest())
+    return hashes
 
 
 @cache
@@ -280,8 +320,8 @@ def record_stored(session: Session, model: type[Base], rows: Sequence[Mapping[st
                   actor_id: uuid.UUID | None) -> None:
     """``record_many`` for rows inserted as plain values (every column by attribute, as stored, the key ``id``),
     with no ORM object: the same leaves, byte for byte, as for objects holding those values."""
-    insert_rows(session, cast(Table, LogPending.__table__), stored_leaves(session, model, rows, action,
-                                                                          actor_id=actor_id))
+    insert_rows(session, cast(Table, LogPending.__table__),
+                stored_leaves(session, model, rows, action, actor_id=actor_id), typed=True)
 
 
 def stored_leaves(session: Session, model: type[Base], rows: Sequence[Mapping[str, Any]], action: str, *,
@@ -289,14 +329,15 @@ def stored_leaves(session: Session, model: type[Base], rows: Sequence[Mapping[st
     """The ``log_pending`` rows ``record_stored`` inserts, for a caller that inserts them with the rows they
     log, in one statement."""
     entity = model.__tablename__
-    return _leaves(session, [(entity, str(row["id"]), values_hash(model, row),
-                              row.get("rules_version", RULES_VERSION), action) for row in rows], actor_id=actor_id)
+    return _leaves(session, [(entity, str(row["id"]), digest, row.get("rules_version", RULES_VERSION), action)
+                             for row, digest in zip(rows, values_hashes(model, rows), strict=True)],
+                   actor_id=actor_id)
 
 
 def _append(session: Session, named: Sequence[tuple[str, str, str, str, str]], *,
             actor_id: uuid.UUID | None) -> None:
     """The leaves of (entity, entity id, row hash, rules version, action), in order, with one batched insert."""
-    insert_rows(session, cast(Table, LogPending.__table__), _leaves(session, named, actor_id=actor_id))
+    insert_rows(session, cast(Table, LogPending.__table__), _leaves(session, named, actor_id=actor_id), typed=True)
 
 
 def _leaves(session: Session, named: Sequence[tuple[str, str, str, str, str]], *,

@@ -123,8 +123,8 @@ def integrate(session: Session, *, batch: int = BATCH) -> Integrated | None:
         leaves.append({**fields, "idx": size + len(leaves)})
         nodes.extend({"level": level, "idx": i, "hash": digest}
                      for level, i, digest in edge.append(bytes(entry.leaf_hash)))
-    insert_rows(session, _table(LogLeaf), leaves)
-    insert_rows(session, _table(LogNode), nodes)
+    insert_rows(session, _table(LogLeaf), leaves, typed=True)
+    insert_rows(session, _table(LogNode), nodes, typed=True)
     if rejected:
         insert_rows(session, _table(LogRejected), rejected)
         _log.warning("log: refused %d queued leaves written behind the service's back (seq %s)", len(rejected),

@@ -12,7 +12,7 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from json.encoder import encode_basestring
 from typing import Any, TypeVar, cast
 
@@ -73,10 +73,22 @@ def _json_text(value: Any) -> str:
     if kind is int:
         return int.__repr__(value)
     if kind is dict:
+        labelled = _labelled(tuple(value))
+        if labelled is not None:
+            return "{" + ",".join([label + _json_text(value[k]) for k, label in labelled]) + "}"
         items = {str(k): v for k, v in value.items()}
         if len(items) == len(value):  # else keys that read alike: left to the dump below
             return "{" + ",".join(encode_basestring(k) + ":" + _json_text(items[k]) for k in sorted(items)) + "}"
     return json.dumps(_canonical(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=64)
+def _labelled(keys: tuple[Any, ...]) -> tuple[tuple[str, str], ...] | None:
+    """Each key of a dict keyed by text with its ``"key":``, in the order the dump sorts them; None for other
+    keys. Worked out once per set of keys: every record of a kind has the same (a batch hashes hundreds)."""
+    if not all(type(k) is str for k in keys):
+        return None
+    return tuple((k, encode_basestring(k) + ":") for k in sorted(keys))
 
 
 def id_conflict() -> Conflict:
@@ -165,10 +177,11 @@ def insert_new(session: Session, rows: Sequence[Mapping[str, Any]], *, model: ty
     object, no unit of work, nothing read back. Each row is given by attribute; the columns it leaves out or
     None take their Python-side defaults here, as ``insert_once`` fills them, and the rows are returned as
     stored, every column named. An id already stored raises ``IntegrityError`` and inserts nothing; the
-    caller runs this in a savepoint and takes the rows one by one then."""
+    caller runs this in a savepoint and takes the rows one by one then. Each value is of its column's own Python
+    type (``insert_rows(typed=True)``), as ``new_task_values`` makes them."""
     stored = [_completed(model, row) for row in rows]
     if stored:
-        insert_rows(session, cast(Table, model.__table__), stored)
+        insert_rows(session, cast(Table, model.__table__), stored, typed=True)
     return stored
 
 
