@@ -25,6 +25,7 @@ A reader takes a ticket *before* it reads the database, and an answer is only ke
 touched since that ticket: an answer read from a state that a commit is replacing is never remembered.
 """
 
+import heapq
 import json
 import logging
 import os
@@ -154,6 +155,8 @@ class BadgeCache(Generic[V]):
         self.size, self.ttl, self.clock = size, ttl, clock
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry[V]] = OrderedDict()
+        # (expires, token) of every answer put, soonest first; one forgotten or stored afresh is skipped when met.
+        self._expiring: list[tuple[float, str]] = []
         self._by_key: dict[str, set[str]] = {}
         self._seq = 0
         self._touched: OrderedDict[str, int] = OrderedDict()
@@ -223,15 +226,26 @@ class BadgeCache(Generic[V]):
         """Up to ``limit`` answers (token, value) that run out within ``within`` seconds and were asked for since
         they were read: worth reading again before they run out. Each is handed out once: read again, it is
         stored afresh; not read again, it runs out."""
-        horizon = self.clock() + within
+        now = self.clock()
+        horizon = now + within
         found: list[tuple[str, V]] = []
+        not_yet: list[tuple[float, str]] = []
         with self._lock:
-            for token, entry in self._entries.items():
-                if entry.asked and entry.expires <= horizon:
+            # Only the answers that run out soonest are looked at (``_expiring``), not every answer held: this
+            # runs on the event loop, every second, however many answers are remembered.
+            expiring = self._expiring
+            while expiring and expiring[0][0] <= horizon and len(found) < limit:
+                expires, token = heapq.heappop(expiring)
+                entry = self._entries.get(token)
+                if entry is None or entry.expires != expires:
+                    continue  # forgotten, or stored afresh since
+                if expires > now:
+                    not_yet.append((expires, token))  # looked at again next time: it may be asked for (again)
+                if entry.asked:
                     entry.asked = False
                     found.append((token, entry.value))
-                    if len(found) >= limit:
-                        break
+            for item in not_yet:
+                heapq.heappush(expiring, item)
         return found
 
     def put(self, token: str, ticket: Ticket, keys: Iterable[str], value: V, *, ttl: float | None = None) -> bool:
@@ -252,7 +266,12 @@ class BadgeCache(Generic[V]):
             self.counts["stored"] += 1
             if token in self._entries:
                 self._drop(token)
-            self._entries[token] = _Entry(ticket, self.clock() + life, keys, value)
+            expires = self.clock() + life
+            self._entries[token] = _Entry(ticket, expires, keys, value)
+            heapq.heappush(self._expiring, (expires, token))
+            if len(self._expiring) > 2 * self.size:  # nobody reads ahead (a test's app): only what is held
+                self._expiring = [(e.expires, t) for t, e in self._entries.items()]
+                heapq.heapify(self._expiring)
             for k in keys:
                 self._by_key.setdefault(k, set()).add(token)
             while len(self._entries) > self.size:
@@ -270,6 +289,7 @@ class BadgeCache(Generic[V]):
             self.counts["forgotten_all"] += 1
             self.counts["forgotten"] += len(self._entries)
             self._entries.clear()
+            self._expiring.clear()
             self._by_key.clear()
             self._touched.clear()
             self._floor = self._seq

@@ -175,7 +175,8 @@ def test_answers_asked_for_again_are_due_before_they_run_out_and_once() -> None:
     assert cache.due(11, 100) == [("t0", "answer0")]  # t1 nobody asked for again: it runs out
     cache.get("t0")
     cache.get("t1")
-    assert [token for token, _ in cache.due(11, 1)] == ["t0"]  # at most the limit at a time
+    first = [token for token, _ in cache.due(11, 1)]  # at most the limit at a time, the soonest to run out first
+    assert len(first) == 1 and [token for token, _ in cache.due(11, 1)] == [({"t0", "t1"} - set(first)).pop()]
 
 
 def reads(statements: list[str]) -> list[str]:
@@ -240,3 +241,24 @@ def test_a_served_app_reads_due_answers_again_by_itself(tmp_path: Path, monkeypa
         while ctx.badge_cache.counts["read_again"] == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert ctx.badge_cache.counts["read_again"] == 1
+
+
+def test_an_answer_first_asked_for_close_to_its_end_is_still_read_ahead() -> None:
+    """Only answers that run out soon are looked at, in order of their end; one not yet asked for when first
+    looked at is looked at again at the next tick, and one stored afresh meanwhile is due by its new end."""
+    now = [100.0]
+    cache: BadgeCache[str] = BadgeCache(None, ttl=30, clock=lambda: now[0])
+    for n in range(50):
+        cache.put(f"t{n}", cache.ticket(), [f"c:{n}"], f"answer{n}", ttl=10 + n)
+    now[0] += 8.0  # t0 ends in 2 s, t1 in 3 s: within the horizon, neither asked for yet
+    assert cache.due(3, 100) == []
+    cache.get("t0")
+    cache.get("t1")
+    cache.get("t40")  # asked for, but far from its end
+    assert [token for token, _ in cache.due(3, 100)] == ["t0", "t1"]
+    cache.put("t0", cache.ticket(), ["c:0"], "fresh", ttl=20)  # read again: due by its new end only
+    cache.get("t0")
+    now[0] += 1.0
+    assert cache.due(3, 100) == []
+    now[0] += 18.0
+    assert ("t0", "fresh") in cache.due(3, 100)
