@@ -141,11 +141,18 @@ class AppContext:
         """Sends Web Push messages off the request path (api/push.py); closed with the app."""
         return Pusher(self)
 
+    @property
+    def sessions_bind(self) -> Engine | Connection:
+        """Where the sessions come from: their engine, or the one connection they are bound to (a test's
+        transaction)."""
+        bind: Engine | Connection = self.sessions.kw.get("bind", self.engine)
+        return bind
+
     @contextmanager
     def reads(self) -> Iterator[Connection]:
         """A bare connection for a read that needs no session (``api.db.read_connection``), from where the
-        sessions come from: their engine, or the one connection they are bound to (a test's transaction)."""
-        bind = self.sessions.kw.get("bind", self.engine)
+        sessions come from (``sessions_bind``)."""
+        bind = self.sessions_bind
         if isinstance(bind, Connection):
             yield bind
             return

@@ -19,9 +19,11 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.context import AppContext
@@ -41,22 +43,14 @@ _ANSWER = TypeAdapter(TaskRead)
 _HEADERS = [(b"content-type", b"application/json")]
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-def _bearer(scope: Scope) -> str | None:
-    """The token of ``Authorization: Bearer <token>``, as OAuth2PasswordBearer reads it."""
-    scheme, _, token = (_header(scope, b"authorization") or "").partition(" ")
+def _bearer(headers: Headers) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, read as OAuth2PasswordBearer reads it."""
+    scheme, token = get_authorization_scheme_param(headers.get("authorization"))
     return token if scheme.lower() == "bearer" and token else None
 
 
-def _is_json(scope: Scope) -> bool:
-    media_type = (_header(scope, b"content-type") or "").partition(";")[0].strip().lower()
-    return media_type == "application/json"
+def _is_json(headers: Headers) -> bool:
+    return headers.get("content-type", "").partition(";")[0].strip().lower() == "application/json"
 
 
 async def _body(receive: Receive) -> tuple[list[Message], bytes | None]:
@@ -100,8 +94,9 @@ class NewTasks:
         messages, body = await _body(receive)
         ctx: AppContext = scope["app"].state.ctx
         answer = None
-        if body is not None and _is_json(scope) and ctx.db_slots.free():
-            answer = await self._answer(ctx, scope, body)
+        headers = Headers(scope=scope)
+        if body is not None and _is_json(headers) and ctx.db_slots.free():
+            answer = await self._answer(ctx, headers, body)
         if answer is None:
             await self.app(scope, _replay(messages, receive), send)
             return
@@ -113,8 +108,8 @@ class NewTasks:
         if waiting is not None:  # after the answer, as create_task's background task does
             await ctx.push.announce([waiting])
 
-    async def _answer(self, ctx: AppContext, scope: Scope, body: bytes) -> tuple[bytes, uuid.UUID | None] | None:
-        token = _bearer(scope)
+    async def _answer(self, ctx: AppContext, headers: Headers, body: bytes) -> tuple[bytes, uuid.UUID | None] | None:
+        token = _bearer(headers)
         if token is None:
             return None
         try:
@@ -133,7 +128,7 @@ class NewTasks:
 def _alone(ctx: AppContext) -> bool:
     """Whether this path's statements may each commit alone: on PostgreSQL, with sessions of their own (a test's
     sessions share one transaction, rolled back at its end)."""
-    bind = ctx.sessions.kw.get("bind", ctx.engine)
+    bind = ctx.sessions_bind
     return isinstance(bind, Engine) and bind.dialect.name == "postgresql"
 
 

@@ -5,7 +5,7 @@ direct and co-sign their work (第八条、第二十二条)."""
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from sqlalchemy import bindparam, select
@@ -140,8 +140,13 @@ def load_field_context(
     row = session.execute(_FIELD_CONTEXT, {"user_id": user.id}).first()
     if row is None:
         raise Forbidden("not_an_auxiliary", "当前账号不是辅助人员", "this account is not an auxiliary's")
-    return FieldContext(user=user, aux=row[0], valid_since=row[1], limits=limits or TimeLimits(), holds_lock=lock,
-                        term_ended=term_over(row[2], beijing_date(utcnow())))
+    return _context(user, row[0], row[1], row[2], limits, holds_lock=lock)
+
+
+def _context(user: User, aux: Auxiliary, valid_since: datetime | None, term_end: date | None,
+             limits: TimeLimits | None, *, holds_lock: bool = False) -> FieldContext:
+    return FieldContext(user=user, aux=aux, valid_since=valid_since, limits=limits or TimeLimits(),
+                        holds_lock=holds_lock, term_ended=term_over(term_end, beijing_date(utcnow())))
 
 
 def field_context_of_login(session: Session, user_id: uuid.UUID, family_id: uuid.UUID, *,
@@ -155,8 +160,7 @@ def field_context_of_login(session: Session, user_id: uuid.UUID, family_id: uuid
     user, revoked, aux, valid_since, term_end = row
     if revoked or not user.active or user.role != Role.AUXILIARY:
         return None
-    return FieldContext(user=user, aux=aux, valid_since=valid_since, limits=limits or TimeLimits(),
-                        term_ended=term_over(term_end, beijing_date(utcnow())))
+    return _context(user, aux, valid_since, term_end, limits)
 
 
 # Made once: a statement made per request has its cache key worked out anew every time, and every record of
