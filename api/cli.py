@@ -8,9 +8,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from api.settings import get_settings
+from api.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    import asyncio
+
     from fastapi import FastAPI
 
 
@@ -29,8 +31,20 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # token): uvicorn's access line is not even made (a log record per request, then thrown away).
     app = _frozen_after_startup(create_app(settings))
     uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, proxy_headers=False,
-                access_log=False)
+                access_log=False, http=_http_protocol(settings))
     return 0
+
+
+def _http_protocol(settings: Settings) -> "type[asyncio.Protocol] | str":
+    """uvicorn's httptools protocol writing once per turn of the loop (api/http_protocol.py), unless turned off
+    or httptools is missing (then uvicorn picks its own)."""
+    if not settings.http_one_write:
+        return "auto"
+    try:
+        from api.http_protocol import OneWriteHttpToolsProtocol
+    except ImportError:
+        return "auto"
+    return OneWriteHttpToolsProtocol
 
 
 def _frozen_after_startup(app: "FastAPI") -> "FastAPI":

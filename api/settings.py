@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     site_code: str | None = Field(default=None, max_length=40)
     icp_number: str | None = Field(default=None, max_length=60)
     demo: bool = False
+    # `auxduty serve` writes each connection's output once per turn of the event loop (api/http_protocol.py);
+    # false: uvicorn's own protocol, which writes a response's headers and body apart.
+    http_one_write: bool = True
     # Start the photo-decoding workers with the service, so the first citizen's photo does not wait for them
     # (`auxduty serve` does unless AUXDUTY_DECODER_PREWARM=0).
     decoder_prewarm: bool = False

@@ -33,7 +33,7 @@ import httpx2
 
 from bench import wrk
 from bench.crowd.seed import FORGETFUL, JUSTICE, PASSWORD, TOGGLED, WRITERS, seed
-from bench.crowd.serve import cli, running_service, service_env
+from bench.crowd.serve import SERVICE_HTTP, cli, running_service, service_env
 from bench.databases import drop_database, fresh_database
 from bench.verify.run import before_checkout
 
@@ -179,6 +179,10 @@ def main() -> None:
         args.bare_figures = wrk.bare_figures(tmp, duration=args.duration, connections=args.connections,
                                              paths=100, path_bytes=16)
         lines.append(wrk.row("bare endpoint (async def)", args.bare_figures, args.bare_figures))
+        # For reading the ratios: the same bare endpoint on the HTTP protocol the service runs (api/http_protocol.py).
+        lines.append(wrk.row("bare endpoint, the service's HTTP protocol", wrk.bare_figures(
+            tmp, duration=args.duration, connections=args.connections, paths=100, path_bytes=16, http=SERVICE_HTTP),
+            args.bare_figures))
         for backend in backends:
             ok &= measure(args, backend, tmp, None, "now", lines)
             if args.before:

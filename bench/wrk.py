@@ -88,9 +88,11 @@ def row(name: str, f: Figures, bare: Figures) -> str:
             f"{f.non2xx:>9}{f.errors:>8}")
 
 
-def bare_figures(tmp: Path, *, duration: int, connections: int, paths: int, path_bytes: int) -> Figures:
-    """The bare ``async def`` endpoint under the same wrk load over ``paths`` paths: each bench's yardstick."""
-    with running_bare(tmp / "bare.log") as bare:
+def bare_figures(tmp: Path, *, duration: int, connections: int, paths: int, path_bytes: int,
+                 http: str = "auto") -> Figures:
+    """The bare ``async def`` endpoint under the same wrk load over ``paths`` paths: each bench's yardstick
+    (uvicorn as it comes; ``http``: another HTTP protocol, e.g. the service's own)."""
+    with running_bare(tmp / "bare.log", http) as bare:
         tokens = tmp / "bare-tokens.txt"
         tokens.write_text("\n".join(os.urandom(path_bytes).hex() for _ in range(paths)) + "\n")
         script = write_script(tmp, "bare.lua", PICK_LINE)

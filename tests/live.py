@@ -16,6 +16,7 @@ import httpx2
 import uvicorn
 from fastapi import FastAPI
 
+from api.http_protocol import OneWriteHttpToolsProtocol
 from tests.conftest import TEST_SECRET
 
 PASSWORD = "live-pass-2026"
@@ -28,11 +29,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run ``app`` until the block ends; yields its base URL."""
+def serve(app: FastAPI, *, http: Any = OneWriteHttpToolsProtocol) -> Iterator[str]:
+    """Run ``app`` until the block ends, with the HTTP protocol ``auxduty serve`` uses; yields its base URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+                                           lifespan="off", http=http))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

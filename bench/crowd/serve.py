@@ -85,11 +85,16 @@ def running_service(env: dict[str, str], log: Path, source: Path | None = None) 
         yield base
 
 
+SERVICE_HTTP = "api.http_protocol:OneWriteHttpToolsProtocol"
+"""The HTTP protocol ``auxduty serve`` runs (api/http_protocol.py), for a bare endpoint on the service's own layer."""
+
+
 @contextmanager
-def running_bare(log: Path) -> Iterator[str]:
-    """bench/verify/bare.py under one uvicorn worker with the same event loop and HTTP parser as the service."""
+def running_bare(log: Path, http: str = "auto") -> Iterator[str]:
+    """bench/verify/bare.py under one uvicorn worker with the same event loop and HTTP parser as the service;
+    with ``http=SERVICE_HTTP``, on the service's own HTTP protocol too."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", "bench.verify.bare:app", "--host", LOOPBACK, "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]
+               "--log-level", "warning", "--no-access-log", "--http", http]
     with _process(command, dict(os.environ), "/openapi.json", port, log) as base:
         yield base

@@ -34,7 +34,7 @@ import httpx2
 
 from bench import wrk
 from bench.crowd.seed import JUSTICE, PASSWORD, Badge, World, seed
-from bench.crowd.serve import cli, running_service, service_env
+from bench.crowd.serve import SERVICE_HTTP, cli, running_service, service_env
 from bench.databases import drop_database, fresh_database
 
 DATABASE = "auxduty_verify_bench"
@@ -201,8 +201,15 @@ def main() -> None:
                                                  paths=args.badges, path_bytes=40)
             lines.append(wrk.row("bare endpoint (async def)", args.bare_figures, args.bare_figures))
 
-        for backend in backends:
-            yardstick()
+        # For reading the ratios: the same bare endpoint on the HTTP protocol the service runs (one write per
+        # connection per turn of the loop, api/http_protocol.py); its ratio is to the yardstick just before it.
+        yardstick()
+        lines.append(wrk.row("bare endpoint, the service's HTTP protocol", wrk.bare_figures(
+            tmp, duration=args.duration, connections=args.connections, paths=args.badges, path_bytes=40,
+            http=SERVICE_HTTP), args.bare_figures))
+        for k, backend in enumerate(backends):
+            if k:
+                yardstick()
             ok &= measure(args, backend, tmp, None, "now", lines)
             if args.before:
                 yardstick()
