@@ -160,6 +160,12 @@ class AppContext:
             yield conn
 
     @cached_property
+    def task_turns(self) -> DatabaseSlots:
+        """Turns to store a new task record on the short path (api/routes/new_tasks.py), each inside a database
+        slot: ``task_writers`` at once."""
+        return DatabaseSlots(min(self.settings.task_writers, self.settings.db_slots), self.settings.db_queue_seconds)
+
+    @cached_property
     def scan_alerts(self) -> ScanAlerts:
         return ScanAlerts(self.sessions, self.db_slots)
 

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_pool_overflow: int = Field(default=10, ge=0, le=200)
     db_queue_seconds: float = Field(default=10.0, gt=0, le=120)
+    # New task records stored at once on the short path (api/routes/new_tasks.py); more wait their turn in
+    # the event loop. Each write is a few hundred microseconds of Python on a thread: more threads at once
+    # only contend for the interpreter lock.
+    task_writers: int = Field(default=2, ge=1, le=64)
     # Badge signing keys from a secret store instead of the data dir (see verification/tokens.py).
     badge_keys: str | None = Field(default=None, repr=False)
     # Where badge and checkpoint keys live (api/keystore.py): "database" (sealed with the secret key, shared by

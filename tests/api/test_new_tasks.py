@@ -2,7 +2,12 @@
 everything else about ``POST /api/tasks`` is the declared route's, and a request the short way began and gave
 up leaves nothing behind."""
 
+import functools
+import threading
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +22,7 @@ from api.domain.audit.check import verify_log
 from api.domain.log_tables import LogPending
 from api.domain.models import Article19Case, Task
 from api.main import create_app
+from api.routes import new_tasks
 from tests.api.test_sync_as_values import assert_logged_as_stored
 from tests.api.test_thread_trips import trips
 from tests.conftest import make_settings
@@ -192,3 +198,77 @@ def test_the_request_is_counted_under_the_routes_template(connection: Connection
     counted = {tuple(sorted(s.labels.items())): s.value for family in text_string_to_metric_families(text)
                for s in family.samples if s.name == "auxduty_http_requests_total"}
     assert counted[(("method", "POST"), ("route", "/api/tasks"), ("status", "2xx"))] == 1
+
+
+@contextmanager
+def _app(connection: Connection, data_dir: Path, **settings: Any) -> Iterator[TestClient]:
+    app = create_app(make_settings(data_dir, **settings), engine=connection.engine, migrate=False)
+    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
+                                          expire_on_commit=False, info=leaf_info(app.state.ctx.leaf_key))
+    with TestClient(app) as c:
+        yield c
+
+
+def _slow_records(monkeypatch: pytest.MonkeyPatch, pause_s: float) -> dict[str, int]:
+    """``_record`` held ``pause_s`` before it runs; returns how many ran, and the most at once."""
+    seen = {"now": 0, "most": 0, "ran": 0}
+    lock = threading.Lock()
+    record = new_tasks._record
+
+    @functools.wraps(record)  # counted as the trip it stands for
+    def slow(*args: Any) -> Any:
+        with lock:
+            seen["now"] += 1
+            seen["most"] = max(seen["most"], seen["now"])
+        time.sleep(pause_s)
+        try:
+            return record(*args)
+        finally:
+            with lock:
+                seen["now"] -= 1
+                seen["ran"] += 1
+
+    monkeypatch.setattr(new_tasks, "_record", slow)
+    return seen
+
+
+def _at_once(c: TestClient, headers: dict[str, str], n: int) -> list[int]:
+    codes: list[int] = []
+    threads = [threading.Thread(target=lambda: codes.append(
+        c.post("/api/tasks", json=task_payload(), headers=headers).status_code)) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return codes
+
+
+def test_new_records_are_stored_task_writers_at_a_time(connection: Connection, data_dir: Path, db: Session,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """More writers at once would only contend for the interpreter lock: the rest wait their turn, and are
+    stored the short way all the same."""
+    user, aux = make_auxiliary(db, make_agency(db))
+    with _app(connection, data_dir, task_writers=1) as c:
+        headers = login(c, user)
+        seen = _slow_records(monkeypatch, 0.1)
+        with trips(monkeypatch) as trip_names:
+            codes = _at_once(c, headers, 4)
+    assert codes == [201] * 4
+    assert seen["most"] == 1 and seen["ran"] == 4
+    assert trip_names == SHORT * 4
+    assert db.scalar(select(func.count()).select_from(Task).where(Task.auxiliary_id == aux.id)) == 4
+
+
+def test_a_record_that_waits_too_long_for_its_turn_goes_to_the_route(
+    connection: Connection, data_dir: Path, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user, aux = make_auxiliary(db, make_agency(db))
+    with _app(connection, data_dir, task_writers=1, db_queue_seconds=0.2) as c:
+        headers = login(c, user)
+        seen = _slow_records(monkeypatch, 1.0)
+        with trips(monkeypatch) as trip_names:
+            codes = _at_once(c, headers, 2)
+    assert codes == [201, 201]
+    assert seen["ran"] == 1  # the other was stored by the declared route
+    assert sorted(trip_names) == sorted(SHORT + DECLARED)
+    assert db.scalar(select(func.count()).select_from(Task).where(Task.auxiliary_id == aux.id)) == 2
