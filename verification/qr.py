@@ -10,8 +10,9 @@ gets a time budget; the cascade stops at the first code read or when the budget 
 skips the costly looks rather than let one run far past it.
 
 zbar does most of the reading. Where the cascade also has zxing-cpp (optional: ``pip install zxing-cpp``), it
-gives the best region a second opinion at two scales once zbar's first looks have failed: its binariser and
-its sampling grid read some soft, dim or steeply tilted codes zbar's scanlines cannot. Without zxing-cpp
+gives the best region a second opinion at three scales once zbar's first looks have failed (its binariser
+and its sampling grid read some soft, dim or steeply tilted codes zbar's scanlines cannot), and reads the
+region with the shake divided out at two finer scales, trying each of its binarisers. Without zxing-cpp
 those steps are skipped and everything else works the same.
 """
 
@@ -66,6 +67,10 @@ Reader = Callable[[Image.Image], list[bytes]]
 """A QR scanner: the payloads of the codes it finds in a grayscale image, largest first."""
 
 
+_BINARIZERS = () if zxingcpp is None else (
+    zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold, zxingcpp.Binarizer.GlobalHistogram)
+
+
 def zxing_available() -> bool:
     return zxingcpp is not None
 
@@ -109,6 +114,21 @@ def _deshaken(image: Image.Image, size: int) -> Image.Image | None:
     return deshake(image)
 
 
+def scan_zxing_thresholds(image: Image.Image) -> list[bytes]:
+    """zxing-cpp with each of its binarisers in turn (local mean, fixed, histogram) until one reads: a code
+    with the shake divided out rings at its edges, and which threshold that ringing fools differs by photo."""
+    if zxingcpp is None:
+        return []
+    for binarizer in _BINARIZERS:
+        found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
+                                       try_rotate=False, try_invert=False, binarizer=binarizer)
+        valid = [code for code in found if code.valid]
+        if valid:
+            valid.sort(key=lambda code: -_quad_area(code.position))
+            return [bytes(code.bytes) for code in valid]
+    return []
+
+
 def scan_zxing_then_zbar(image: Image.Image) -> list[bytes]:
     """Both readers on one costly look: each reads some restored codes the other cannot."""
     return scan_zxing(image) or scan_qr(image)
@@ -145,6 +165,11 @@ PLAN: tuple[Step, ...] = (
     Step(_plain, size=560),
     # zxing-cpp, when installed, after zbar's first looks at the best region have failed (see the top).
     Step(_plain, size=400, reader=scan_zxing),
+    Step(_plain, size=280, reader=scan_zxing),
+    # The shake divided out at finer scales, for codes smeared over less than a module or two, which the
+    # first deshake look at 300 pixels is too coarse to restore; read by zxing-cpp's binarisers in turn.
+    Step(_deshaken, size=400, reader=scan_zxing_thresholds, weight=6),
+    Step(_deshaken, size=560, reader=scan_zxing_thresholds, weight=6),
     Step(_sharpened, size=800, reader=scan_zxing),
     Step(_sharpened, size=280),
     Step(_binarised, size=800),
@@ -156,6 +181,9 @@ PLAN: tuple[Step, ...] = (
     Step(_binarised, size=280),
     Step(_plain, level=1),
 )
+
+
+_NEEDS_ZXING = (scan_zxing, scan_zxing_thresholds)
 
 
 class Pyramid:
@@ -229,7 +257,7 @@ def _looks(pyramid: Pyramid, plan: tuple[Step, ...], budget: _Budget) -> Iterato
     previous one has failed. Steps for a reader that is not installed are skipped."""
     regions: list[Region] | None = None
     for step in plan:
-        if step.reader is scan_zxing and not zxing_available():
+        if step.reader in _NEEDS_ZXING and not zxing_available():
             continue
         if step.whole_frame:
             frame = pyramid.level(step.level)

@@ -59,3 +59,32 @@ def test_near_the_end_of_the_budget_the_deshake_look_is_skipped_but_cheap_looks_
     deshake_step = next(step for step in qr.PLAN if step.look is qr._deshaken)
     assert list(qr._looks(pyramid, (deshake_step,), spent)) == []
     assert len(list(qr._looks(pyramid, (qr.Step(qr._plain, size=400),), spent))) == 1
+
+
+FINER = tuple(step for step in qr.PLAN if step.look is qr._deshaken and step.reader is qr.scan_zxing_thresholds)
+WITHOUT_FINER = tuple(step for step in qr.PLAN if step not in FINER)
+
+
+@pytest.mark.skipif(not qr.zxing_available(), reason="zxing-cpp is not installed")
+@pytest.mark.parametrize(("length", "angle", "scale"), [(22, 160, 4), (10, 160, 5), (18, 15, 5), (18, 160, 5)])
+def test_a_smear_the_coarse_deshake_look_misses_is_read_at_a_finer_scale(length: int, angle: int, scale: int) -> None:
+    assert len(FINER) == 2
+    data = shaken_photo(length, angle, scale)
+    assert qr.decode_qr_bytes(data, budget_s=NO_HURRY, plan=WITHOUT_FINER) is None
+    assert qr.decode_qr_bytes(data, budget_s=NO_HURRY) == BADGE_URL
+
+
+@pytest.mark.skipif(not qr.zxing_available(), reason="zxing-cpp is not installed")
+def test_each_binariser_is_tried_until_one_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    tried: list[object] = []
+    zxingcpp = pytest.importorskip("zxingcpp")
+    read = zxingcpp.read_barcodes
+
+    def counted(image: Image.Image, **options: object) -> object:
+        tried.append(options["binarizer"])
+        # The local mean "fails" here, so the fixed threshold must be asked next.
+        return [] if len(tried) == 1 else read(image, **options)
+
+    monkeypatch.setattr(zxingcpp, "read_barcodes", counted)
+    assert qr.scan_zxing_thresholds(qr_image()) == [BADGE_URL.encode()]
+    assert tried == list(qr._BINARIZERS[:2])
