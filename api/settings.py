@@ -66,8 +66,8 @@ class Settings(BaseSettings):
     db_pool_overflow: int = Field(default=10, ge=0, le=200)
     db_queue_seconds: float = Field(default=10.0, gt=0, le=120)
     # New task records stored at once on the short path (api/routes/new_tasks.py); more wait their turn in
-    # the event loop. Each write is a few hundred microseconds of Python on a thread: more threads at once
-    # only contend for the interpreter lock.
+    # the event loop. A write is mostly Python on a thread, holding the interpreter lock while it is not
+    # waiting for the database: more threads at once only contend for that lock.
     task_writers: int = Field(default=2, ge=1, le=64)
     # Badge signing keys from a secret store instead of the data dir (see verification/tokens.py).
     badge_keys: str | None = Field(default=None, repr=False)

@@ -15,9 +15,10 @@ the record with its leaf (on PostgreSQL one statement committing alone: no BEGIN
 so the app's answer and its problem+json are exactly those of ``create_task``.
 
 Records are stored ``task_writers`` at a time (default 2); the rest wait their turn in the event loop, holding
-nothing. A write is a few hundred microseconds of Python on a thread, so more at once only take turns at the
-interpreter lock: with 8 phones on PostgreSQL, 2 at a time answered 701 and 740 req/s (p99 22 and 21 ms)
-where 8 at a time answered 652 and 655 (p99 27 and 30 ms), alternating runs of ``python -m bench.writes``.
+nothing. A write is mostly Python on a thread, holding the interpreter lock while it is not waiting for the
+database, so more at once only take turns at that lock: with 8 phones on PostgreSQL, 2 at a time answered 701
+and 740 req/s (p99 22 and 21 ms) where 8 at a time answered 652 and 655 (p99 27 and 30 ms), alternating runs
+of ``python -m bench.writes``.
 """
 
 import json
