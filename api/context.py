@@ -162,8 +162,9 @@ class AppContext:
     @cached_property
     def task_turns(self) -> DatabaseSlots:
         """Turns to store a new task record on the short path (api/routes/new_tasks.py), each inside a database
-        slot: ``task_writers`` at once."""
-        return DatabaseSlots(min(self.settings.task_writers, self.settings.db_slots), self.settings.db_queue_seconds)
+        slot: ``task_writers`` at once, by default 1 on SQLite and 2 on PostgreSQL."""
+        writers = self.settings.task_writers or (1 if self.engine.dialect.name == "sqlite" else 2)
+        return DatabaseSlots(min(writers, self.settings.db_slots), self.settings.db_queue_seconds)
 
     @cached_property
     def scan_alerts(self) -> ScanAlerts:

@@ -14,11 +14,13 @@ waiting for slots, forbidden work (第十九条). Nothing this path began is kep
 the record with its leaf (on PostgreSQL one statement committing alone: no BEGIN and COMMIT round trips),
 so the app's answer and its problem+json are exactly those of ``create_task``.
 
-Records are stored ``task_writers`` at a time (default 2); the rest wait their turn in the event loop, holding
-nothing. A write is mostly Python on a thread, holding the interpreter lock while it is not waiting for the
-database, so more at once only take turns at that lock: with 8 phones on PostgreSQL, 2 at a time answered 701
-and 740 req/s (p99 22 and 21 ms) where 8 at a time answered 652 and 655 (p99 27 and 30 ms), alternating runs
-of ``python -m bench.writes``.
+Records are stored ``task_writers`` at a time (by default 2 on PostgreSQL, 1 on SQLite); the rest wait their
+turn in the event loop, holding nothing. A write is mostly Python on a thread, holding the interpreter lock
+while it is not waiting for the database, so more at once only take turns at that lock. Alternating runs of
+``python -m bench.writes`` (8 phones): on PostgreSQL, 2 at a time answered 701 and 740 req/s (p99 22 and 21
+ms) where 8 answered 652 and 655 (p99 27 and 30 ms); on SQLite, 1 at a time answered 742, 767, 768 and 754
+req/s where 2 answered 677, 594, 641 and 540. On PostgreSQL the second writer's work overlaps the first's
+commit; SQLite has one writer at a time anyway.
 """
 
 import json

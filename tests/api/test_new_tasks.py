@@ -272,3 +272,11 @@ def test_a_record_that_waits_too_long_for_its_turn_goes_to_the_route(
     assert seen["ran"] == 1  # the other was stored by the declared route
     assert sorted(trip_names) == sorted(SHORT + DECLARED)
     assert db.scalar(select(func.count()).select_from(Task).where(Task.auxiliary_id == aux.id)) == 2
+
+
+def test_task_writers_default_to_one_on_sqlite_and_two_on_postgresql(client: TestClient, backend: str,
+                                                                     connection: Connection,
+                                                                     data_dir: Path) -> None:
+    assert client.app.state.ctx.task_turns.size == (1 if backend == "sqlite" else 2)  # type: ignore[attr-defined]
+    with _app(connection, data_dir, task_writers=3) as c:
+        assert c.app.state.ctx.task_turns.size == 3  # type: ignore[attr-defined]
