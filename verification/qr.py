@@ -75,12 +75,14 @@ def zxing_available() -> bool:
     return zxingcpp is not None
 
 
-def scan_zxing(image: Image.Image) -> list[bytes]:
-    """zxing-cpp's reading of ``image``, QR codes only, raw bytes, largest symbol first."""
+def scan_zxing(image: Image.Image, binarizer: "zxingcpp.Binarizer | None" = None) -> list[bytes]:
+    """zxing-cpp's reading of ``image``, QR codes only, raw bytes, largest symbol first; thresholded by its
+    default binariser (a local mean) unless ``binarizer`` names another."""
     if zxingcpp is None:
         return []
     found = zxingcpp.read_barcodes(
-        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode), try_rotate=False, try_invert=False
+        image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode), try_rotate=False, try_invert=False,
+        binarizer=zxingcpp.Binarizer.LocalAverage if binarizer is None else binarizer,
     )
     found.sort(key=lambda code: -_quad_area(code.position))
     return [bytes(code.bytes) for code in found if code.valid]
@@ -117,15 +119,10 @@ def _deshaken(image: Image.Image, size: int) -> Image.Image | None:
 def scan_zxing_thresholds(image: Image.Image) -> list[bytes]:
     """zxing-cpp with each of its binarisers in turn (local mean, fixed, histogram) until one reads: a code
     with the shake divided out rings at its edges, and which threshold that ringing fools differs by photo."""
-    if zxingcpp is None:
-        return []
     for binarizer in _BINARIZERS:
-        found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
-                                       try_rotate=False, try_invert=False, binarizer=binarizer)
-        valid = [code for code in found if code.valid]
-        if valid:
-            valid.sort(key=lambda code: -_quad_area(code.position))
-            return [bytes(code.bytes) for code in valid]
+        found = scan_zxing(image, binarizer)
+        if found:
+            return found
     return []
 
 
