@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
@@ -154,15 +155,20 @@ def app_settings(data_dir: Path) -> Settings:
     return make_settings(data_dir)
 
 
-@pytest.fixture
-def client(connection: Connection, app_settings: Settings) -> Iterator[TestClient]:
-    app = create_app(app_settings, engine=connection.engine, migrate=False)
-    # Every request's transaction becomes a savepoint inside the test's outer transaction.
+def app_on(connection: Connection, settings: Settings) -> FastAPI:
+    """An app with ``settings`` whose every request's transaction is a savepoint inside the test's outer
+    transaction on ``connection``."""
+    app = create_app(settings, engine=connection.engine, migrate=False)
     app.state.ctx.sessions = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
         info=leaf_info(app.state.ctx.leaf_key),
     )
-    with TestClient(app, raise_server_exceptions=True) as c:
+    return app
+
+
+@pytest.fixture
+def client(connection: Connection, app_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(app_on(connection, app_settings), raise_server_exceptions=True) as c:
         yield c
 
 

@@ -15,17 +15,15 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.db import leaf_info
 from api.domain.audit.check import verify_log
 from api.domain.log_tables import LogPending
 from api.domain.models import Article19Case, Task
-from api.main import create_app
 from api.routes import new_tasks
 from tests.api.test_sync_as_values import assert_logged_as_stored
 from tests.api.test_thread_trips import trips
-from tests.conftest import make_settings
+from tests.conftest import app_on, make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_officer, task_payload
 from tests.problems import assert_problem
 
@@ -188,9 +186,7 @@ def test_an_assisted_record_tells_its_officer_after_the_answer(
 
 def test_the_request_is_counted_under_the_routes_template(connection: Connection, data_dir: Path,
                                                           db: Session) -> None:
-    app = create_app(make_settings(data_dir, metrics_allow="127.0.0.1"), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          expire_on_commit=False, info=leaf_info(app.state.ctx.leaf_key))
+    app = app_on(connection, make_settings(data_dir, metrics_allow="127.0.0.1"))
     user, _ = make_auxiliary(db, make_agency(db))
     with TestClient(app, client=("127.0.0.1", 50000)) as c:
         assert c.post("/api/tasks", json=task_payload(), headers=login(c, user)).status_code == 201
@@ -202,10 +198,7 @@ def test_the_request_is_counted_under_the_routes_template(connection: Connection
 
 @contextmanager
 def _app(connection: Connection, data_dir: Path, **settings: Any) -> Iterator[TestClient]:
-    app = create_app(make_settings(data_dir, **settings), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          expire_on_commit=False, info=leaf_info(app.state.ctx.leaf_key))
-    with TestClient(app) as c:
+    with TestClient(app_on(connection, make_settings(data_dir, **settings))) as c:
         yield c
 
 
