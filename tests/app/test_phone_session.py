@@ -2,13 +2,13 @@
 real headless Chromium against a real ``auxduty serve``."""
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, expect
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 
 from tests.a11y import assert_accessible
 from tests.app.conftest import Site, log_in, record
 from tests.factories import IN_ZONE
 from tests.live import PASSWORD
-from tests.pw import keep_screenshot, phone_context
+from tests.pw import keep_screenshot, phone_context, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("live")]
 
@@ -48,6 +48,36 @@ def test_a_revoked_session_asks_for_the_password_and_loses_nothing(site: Site, c
     expect(page.locator("#sync-status")).to_contain_text("全部已发送", timeout=30_000)
     expect(page.locator("#record-list li[data-state=saved]")).to_contain_text("夜间巡查")
     assert [t["description"] for t in site.tasks()] == ["夜间巡查，发现井盖缺失已上报"]
+    phone.close()
+
+
+def test_a_screen_that_finishes_late_does_not_draw_over_the_one_asked_for_since(site: Site, chromium: Browser) -> None:
+    lat, lon = IN_ZONE
+    phone = phone_context(chromium, site.base, lat=lat, lon=lon)
+    page = phone.new_page()
+    log_in(page, "app.aux")
+    expect(page.locator("#check-in")).to_be_visible()
+    # The records screen waits on the server's list; hold that answer until the user has gone back home.
+    held: list[Route] = []
+    page.route("**/api/tasks?limit=100", lambda route: held.append(route))
+    page.click("#records")
+    wait_until(page, "location.hash === '#/records'")
+    for _ in range(300):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the records screen never asked for the server's list"
+    page.goto("/app/#/")
+    expect(page.locator("#check-in")).to_be_visible()
+    page.evaluate("""() => { window.drawnOver = false;
+      new MutationObserver(() => { if (document.getElementById("record-list") || !document.getElementById("check-in"))
+        window.drawnOver = true; }).observe(document.getElementById("view"), { childList: true, subtree: true }); }""")
+    with page.expect_response("**/api/tasks?limit=100"):
+        held[0].continue_()
+    # The late screen has its answer; give it the turns of the event loop it needs to finish, then look.
+    page.evaluate("() => new Promise((r) => setTimeout(r, 300))")
+    assert page.evaluate("window.drawnOver") is False
+    expect(page.locator("#check-in")).to_be_visible()
     phone.close()
 
 

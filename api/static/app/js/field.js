@@ -4,7 +4,7 @@ import * as api from "./api.js";
 import * as idb from "./idb.js";
 import { syncNow } from "./main.js";
 import * as outbox from "./outbox.js";
-import { fromLocalInput, h, localInput, nowIso, position, problemText, render, say, when } from "./ui.js";
+import { drawer, fromLocalInput, h, localInput, nowIso, position, problemText, say, when } from "./ui.js";
 
 const STATUS = {
   recorded: "已记录", pending_cosign: "待执法人员会签", cosigned: "已会签", rejected: "已驳回", superseded: "已更正（旧版本）",
@@ -70,12 +70,13 @@ export async function refreshStatus() {
 }
 
 async function home() {
+  const draw = drawer();
   const user = api.currentUser();
   const { duties: d } = await duties();
   const open = await shiftOpen(d);
   const shiftBtn = h("button", { class: "primary big", id: open ? "check-out" : "check-in",
     onclick: () => checkInOut(open ? "check_out" : "check_in") }, open ? "签退" : "签到");
-  render(
+  draw(
     h("section", { class: "card who" },
       h("h2", {}, user.name),
       d ? h("p", {}, `证件编号 ${d.badge_no} · ${d.command_agency.name}`) : h("p", { class: "hint" }, "联网后下载本人信息。"),
@@ -99,7 +100,7 @@ async function checkInOut(kind) {
   await outbox.add("shift", { id: outbox.newId(), at: nowIso(), ...pos }, { shift_kind: kind });
   say(`${kind === "check_in" ? "已签到" : "已签退"}（定位精度 ${Math.round(pos.accuracy_m)} 米）`, "ok");
   if (navigator.onLine) await syncNow("record");
-  home();
+  if ((location.hash || "#/") === "#/") home();
 }
 
 function field(label, input, help) {
@@ -203,27 +204,30 @@ async function save(kind, body, photos, meta, extra = {}) {
 }
 
 async function newTask(report) {
+  const draw = drawer();
   const { duties: d, officers } = await duties();
-  if (!d) { render(h("p", { class: "card error" }, "首次使用请联网，以下载可从事的工作范围。")); return; }
+  if (!d) { draw(h("p", { class: "card error" }, "首次使用请联网，以下载可从事的工作范围。")); return; }
   const cat = await names();
-  render(taskForm({ title: report ? "报告违规指派（第十九条）" : "记录工作", d, officers, cat, report,
+  draw(taskForm({ title: report ? "报告违规指派（第十九条）" : "记录工作", d, officers, cat, report,
     onSave: (body, photos, meta) => save("task", body, photos, meta) }));
 }
 
 async function correction(id) {
+  const draw = drawer();
   const { duties: d, officers } = await duties();
   const task = (await serverTasks()).find((t) => t.id === id);
-  if (!task || !d) { render(h("p", { class: "card error" }, "找不到该记录，请联网后重试。")); return; }
-  render(taskForm({ title: "更正记录（生成新版本，旧版本保留）", d, officers, cat: await names(), prefill: task,
+  if (!task || !d) { draw(h("p", { class: "card error" }, "找不到该记录，请联网后重试。")); return; }
+  draw(taskForm({ title: "更正记录（生成新版本，旧版本保留）", d, officers, cat: await names(), prefill: task,
     onSave: (body, photos, meta) => save("correction", body, photos, meta, { corrects: id }) }));
 }
 
 // A refused record filled in again as a new record (a new id); the refused one stays, with its reason.
 async function redo(id) {
+  const draw = drawer();
   const { duties: d, officers } = await duties();
   const rec = (await outbox.records()).find((r) => r.id === id);
-  if (!rec || !d) { render(h("p", { class: "card error" }, "找不到该记录。")); return; }
-  render(taskForm({ title: "重新记录", d, officers, cat: await names(), prefill: rec.body,
+  if (!rec || !d) { draw(h("p", { class: "card error" }, "找不到该记录。")); return; }
+  draw(taskForm({ title: "重新记录", d, officers, cat: await names(), prefill: rec.body,
     onSave: (body, photos, meta) => save("task", body, photos, meta, { redoes: id }) }));
 }
 
@@ -243,6 +247,7 @@ async function photoLines(taskId) {
 }
 
 async function recordsView() {
+  const draw = drawer();
   const cat = await names();
   const local = await outbox.records();
   const server = await serverTasks();
@@ -271,7 +276,7 @@ async function recordsView() {
       h("p", {}, `服务器状态：${STATUS[t.status] || t.status}`), h("p", { class: "desc" }, t.description),
       t.status !== "superseded" && !t.superseded_by ? h("a", { class: "button small", href: `#/correct/${t.id}` }, "更正") : null));
   }
-  render(h("section", { class: "card" }, h("h2", {}, "我的记录"), statusLine(),
+  draw(h("section", { class: "card" }, h("h2", {}, "我的记录"), statusLine(),
     h("button", { class: "secondary", id: "sync-now", onclick: async () => { await syncNow("manual"); recordsView(); } }, "立即发送"),
     items.length ? h("ul", { class: "records", id: "record-list" }, items) : h("p", {}, "还没有记录。"),
     h("a", { href: "#/", class: "button secondary" }, "返回")));

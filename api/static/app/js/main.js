@@ -4,7 +4,7 @@ import * as api from "./api.js";
 import * as field from "./field.js";
 import * as outbox from "./outbox.js";
 import * as queue from "./queue.js";
-import { h, render, say } from "./ui.js";
+import { drawer, h, nextTurn, render, say } from "./ui.js";
 
 const net = document.getElementById("net");
 
@@ -16,6 +16,8 @@ function showNet() {
 const ENDED = "登录已失效，请重新登录。未发送的记录仍保存在本机，登录后自动发送。";
 
 async function loginView(message) {
+  nextTurn();
+  const draw = drawer();
   document.getElementById("logout").hidden = true;
   if (!message && (await api.endedBy().catch(() => null))) message = ENDED;
   const user = h("input", { id: "username", name: "username", autocomplete: "username", required: true, autocapitalize: "none" });
@@ -41,7 +43,7 @@ async function loginView(message) {
   h("label", { for: "password" }, "密码"), pass,
   err,
   h("button", { type: "submit", class: "primary", id: "login" }, "登录"));
-  render(form, h("p", { class: "hint" }, "离线时也能记录工作；联网后自动发送。"));
+  draw(form, h("p", { class: "hint" }, "离线时也能记录工作；联网后自动发送。"));
 }
 
 async function logout() {
@@ -55,6 +57,7 @@ async function logout() {
 function route() {
   const user = api.currentUser();
   if (!user) { loginView(); return; }
+  nextTurn();
   const hash = location.hash || "#/";
   if (user.role === "officer") queue.show(hash);
   else if (user.role === "auxiliary") field.show(hash);

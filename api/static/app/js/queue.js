@@ -2,7 +2,7 @@
 // distance from where the officer stands and the photos; one tap to approve, a note to reject. Their
 // position goes with the decision. A count in the title (and on the icon where the phone allows), and Web Push.
 import * as api from "./api.js";
-import { distanceText, h, metres, position, render, say, when } from "./ui.js";
+import { distanceText, drawer, h, metres, position, say, when } from "./ui.js";
 
 let catalogue = null;
 let timer = null;
@@ -115,9 +115,10 @@ export async function stopPush() {
 }
 
 async function queueView() {
+  const draw = drawer();
   while (urls.length) URL.revokeObjectURL(urls.pop());
   const list = h("ul", { class: "records", id: "queue" });
-  render(h("section", { class: "card" }, h("h2", {}, "待我会签"), h("p", { class: "hint", id: "where" }, "正在定位…"),
+  draw(h("section", { class: "card" }, h("h2", {}, "待我会签"), h("p", { class: "hint", id: "where" }, "正在定位…"),
     list, await pushButton()));
   if (!navigator.onLine) { list.append(h("li", {}, "离线：会签需要联网。")); return; }
   const [tasks, me, cat] = await Promise.all([pending(), position(8000).catch(() => null), names()]);

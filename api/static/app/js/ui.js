@@ -86,3 +86,17 @@ export function render(...nodes) {
   view.focus({ preventScroll: true });
   window.scrollTo(0, 0);
 }
+
+// Screens are built asynchronously, so one started earlier may finish after the user has moved on. Each
+// navigation begins a new turn; a screen draws through the drawer it took when it started, and that drawer
+// draws nothing once a later turn has begun: the screen the user asked for last is the one they see.
+let turn = 0;
+
+export function nextTurn() {
+  turn += 1;
+}
+
+export function drawer() {
+  const mine = turn;
+  return (...nodes) => { if (mine === turn) render(...nodes); };
+}
