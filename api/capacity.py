@@ -13,8 +13,10 @@ thread to continue on. A request that cannot get a slot within ``db_queue_second
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from api.domain.errors import DomainError
 
@@ -69,3 +71,72 @@ class DatabaseSlots:
         finally:
             self.in_use -= 1
             sem.release()
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Batches(Generic[T, R]):
+    """Work taken a batch at a time, at most ``size`` batches at once: what arrives while they run waits here
+    (an asyncio wait, holding nothing) and goes together in the next batch, up to ``most`` items. Each item is
+    answered with its own result. An item no batch has taken within ``wait_s`` raises ``ServiceBusy``; one that
+    a batch has taken is always waited for, since its work may be done already."""
+
+    def __init__(self, size: int, wait_s: float, most: int = 32) -> None:
+        self.size = size
+        self.wait_s = wait_s
+        self.most = most
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: list[_Item[T, R]] = []
+        self._running = 0
+        self._batches: set[asyncio.Task[None]] = set()
+
+    async def run(self, item: T, work: Callable[[list[T]], Awaitable[list[R]]]) -> R:
+        """``item``'s result from ``work``, which takes a batch of items and answers each, in order; an
+        exception from ``work`` is raised for every item of its batch."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # made on first use in the serving loop (a test client's app has its own)
+            self._loop, self._waiting, self._running = loop, [], 0
+        entry = _Item[T, R](item, loop.create_future())
+        self._waiting.append(entry)
+        self._start(work)
+        try:
+            return await asyncio.wait_for(asyncio.shield(entry.result), self.wait_s)
+        except TimeoutError:
+            if entry.taken:
+                return await entry.result
+            self._waiting.remove(entry)
+            raise ServiceBusy(max(1, round(self.wait_s))) from None
+
+    def _start(self, work: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        while self._running < self.size and self._waiting:
+            batch, self._waiting = self._waiting[:self.most], self._waiting[self.most:]
+            for entry in batch:
+                entry.taken = True
+            self._running += 1
+            task = asyncio.ensure_future(self._one(batch, work))
+            self._batches.add(task)  # held until done: the loop keeps only weak references to tasks
+            task.add_done_callback(self._batches.discard)
+
+    async def _one(self, batch: list["_Item[T, R]"], work: Callable[[list[T]], Awaitable[list[R]]]) -> None:
+        try:
+            results = await work([entry.item for entry in batch])
+        except Exception as exc:  # every item of the batch is answered with it
+            for entry in batch:
+                if not entry.result.done():
+                    entry.result.set_exception(exc)
+        else:
+            for entry, result in zip(batch, results, strict=True):
+                if not entry.result.done():
+                    entry.result.set_result(result)
+        finally:
+            self._running -= 1
+            self._start(work)
+
+
+@dataclass(eq=False)
+class _Item(Generic[T, R]):
+    item: T
+    result: asyncio.Future[R]
+    taken: bool = False

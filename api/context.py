@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.badge_cache import BadgeCache, RedisBus, journal_for
-from api.capacity import DatabaseSlots
+from api.capacity import Batches, DatabaseSlots
 from api.db import make_engine, make_sessionmaker, read_connection
 from api.domain.audit.checkpoints import CheckpointStore, LogKeys, TransparencyLog
 from api.domain.audit.log import derive_leaf_key
@@ -160,11 +160,10 @@ class AppContext:
             yield conn
 
     @cached_property
-    def task_turns(self) -> DatabaseSlots:
-        """Turns to store a new task record on the short path (api/routes/new_tasks.py), each inside a database
-        slot: ``task_writers`` at once, by default 1 on SQLite and 2 on PostgreSQL."""
-        writers = self.settings.task_writers or (1 if self.engine.dialect.name == "sqlite" else 2)
-        return DatabaseSlots(min(writers, self.settings.db_slots), self.settings.db_queue_seconds)
+    def task_batches(self) -> Batches[Any, Any]:
+        """New task records stored a batch at a time on the short path (api/routes/new_tasks.py), each batch in a
+        database slot: ``task_writers`` batches at once, by default 1."""
+        return Batches(min(self.settings.task_writers, self.settings.db_slots), self.settings.db_queue_seconds)
 
     @cached_property
     def scan_alerts(self) -> ScanAlerts:

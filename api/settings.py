@@ -65,11 +65,11 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_pool_overflow: int = Field(default=10, ge=0, le=200)
     db_queue_seconds: float = Field(default=10.0, gt=0, le=120)
-    # New task records stored at once on the short path (api/routes/new_tasks.py); more wait their turn in
-    # the event loop. A write is mostly Python on a thread, holding the interpreter lock while it is not
-    # waiting for the database: more threads at once only contend for that lock. None: 2 on PostgreSQL (two
-    # writes overlap one's commit with the other's work), 1 on SQLite (one writer at a time in any case).
-    task_writers: int | None = Field(default=None, ge=1, le=64)
+    # Batches of new task records stored at once on the short path (api/routes/new_tasks.py); the records that
+    # arrive meanwhile wait in the event loop and go together in the next batch. A write is mostly Python on a
+    # thread, holding the interpreter lock while it is not waiting for the database: more threads at once only
+    # contend for that lock, and one batch of many costs less than many of one.
+    task_writers: int = Field(default=1, ge=1, le=64)
     # Badge signing keys from a secret store instead of the data dir (see verification/tokens.py).
     badge_keys: str | None = Field(default=None, repr=False)
     # Where badge and checkpoint keys live (api/keystore.py): "database" (sealed with the secret key, shared by

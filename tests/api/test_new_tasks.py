@@ -27,7 +27,7 @@ from tests.conftest import app_on, make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_officer, task_payload
 from tests.problems import assert_problem
 
-SHORT = ["_record"]  # who asks, the field context, the record and its commit: one trip
+SHORT = ["_record_batch"]  # who asks, the field context, the record and its commit: one trip
 DECLARED = ["get_current_user", "_and_commit"]  # the declared route's trips (tests/api/test_thread_trips.py)
 
 
@@ -147,7 +147,7 @@ def test_what_the_short_way_does_not_take_gets_the_routes_answer(
                 "text_body": 422}[change]
     assert r.status_code == expected, r.text
     assert r.headers["content-type"] == "application/problem+json"
-    assert "_record" not in seen  # refused before any database work
+    assert "_record_batch" not in seen  # refused before any database work
     assert db.get(Task, uuid.UUID(body["id"])) is None
     assert _leaves(db) == leaves
 
@@ -161,7 +161,7 @@ def test_a_disabled_account_is_refused_by_the_route(client: TestClient, db: Sess
     with trips(monkeypatch) as seen:
         r = client.post("/api/tasks", json=task_payload(), headers=headers)
     assert_problem(r, 401, "invalid_token")
-    assert seen[0] == "_record"  # read, refused there, then the route's own answer
+    assert seen[0] == "_record_batch"  # read, refused there, then the route's own answer
 
 
 def test_an_assisted_record_tells_its_officer_after_the_answer(
@@ -202,26 +202,26 @@ def _app(connection: Connection, data_dir: Path, **settings: Any) -> Iterator[Te
         yield c
 
 
-def _slow_records(monkeypatch: pytest.MonkeyPatch, pause_s: float) -> dict[str, int]:
-    """``_record`` held ``pause_s`` before it runs; returns how many ran, and the most at once."""
-    seen = {"now": 0, "most": 0, "ran": 0}
+def _slow_batches(monkeypatch: pytest.MonkeyPatch, pause_s: float) -> dict[str, Any]:
+    """``_record_batch`` held ``pause_s`` before it runs; returns the size of each batch, and the most at once."""
+    seen: dict[str, Any] = {"now": 0, "most": 0, "sizes": []}
     lock = threading.Lock()
-    record = new_tasks._record
+    record = new_tasks._record_batch
 
     @functools.wraps(record)  # counted as the trip it stands for
-    def slow(*args: Any) -> Any:
+    def slow(ctx: Any, batch: list[Any]) -> Any:
         with lock:
             seen["now"] += 1
             seen["most"] = max(seen["most"], seen["now"])
         time.sleep(pause_s)
         try:
-            return record(*args)
+            return record(ctx, batch)
         finally:
             with lock:
                 seen["now"] -= 1
-                seen["ran"] += 1
+                seen["sizes"].append(len(batch))
 
-    monkeypatch.setattr(new_tasks, "_record", slow)
+    monkeypatch.setattr(new_tasks, "_record_batch", slow)
     return seen
 
 
@@ -236,19 +236,20 @@ def _at_once(c: TestClient, headers: dict[str, str], n: int) -> list[int]:
     return codes
 
 
-def test_new_records_are_stored_task_writers_at_a_time(connection: Connection, data_dir: Path, db: Session,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """More writers at once would only contend for the interpreter lock: the rest wait their turn, and are
-    stored the short way all the same."""
+def test_records_that_wait_together_are_stored_together_task_writers_batches_at_a_time(
+        connection: Connection, data_dir: Path, db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More writers at once would only contend for the interpreter lock: the records that arrive while a batch
+    is stored wait, and go together in the next one, in one trip, stored the short way all the same."""
     user, aux = make_auxiliary(db, make_agency(db))
     with _app(connection, data_dir, task_writers=1) as c:
         headers = login(c, user)
-        seen = _slow_records(monkeypatch, 0.1)
+        seen = _slow_batches(monkeypatch, 0.3)
         with trips(monkeypatch) as trip_names:
             codes = _at_once(c, headers, 4)
     assert codes == [201] * 4
-    assert seen["most"] == 1 and seen["ran"] == 4
-    assert trip_names == SHORT * 4
+    assert seen["most"] == 1 and sum(seen["sizes"]) == 4
+    assert max(seen["sizes"]) > 1, seen  # those that came while the first was stored went together
+    assert trip_names == SHORT * len(seen["sizes"])
     assert db.scalar(select(func.count()).select_from(Task).where(Task.auxiliary_id == aux.id)) == 4
 
 
@@ -258,18 +259,17 @@ def test_a_record_that_waits_too_long_for_its_turn_goes_to_the_route(
     user, aux = make_auxiliary(db, make_agency(db))
     with _app(connection, data_dir, task_writers=1, db_queue_seconds=0.2) as c:
         headers = login(c, user)
-        seen = _slow_records(monkeypatch, 1.0)
+        seen = _slow_batches(monkeypatch, 1.0)
         with trips(monkeypatch) as trip_names:
             codes = _at_once(c, headers, 2)
     assert codes == [201, 201]
-    assert seen["ran"] == 1  # the other was stored by the declared route
+    assert seen["sizes"] == [1]  # the other was stored by the declared route
     assert sorted(trip_names) == sorted(SHORT + DECLARED)
     assert db.scalar(select(func.count()).select_from(Task).where(Task.auxiliary_id == aux.id)) == 2
 
 
-def test_task_writers_default_to_one_on_sqlite_and_two_on_postgresql(client: TestClient, backend: str,
-                                                                     connection: Connection,
-                                                                     data_dir: Path) -> None:
-    assert client.app.state.ctx.task_turns.size == (1 if backend == "sqlite" else 2)  # type: ignore[attr-defined]
+def test_task_writers_default_to_one_batch_at_a_time(client: TestClient, connection: Connection,
+                                                     data_dir: Path) -> None:
+    assert client.app.state.ctx.task_batches.size == 1  # type: ignore[attr-defined]
     with _app(connection, data_dir, task_writers=3) as c:
-        assert c.app.state.ctx.task_turns.size == 3  # type: ignore[attr-defined]
+        assert c.app.state.ctx.task_batches.size == 3  # type: ignore[attr-defined]

@@ -39,7 +39,7 @@ def test_a_task_write_takes_one_trip(client: TestClient, db: Session, monkeypatc
     assert r.status_code == 201, r.text
     # A new record is taken in front of the framework (api/routes/new_tasks.py): who asks, the record and its
     # commit in one trip.
-    assert seen == ["_record"], seen
+    assert seen == ["_record_batch"], seen
 
 
 def test_a_read_takes_a_trip_to_begin_read_only(client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch

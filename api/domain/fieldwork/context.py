@@ -3,12 +3,12 @@ term of employment that has not run out (第二十一条), and the officers of t
 direct and co-sign their work (第八条、第二十二条)."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from api.domain.base import beijing_date, utcnow
@@ -20,6 +20,7 @@ from api.domain.models import (
     Credential,
     CredentialStatus,
     Officer,
+    RefreshToken,
     Role,
     User,
 )
@@ -163,6 +164,28 @@ def field_context_of_login(session: Session, user_id: uuid.UUID, family_id: uuid
     return _context(user, aux, valid_since, term_end, limits)
 
 
+def field_contexts_of_logins(session: Session, logins: Collection[tuple[uuid.UUID, uuid.UUID]], *,
+                             limits: TimeLimits | None = None) -> dict[tuple[uuid.UUID, uuid.UUID], FieldContext]:
+    """``field_context_of_login`` of many logins, each (account, login family), in one round trip: the field
+    context of each login it would answer, keyed by login; a login left out is one it answers None."""
+    users = list({user_id for user_id, _ in logins})
+    families = list({family_id for _, family_id in logins})
+    found: dict[uuid.UUID, tuple[User, Auxiliary, datetime | None, date | None]] = {}
+    revoked: set[uuid.UUID] = set()
+    for user, aux, valid_since, term_end, revoked_family in session.execute(
+            _LOGINS_FIELD_CONTEXT, {"user_ids": users, "family_ids": families}):
+        found[user.id] = user, aux, valid_since, term_end
+        if revoked_family is not None:
+            revoked.add(revoked_family)
+    contexts = {}
+    for login in logins:
+        if (got := found.get(login[0])) is None or login[1] in revoked:
+            continue
+        if got[0].active and got[0].role == Role.AUXILIARY:
+            contexts[login] = _context(*got, limits)
+    return contexts
+
+
 # Made once: a statement made per request has its cache key worked out anew every time, and every record of
 # field work asks this first.
 _VALID_SINCE = (
@@ -175,6 +198,15 @@ _FIELD_CONTEXT = select(Auxiliary, _VALID_SINCE, latest_term_end(Auxiliary.id)).
 _LOGIN_FIELD_CONTEXT = (
     select(User, LOGIN_REVOKED, Auxiliary, _VALID_SINCE, latest_term_end(Auxiliary.id))
     .join(Auxiliary, Auxiliary.user_id == User.id).where(User.id == bindparam("user_id"))
+)
+# The revoked logins among those asked for come as a column of their own, beside every account asked for (a
+# revoked login is rare): the login is revoked when any of its refresh tokens is, as ``LOGIN_REVOKED`` says.
+_LOGINS_FIELD_CONTEXT = (
+    select(User, Auxiliary, _VALID_SINCE, latest_term_end(Auxiliary.id), RefreshToken.family_id)
+    .join(Auxiliary, Auxiliary.user_id == User.id)
+    .outerjoin(RefreshToken, and_(RefreshToken.family_id.in_(bindparam("family_ids", expanding=True)),
+                                  RefreshToken.revoked_at.is_not(None)))
+    .where(User.id.in_(bindparam("user_ids", expanding=True)))
 )
 
 

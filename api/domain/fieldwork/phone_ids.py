@@ -16,7 +16,7 @@ from functools import cache, lru_cache
 from json.encoder import encode_basestring
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import ColumnDefault, Table, bindparam, insert, inspect, select
+from sqlalchemy import ColumnDefault, CompoundSelect, Select, Table, bindparam, insert, inspect, select, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -153,6 +153,42 @@ def insert_logged_once(session: Session, given: Mapping[str, Any], *, model: typ
     [leaf] = stored_leaves(session, model, [values], action, actor_id=actor_id)
     parameters = {**values, **{_LEAF_PARAMETER + name: value for name, value in leaf.items()}}
     return values if session.connection().execute(_logged_once_statement(model), parameters).first() else None
+
+
+def insert_logged_new(session: Session, rows: Sequence[tuple[Mapping[str, Any], uuid.UUID | None]], *,
+                      model: type[PhoneRow], action: str) -> list[dict[str, Any] | None]:
+    """``insert_logged_once`` of many rows, each with who stored it, in one statement on PostgreSQL: a row
+    inserted with its leaf, or leaves nothing when its id is stored already. Each row as stored, or None for
+    one whose id was stored already; the statement is all or nothing."""
+    values = [_completed(model, given) for given, _ in rows]
+    parameters: dict[str, Any] = {}
+    for i, (row, (_, actor_id)) in enumerate(zip(values, rows, strict=True)):
+        [leaf] = stored_leaves(session, model, [row], action, actor_id=actor_id)
+        parameters.update({f"{name}_{i}": value for name, value in row.items()})
+        parameters.update({f"{_LEAF_PARAMETER}{name}_{i}": value for name, value in leaf.items()})
+    stored = set(session.connection().execute(_logged_new_statement(model, len(rows)), parameters).scalars())
+    return [row if str(row["id"]) in stored else None for row in values]
+
+
+@lru_cache(maxsize=64)
+def _logged_new_statement(model: type[Any], n: int) -> Any:
+    """``WITH stored AS (INSERT INTO <table> VALUES <n rows> ON CONFLICT (id) DO NOTHING RETURNING id) INSERT
+    INTO log_pending (...) <the leaf of each row stored> RETURNING entity_id``, made once for each n."""
+    table, leaves = cast(Table, model.__table__), cast(Table, LogPending.__table__)
+    key = inspect(model).primary_key[0]
+    # INSERT ... SELECT: an INSERT of many VALUES rows has no cache key, so it would be compiled every time.
+    given = _union([select(*(bindparam(f"{c.key}_{i}", type_=c.type) for c in table.columns)) for i in range(n)])
+    stored = (postgresql_insert(table).from_select([c.key for c in table.columns], given)
+              .on_conflict_do_nothing(index_elements=[key]).returning(key).cte("stored"))
+    columns = [c for c in leaves.columns if c.key != "seq"]
+    each = [select(*(bindparam(f"{_LEAF_PARAMETER}{c.key}_{i}", type_=c.type) for c in columns))
+            .where(select(stored.c[key.key]).where(stored.c[key.key] == bindparam(f"{key.key}_{i}")).exists())
+            for i in range(n)]
+    return insert(leaves).from_select([c.key for c in columns], _union(each)).returning(leaves.c.entity_id)
+
+
+def _union(selects: list[Select[Any]]) -> Select[Any] | CompoundSelect[Any]:
+    return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
 _LEAF_PARAMETER = "log_pending_"  # the leaf's parameters beside the row's, which are named as its columns

@@ -198,6 +198,14 @@ def record_new_task(session: Session, fc: FieldContext, payload: TaskDraft) -> t
     return row, True
 
 
+def admitted_task_values(session: Session, fc: FieldContext, payload: TaskDraft) -> dict[str, Any]:
+    """A new record's columns as ``record_new_task`` stores them, once the rules admit it (a refusal raises),
+    for a caller that stores many at once (``insert_logged_new``). Forbidden work, a retry and a record the
+    session holds are ``record_new_task``'s."""
+    scope = admit_task(session, fc, payload)
+    return new_task_values(fc, payload, scope, task_digest(payload, None))
+
+
 def _already_superseded() -> Conflict:
     return Conflict(
         "already_superseded",
