@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from api.badge_cache import BadgeCache, Journal, auxiliary_key, credential_key
 from api.db import leaf_info
@@ -16,7 +16,7 @@ from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, Role
 from api.main import create_app
 from api.routes import public
 from api.routes.public import read_due_answers
-from tests.conftest import make_settings
+from tests.conftest import app_on, make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_user
 
 
@@ -129,9 +129,7 @@ def test_an_answer_that_stops_being_true_sooner_is_kept_only_until_then() -> Non
 @pytest.fixture
 def second_worker(connection: Connection, data_dir: Path) -> Iterator[TestClient]:
     """Another app (worker) on the same database and data dir, with its own memory."""
-    app = create_app(make_settings(data_dir), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          expire_on_commit=False, info=leaf_info(app.state.ctx.leaf_key))
+    app = app_on(connection, make_settings(data_dir))
     with TestClient(app) as c:
         yield c
 

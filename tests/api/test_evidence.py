@@ -13,14 +13,12 @@ from fastapi.testclient import TestClient
 from PIL import ExifTags, Image
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.db import leaf_info
 from api.domain.audit.check import verify_log
 from api.domain.fieldwork.evidence import evidence_path
 from api.domain.models import Evidence, Role
-from api.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import app_on, make_settings
 from tests.factories import login, make_agency, make_auxiliary, make_officer, make_user, task_payload
 from tests.photos import phone_photo
 from tests.problems import assert_problem
@@ -103,11 +101,7 @@ def test_the_same_bytes_on_another_task_share_the_file(client: TestClient, db: S
 
 @pytest.fixture
 def small_limit_client(connection: Connection, data_dir: Path) -> Iterator[TestClient]:
-    app = create_app(make_settings(data_dir, evidence_max_bytes=1024), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
-        info=leaf_info(app.state.ctx.leaf_key),
-    )
+    app = app_on(connection, make_settings(data_dir, evidence_max_bytes=1024))
     with TestClient(app) as c:
         yield c
 

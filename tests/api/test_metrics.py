@@ -11,13 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection
-from sqlalchemy.orm import sessionmaker
 
 from api.capacity import DatabaseSlots
-from api.db import leaf_info
-from api.main import create_app
 from api.observability import decoder_pool_state
-from tests.conftest import make_settings
+from tests.conftest import app_on, make_settings
 from tests.problems import assert_problem
 from verification import decoder_pool
 
@@ -25,10 +22,7 @@ TOKEN = "eyJhbGciOiJFZERTQSJ9.c2VjcmV0LWJhZGdl.TOKENSIG"
 
 
 def _app(connection: Connection, data_dir: Path, **settings: Any) -> Any:
-    app = create_app(make_settings(data_dir, **settings), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          info=leaf_info(app.state.ctx.leaf_key))
-    return app
+    return app_on(connection, make_settings(data_dir, **settings))
 
 
 @pytest.fixture

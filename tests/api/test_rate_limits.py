@@ -11,13 +11,11 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.db import leaf_info
-from api.main import create_app
 from api.ratelimit import Limiter, RateLimited, RedisStore, Rule
 from tests.api.test_public_verify import _badge
-from tests.conftest import IN_CI, make_settings
+from tests.conftest import IN_CI, app_on, make_settings
 from tests.factories import make_agency, make_auxiliary
 from tests.problems import assert_problem
 
@@ -26,9 +24,7 @@ REDIS_URL = os.environ.get("AUXDUTY_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"
 
 @pytest.fixture
 def tight_client(connection: Connection, data_dir: Path) -> Iterator[TestClient]:
-    app = create_app(make_settings(data_dir, rate_limit_scale=0.05), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          info=leaf_info(app.state.ctx.leaf_key))
+    app = app_on(connection, make_settings(data_dir, rate_limit_scale=0.05))
     with TestClient(app) as c:
         yield c
 

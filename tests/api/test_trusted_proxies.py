@@ -10,13 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from sqlalchemy import Connection
-from sqlalchemy.orm import sessionmaker
 
-from api.db import leaf_info
 from api.deps import client_address
-from api.main import create_app
 from api.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import app_on, make_settings
 from tests.problems import assert_problem
 
 PROXIES = (ip_network("10.0.0.0/8"), ip_network("2001:db8:1::/48"))
@@ -65,10 +62,7 @@ def test_trusted_proxies_are_read_comma_separated_and_a_bad_one_stops_the_start(
 
 
 def _client(connection: Connection, data_dir: Path, peer: str, **settings: Any) -> TestClient:
-    app = create_app(make_settings(data_dir, rate_limit_scale=0.05, **settings), engine=connection.engine,
-                     migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          info=leaf_info(app.state.ctx.leaf_key))
+    app = app_on(connection, make_settings(data_dir, rate_limit_scale=0.05, **settings))
     return TestClient(app, client=(peer, 50000))
 
 

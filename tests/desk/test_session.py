@@ -9,13 +9,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.db import leaf_info
 from api.domain.base import utcnow
 from api.domain.models import AuxiliaryStatus, RefreshToken, Role
-from api.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import app_on, make_settings
 from tests.desk.conftest import Desk
 from tests.desk.helpers import desk_login, form_token, post, try_login
 from tests.factories import PASSWORD, login, make_auxiliary, make_officer, make_user
@@ -42,10 +40,7 @@ def test_the_session_cookie_is_httponly_and_samesite_strict_and_not_secure_over_
 
 
 def _app(connection: Connection, data_dir: Path, **settings: object) -> FastAPI:
-    app = create_app(make_settings(data_dir, **settings), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          expire_on_commit=False, info=leaf_info(app.state.ctx.leaf_key))
-    return app
+    return app_on(connection, make_settings(data_dir, **settings))
 
 
 def test_the_session_cookie_is_secure_when_served_over_https(

@@ -25,16 +25,15 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from PIL import Image
 from sqlalchemy import Connection, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from api.db import leaf_info
 from api.domain.audit.checkpoints import make_checkpoint, publish
 from api.domain.audit.tree import integrate_all
 from api.domain.models import AuxiliaryStatus, Complaint, Role
-from api.main import create_app
 from api.security import encode_access
 from schemas.auxiliaries import TrainingCreate
-from tests.conftest import Backends, make_settings
+from tests.conftest import Backends, app_on, make_settings
 from tests.factories import (
     PASSWORD,
     make_agency,
@@ -232,11 +231,7 @@ def fuzz_app(
     statuses (with their tracebacks kept for the report) instead of raised into the test."""
     settings = make_settings(data_dir, rate_limit_scale=1e6, log_dir=tmp_path_factory.mktemp("fuzz-log"),
                              login_failures_per_username=10**6, login_failures_per_client=10**6)
-    app: FastAPI = create_app(settings, engine=fuzz_connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(
-        bind=fuzz_connection, join_transaction_mode="create_savepoint", expire_on_commit=False,
-        info=leaf_info(app.state.ctx.leaf_key),
-    )
+    app: FastAPI = app_on(fuzz_connection, settings)
     tracebacks: list[str] = []
 
     async def keep_traceback(request: Request, exc: Exception) -> PlainTextResponse:

@@ -8,15 +8,14 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.db import leaf_info
 from api.domain.models import AuxiliaryStatus
 from api.domain.staff.badge_numbers import BADGE_ALPHABET, badge_no_readings, new_badge_no
 from api.main import create_app
 from api.pages.layout import stylesheet
 from api.pages.palette import COLOURS, PAIRINGS, Pairing
-from tests.conftest import make_settings
+from tests.conftest import app_on, make_settings
 from tests.factories import make_agency, make_auxiliary
 from tests.pages.citizen_world import FOREIGN_HOST, badge_photo, blank_photo, foreign_qr_photo, token_of
 from verification.qr_zbar import ZBAR_MISSING_REASON, zbar_available
@@ -138,9 +137,7 @@ def test_a_file_that_is_no_photo_and_a_missing_file_are_said_plainly(client: Tes
 
 
 def test_photo_uploads_share_the_apis_rate_limit(connection: Connection, data_dir: Path) -> None:
-    app = create_app(make_settings(data_dir, rate_limit_scale=0.1), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          info=leaf_info(app.state.ctx.leaf_key))
+    app = app_on(connection, make_settings(data_dir, rate_limit_scale=0.1))
     with TestClient(app) as c:  # the API's IMAGE rule: 20 a minute, here 2
         statuses = [c.post("/check/photo", files={"image": ("x.gif", b"GIF89a", "image/gif")}).status_code
                     for _ in range(2)]

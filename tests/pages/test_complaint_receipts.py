@@ -8,15 +8,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from api.db import leaf_info
 from api.domain.audit.receipts import filing_receipt
 from api.domain.base import BEIJING
 from api.domain.models import Complaint
-from api.main import create_app
 from api.pages import receipt_cookie
-from tests.conftest import make_settings
+from tests.conftest import app_on, make_settings
 from tests.factories import make_agency, make_auxiliary
 from tests.pages.citizen_world import complaint_form, publish_notice, shown_codes, token_of
 
@@ -162,9 +160,7 @@ def test_a_wrong_code_and_an_unknown_number_answer_the_same_page(client: TestCli
 @pytest.fixture
 def tight(connection: Connection, data_dir: Path) -> Iterator[TestClient]:
     """The app with every rate limit at a twentieth."""
-    app = create_app(make_settings(data_dir, rate_limit_scale=0.05), engine=connection.engine, migrate=False)
-    app.state.ctx.sessions = sessionmaker(bind=connection, join_transaction_mode="create_savepoint",
-                                          info=leaf_info(app.state.ctx.leaf_key))
+    app = app_on(connection, make_settings(data_dir, rate_limit_scale=0.05))
     with TestClient(app) as c:
         yield c
 
