@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             ctx.engine.dispose()
 
     app = FastAPI(
+        telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False},
         title="auxduty",
         version="0.1.0",
         description=DESCRIPTION,
