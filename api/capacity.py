@@ -108,6 +108,10 @@ class Batches(Generic[T, R]):
                 return await entry.result
             self._waiting.remove(entry)
             raise ServiceBusy(max(1, round(self.wait_s))) from None
+        except asyncio.CancelledError:  # nobody waits for it any more: not begun, it is not done at all
+            if not entry.taken:
+                self._waiting.remove(entry)
+            raise
 
     def _start(self, work: Callable[[list[T]], Awaitable[list[R]]]) -> None:
         while self._running < self.size and self._waiting:

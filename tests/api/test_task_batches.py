@@ -106,6 +106,20 @@ def test_an_item_no_batch_took_in_time_is_told_the_service_is_busy_and_never_run
     assert work.batches == [[1]]
 
 
+def test_an_item_given_up_before_a_batch_took_it_never_runs() -> None:
+    async def main() -> _Work:
+        gate = asyncio.Event()
+        work = _Work(gate)
+        sent = await _arrive(Batches(1, 5.0), work, [1, 2, 3])
+        sent[1].cancel()  # its request went away while it waited
+        await asyncio.sleep(0)
+        gate.set()
+        assert await sent[0] == 10 and await sent[2] == 30
+        return work
+
+    assert asyncio.run(main()).batches == [[1], [3]]
+
+
 def test_a_failed_batch_fails_each_of_its_items_and_the_next_batch_runs() -> None:
     async def main() -> list[Any]:
         gate = asyncio.Event()
