@@ -5,14 +5,16 @@ exception layers, the matching of every route, FastAPI's dependency solving and 
 pool (who asks, then the write) cost more CPU than storing and logging the record. ``NewTasks`` (ASGI
 middleware, inside the request's id, figures and log line of api/observability.py) takes the request when
 it is the usual case, a new record from an auxiliary with a valid bearer token and a database slot free at
-once, and does in one trip to a thread what ``create_task`` (api/routes/fieldwork.py) and its dependencies
-do: who asks and the field context (one statement), ``record_new_task``, commit, the same ``TaskRead``.
+once, and does what ``create_task`` (api/routes/fieldwork.py) and its dependencies do, with the records that
+came meanwhile in one trip to a thread (below): who asks and the field context, the record admitted by the same
+rules and stored with its leaf, commit, the same ``TaskRead``.
 
 Everything else goes to the app with the body it sent, as if this middleware were not there: a bad token
 or body, another role, a record sent before, any refusal of the Measures, a commit that failed, a crowd
 waiting for slots, forbidden work (第十九条). Nothing this path began is kept then: it reads, and writes once,
-the record with its leaf (on PostgreSQL one statement committing alone: no BEGIN and COMMIT round trips),
-so the app's answer and its problem+json are exactly those of ``create_task``.
+the record with its leaf (on PostgreSQL one statement for the batch, committing alone: no BEGIN and COMMIT
+round trips; elsewhere in the record's savepoint), so the app's answer and its problem+json are exactly those
+of ``create_task``.
 
 Records are stored a batch at a time (``task_writers`` batches at once, by default 1): those that arrive while
 a batch is stored wait in the event loop, holding nothing, and go together in the next batch, on one thread and
