@@ -126,7 +126,7 @@ class NewTasks:
         if waiting is not None:  # after the answer, as create_task's background task does
             await ctx.push.announce([waiting])
 
-    async def _answer(self, ctx: AppContext, headers: Headers, body: bytes) -> tuple[bytes, uuid.UUID | None] | None:
+    async def _answer(self, ctx: AppContext, headers: Headers, body: bytes) -> _Answer:
         token = _bearer(headers)
         if token is None:
             return None

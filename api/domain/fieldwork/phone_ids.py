@@ -149,10 +149,8 @@ def insert_logged_once(session: Session, given: Mapping[str, Any], *, model: typ
         if stored is not None:
             record_stored(session, model, [stored], action, actor_id=actor_id)
         return stored
-    values = _completed(model, given)
-    [leaf] = stored_leaves(session, model, [values], action, actor_id=actor_id)
-    parameters = {**values, **{_LEAF_PARAMETER + name: value for name, value in leaf.items()}}
-    return values if session.connection().execute(_logged_once_statement(model), parameters).first() else None
+    [stored] = insert_logged_new(session, [(given, actor_id)], model=model, action=action)
+    return stored
 
 
 def insert_logged_new(session: Session, rows: Sequence[tuple[Mapping[str, Any], uuid.UUID | None]], *,
@@ -172,7 +170,7 @@ def insert_logged_new(session: Session, rows: Sequence[tuple[Mapping[str, Any], 
 
 @lru_cache(maxsize=64)
 def _logged_new_statement(model: type[Any], n: int) -> Any:
-    """``WITH stored AS (INSERT INTO <table> VALUES <n rows> ON CONFLICT (id) DO NOTHING RETURNING id) INSERT
+    """``WITH stored AS (INSERT INTO <table> SELECT <n rows> ON CONFLICT (id) DO NOTHING RETURNING id) INSERT
     INTO log_pending (...) <the leaf of each row stored> RETURNING entity_id``, made once for each n."""
     table, leaves = cast(Table, model.__table__), cast(Table, LogPending.__table__)
     key = inspect(model).primary_key[0]
@@ -191,20 +189,7 @@ def _union(selects: list[Select[Any]]) -> Select[Any] | CompoundSelect[Any]:
     return selects[0] if len(selects) == 1 else union_all(*selects)
 
 
-_LEAF_PARAMETER = "log_pending_"  # the leaf's parameters beside the row's, which are named as its columns
-
-
-@cache
-def _logged_once_statement(model: type[Any]) -> Any:
-    """``WITH stored AS (INSERT INTO <table> ... ON CONFLICT (id) DO NOTHING RETURNING id) INSERT INTO
-    log_pending (...) SELECT <the leaf> FROM stored RETURNING seq``, made once."""
-    table, leaves = cast(Table, model.__table__), cast(Table, LogPending.__table__)
-    key = inspect(model).primary_key[0]
-    stored = (postgresql_insert(table).values({c.key: bindparam(c.key, type_=c.type) for c in table.columns})
-              .on_conflict_do_nothing(index_elements=[key]).returning(key).cte("stored"))
-    columns = [c for c in leaves.columns if c.key != "seq"]
-    leaf = select(*(bindparam(_LEAF_PARAMETER + c.key, type_=c.type) for c in columns)).select_from(stored)
-    return insert(leaves).from_select([c.key for c in columns], leaf).returning(leaves.c.seq)
+_LEAF_PARAMETER = "log_pending_"  # the leaf's parameters beside the row's (each named <column>_<row index>)
 
 
 def insert_new(session: Session, rows: Sequence[Mapping[str, Any]], *, model: type[PhoneRow]
