@@ -24,7 +24,7 @@ from tests.pages.citizen_world import (
     publish_notice,
     token_of,
 )
-from tests.pw import keep_screenshot, phone_context
+from tests.pw import keep_screenshot, phone_context, wait_until
 from verification.qr_zbar import ZBAR_MISSING_REASON, zbar_available
 
 
@@ -67,8 +67,10 @@ def test_citizen_types_a_number_with_look_alikes_and_sees_the_badge(
         page.wait_for_selector('[data-status="valid"]')
         assert page.locator(".name").inner_text() == "张伟"
         assert "NJ0A1B2C3D" in page.locator(".who").inner_text()
-        # The ID photo really loads (a broken image has no natural width).
-        assert page.locator("img.photo").evaluate("img => img.complete && img.naturalWidth") == 300
+        # The ID photo really loads (a broken image has no natural width). The answer's page is drawn before
+        # its photo arrives, so wait for the image to finish, loaded or broken, then look.
+        wait_until(page, "document.querySelector('img.photo')?.complete")
+        assert page.locator("img.photo").evaluate("img => img.naturalWidth") == 300
         _checked(page, f"citizen-number-answer-{backend}")
         page.goto("/check")
         page.get_by_label("证件编号").fill("NJ9Z9Z9Z9Z")
