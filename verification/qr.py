@@ -4,10 +4,10 @@ Most photos are easy: a quarter-scale image (JPEG decoded at 1/2 scale by libjpe
 scans in about 20 ms. The rest go down ``PLAN``, a cascade of ever costlier looks at the candidate regions
 ``qr_regions`` finds: first, where the best region is smeared one way, that region with the camera shake
 divided out (``qr_deblur``); then full-resolution crops scaled to a module size zbar handles, binarised
-against their local mean (dim light, shadows, glare), sharpened (blur), contrast-stretched, larger or
-smaller; the whole frame at half and full scale come last, for a code the region finder missed. Every photo
-gets a time budget; the cascade stops at the first code read or when the budget is spent, and near its end
-skips the costly looks rather than let one run far past it.
+against their local mean (dim light, shadows, glare), with a focus blur divided out (a soft code), sharpened
+(blur), contrast-stretched, larger or smaller; the whole frame at half and full scale come last, for a code
+the region finder missed. Every photo gets a time budget; the cascade stops at the first code read or when
+the budget is spent, and near its end skips the costly looks rather than let one run far past it.
 
 zbar does most of the reading. Where the cascade also has zxing-cpp (optional: ``pip install zxing-cpp``), it
 gives the best region a second opinion at three scales once zbar's first looks have failed (its binariser
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from verification.qr_deblur import deshake
+from verification.qr_deblur import deshake, focus_blur, refocus
 from verification.qr_regions import (
     Region,
     adaptive_threshold,
@@ -116,6 +116,29 @@ def _deshaken(image: Image.Image, size: int) -> Image.Image | None:
     return deshake(image)
 
 
+_MODULES_ACROSS = 60
+"""About how many modules a badge's code spans, quiet zone included (version 10 to 13): a step's ``size``
+over this is the module's size in pixels."""
+
+
+_SOFT = 0.25
+"""A code whose edges are softer than a Gaussian of this many modules (``focus_blur``) is worth refocusing;
+a sharp one is left to the other looks, and the budget to them."""
+
+
+def _soft(image: Image.Image, size: int) -> bool:
+    return focus_blur(image) >= _SOFT * size / _MODULES_ACROSS
+
+
+def _refocused(image: Image.Image, size: int) -> Image.Image | None:
+    # A focus blur of a third of a module divided out, the filter holding back where noise would win.
+    return refocus(image, 0.35 * size / _MODULES_ACROSS, 0.01) if _soft(image, size) else None
+
+
+def _refocused_more(image: Image.Image, size: int) -> Image.Image | None:
+    return refocus(image, 0.5 * size / _MODULES_ACROSS, 0.003) if _soft(image, size) else None
+
+
 def scan_zxing_thresholds(image: Image.Image) -> list[bytes]:
     """zxing-cpp with each of its binarisers in turn (local mean, fixed, histogram) until one reads: a code
     with the shake divided out rings at its edges, and which threshold that ringing fools differs by photo."""
@@ -167,6 +190,10 @@ PLAN: tuple[Step, ...] = (
     # first deshake look at 300 pixels is too coarse to restore; read by zxing-cpp's binarisers in turn.
     Step(_deshaken, size=400, reader=scan_zxing_thresholds, weight=6),
     Step(_deshaken, size=560, reader=scan_zxing_thresholds, weight=6),
+    # A focus blur divided out (qr_deblur.refocus), for codes too soft for the sharpened looks: first a third
+    # of a module, then half a module at a finer scale; read by zxing-cpp's binarisers in turn.
+    Step(_refocused, size=300, reader=scan_zxing_thresholds, weight=6),
+    Step(_refocused_more, size=400, reader=scan_zxing_thresholds, weight=6),
     Step(_sharpened, size=800, reader=scan_zxing),
     Step(_sharpened, size=280),
     Step(_binarised, size=800),

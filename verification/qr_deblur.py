@@ -1,4 +1,5 @@
-"""Undo camera shake on the candidate region of a photo, so a code smeared over several modules reads again.
+"""Undo camera shake (and focus blur) on the candidate region of a photo, so a code smeared over several
+modules, or too soft to read, reads again.
 
 A hand that moves while the shutter is open drags every point of the picture along a short line: the photo is
 the sharp one convolved with that line (the point spread function). Knowing the line, a Wiener filter divides
@@ -11,6 +12,9 @@ in is worked on (a few hundred pixels a side, some milliseconds with numpy's FFT
   direction of the shake. A crop whose gradients are nearly isotropic was not shaken, and is left alone.
 - length: the spectrum of a line of length L has zeros every 1/L along the line's direction, so the cepstrum
   (the inverse transform of the log spectrum) has its deepest trough at distance L along that direction.
+
+A code out of focus is the sharp one convolved with a Gaussian instead (``refocus``): no direction to find,
+and its width is guessed in modules by the cascade, which tries a narrower and a wider one.
 
 The result is normalised to 0..255 and enlarged twice, which suits zxing-cpp's and zbar's samplers best.
 """
@@ -141,8 +145,35 @@ def deshake(image: Image.Image) -> Image.Image | None:
     if shake.length < _WORTH_UNDOING:
         return None
     blur = np.fft.rfft2(_line_spread(shake, shape)) * _gaussian_spectrum(shape, _FOCUS_SIGMA)
-    restored = np.fft.irfft2(spectrum * np.conj(blur) / (np.abs(blur) ** 2 + _NOISE_TO_SIGNAL), s=shape)
-    restored = restored[: pixels.shape[0], : pixels.shape[1]]
+    return _divided_out(pixels.shape, spectrum, shape, blur, _NOISE_TO_SIGNAL)
+
+
+def focus_blur(image: Image.Image) -> float:
+    """How soft ``image``'s sharpest edges are, as the sigma in pixels of a Gaussian blur that would make a
+    step from dark to light as steep as they are: the contrast over the steepest gradients (a Gaussian's edge
+    has slope contrast / (sigma * sqrt(2 pi)) at its steepest). A sharp code's edges span a pixel or so."""
+    pixels = np.asarray(image, dtype=np.float64)
+    gy, gx = np.gradient(pixels)
+    low, high = np.percentile(pixels, (2, 98))
+    steepest = float(np.percentile(np.hypot(gx, gy), 99.5))
+    return float(high - low) / (math.sqrt(2 * math.pi) * steepest) if steepest > 0 else math.inf
+
+
+def refocus(image: Image.Image, sigma: float, noise_to_signal: float) -> Image.Image:
+    """``image`` (grayscale) with a focus blur of ``sigma`` pixels (a Gaussian) divided out by a Wiener filter,
+    stretched to 0..255 and enlarged twice. For a code too soft for a sharpening to read: a Gaussian's spectrum
+    falls off smoothly, so a fair guess of its width, in modules, restores the modules' edges."""
+    pixels = np.asarray(image, dtype=np.float64)
+    shape = (_fast_size(pixels.shape[0]), _fast_size(pixels.shape[1]))
+    spectrum = np.fft.rfft2(_tapered(pixels), s=shape)
+    return _divided_out(pixels.shape, spectrum, shape, _gaussian_spectrum(shape, sigma), noise_to_signal)
+
+
+def _divided_out(size: tuple[int, ...], spectrum: _Spectrum, shape: tuple[int, int], blur: _Spectrum | _Array,
+                 noise_to_signal: float) -> Image.Image:
+    """The Wiener filter of ``blur`` applied to ``spectrum``, cut back to ``size``, stretched and enlarged."""
+    restored = np.fft.irfft2(spectrum * np.conj(blur) / (np.abs(blur) ** 2 + noise_to_signal), s=shape)
+    restored = restored[: size[0], : size[1]]
     low, high = np.percentile(restored, (1, 99))
     scaled = np.clip((restored - low) * (255 / max(high - low, 1e-6)), 0, 255).astype(np.uint8)
     sharp = Image.fromarray(scaled)

@@ -88,3 +88,30 @@ def test_each_binariser_is_tried_until_one_reads(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(zxingcpp, "read_barcodes", counted)
     assert qr.scan_zxing_thresholds(qr_image()) == [BADGE_URL.encode()]
     assert tried == list(qr._BINARIZERS[:2])
+
+
+REFOCUS = tuple(step for step in qr.PLAN if step.look in (qr._refocused, qr._refocused_more))
+WITHOUT_REFOCUS = tuple(step for step in qr.PLAN if step not in REFOCUS)
+
+
+def defocused_photo(scale: int, sigma_modules: float) -> bytes:
+    """A code out of focus: the photo blurred by a Gaussian ``sigma_modules`` modules wide."""
+    code = qr_image(scale=scale).rotate(20, expand=True, fillcolor=255, resample=Image.Resampling.BICUBIC)
+    photo = photo_of(code, size=(1600, 1200), at=(500, 300))
+    return jpeg_bytes(photo.filter(ImageFilter.GaussianBlur(sigma_modules * scale)))
+
+
+@pytest.mark.skipif(not qr.zxing_available(), reason="zxing-cpp is not installed")
+@pytest.mark.parametrize(("scale", "sigma_modules"), [(3, 0.55), (4, 0.6), (5, 0.65)])
+def test_a_code_out_of_focus_is_read_only_with_the_focus_blur_divided_out(scale: int, sigma_modules: float) -> None:
+    assert len(REFOCUS) == 2
+    data = defocused_photo(scale, sigma_modules)
+    assert qr.decode_qr_bytes(data, budget_s=NO_HURRY, plan=WITHOUT_REFOCUS) is None
+    assert qr.decode_qr_bytes(data, budget_s=NO_HURRY) == BADGE_URL
+
+
+def test_a_sharp_code_is_not_refocused_and_a_soft_one_is() -> None:
+    sharp = qr_image(scale=5)
+    assert qr._refocused(sharp, sharp.width) is None and qr._refocused_more(sharp, sharp.width) is None
+    soft = sharp.filter(ImageFilter.GaussianBlur(0.5 * 5))
+    assert qr._refocused(soft, soft.width) is not None
