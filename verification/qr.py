@@ -190,8 +190,9 @@ PLAN: tuple[Step, ...] = (
     # first deshake look at 300 pixels is too coarse to restore; read by zxing-cpp's binarisers in turn.
     Step(_deshaken, size=400, reader=scan_zxing_thresholds, weight=6),
     Step(_deshaken, size=560, reader=scan_zxing_thresholds, weight=6),
-    # A focus blur divided out (qr_deblur.refocus), for codes too soft for the sharpened looks: first a third
-    # of a module, then half a module at a finer scale; read by zxing-cpp's binarisers in turn.
+    # A focus blur divided out (qr_deblur.refocus), for a code too soft for every look above, and only where
+    # the region's edges are soft (``_soft``): first a third of a module, then half a module at a finer scale;
+    # read by zxing-cpp's binarisers in turn.
     Step(_refocused, size=300, reader=scan_zxing_thresholds, weight=6),
     Step(_refocused_more, size=400, reader=scan_zxing_thresholds, weight=6),
     Step(_sharpened, size=800, reader=scan_zxing),
