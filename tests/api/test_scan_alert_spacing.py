@@ -53,15 +53,16 @@ def test_scans_arriving_during_a_write_wait_out_the_spacing_and_go_together(writ
 
 def test_a_lone_scan_after_a_quiet_spell_is_written_at_once(written: _Written) -> None:
     async def two_apart() -> list[float]:
-        alerts = ScanAlerts(None, DatabaseSlots(4, 5.0), spacing_s=0.2)  # type: ignore[arg-type]
+        alerts = ScanAlerts(None, DatabaseSlots(4, 5.0), spacing_s=0.5)  # type: ignore[arg-type]
         began = []
         for _ in range(2):
             began.append(time.monotonic())
             await alerts.keep(_scan())
-            await asyncio.sleep(0.25)  # longer than the spacing
+            await asyncio.sleep(0.6)  # longer than the spacing
         return began
 
     began = asyncio.run(two_apart())
     assert [n for _, n in written.writes] == [1, 1]
-    assert all(w - b < 0.1 for (w, _), b in zip(written.writes, began, strict=True))
+    # Written at once: well before the spacing would have run out (a loaded machine's thread handoff aside).
+    assert all(w - b < 0.4 for (w, _), b in zip(written.writes, began, strict=True))
 
