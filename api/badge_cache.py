@@ -9,9 +9,10 @@ answers that read it are forgotten:
 * on every other host and worker through Redis pub/sub (``AUXDUTY_REDIS_URL``), typically within milliseconds;
   a subscriber that loses its connection forgets everything when it is back, as it may have missed a change;
 * on one host without Redis, through a journal file in the data dir: every such commit appends the keys it
-  touched as one line, and every worker stats the file before it answers (a microsecond) and reads what was
-  appended since it last looked, forgetting only those answers; the journal is started afresh past 1 MiB, and a
-  worker that finds a new file forgets everything;
+  touched as one line and then writes a new stamp in a small file every worker maps into memory; every worker
+  reads the stamp before it answers (no system call) and, when it changed, reads what was appended since it
+  last looked, forgetting only those answers; the journal is started afresh past 1 MiB, and a worker that finds
+  a new file forgets everything; a worker also looks at the file itself every ``LOOK_EVERY_S``;
 * and, as a safety net whatever happens to a message, every answer is forgotten after
   ``AUXDUTY_BADGE_CACHE_SECONDS``, or sooner when the answer itself says it stops being true then with nothing
   written (a term of employment running out at midnight: ``BadgeCheck.good_for``).
@@ -28,6 +29,7 @@ touched since that ticket: an answer read from a state that a commit is replacin
 import heapq
 import json
 import logging
+import mmap
 import os
 import random
 import secrets
@@ -74,6 +76,23 @@ def keys_of(obj: object) -> set[str]:
     return set()
 
 
+STAMP_BYTES = 8
+LOOK_EVERY_S = 1.0
+"""A worker looks at the journal itself at least this often, whatever the stamp says: a data dir wiped under
+a running service (its stamp file with it) is noticed within this time."""
+
+
+def _mapped_stamp(path: Path) -> mmap.mmap:
+    """The stamp file, made if missing, mapped shared into this process."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_size < STAMP_BYTES:
+            os.ftruncate(fd, STAMP_BYTES)  # two workers starting at once both make it this size: no harm
+        return mmap.mmap(fd, STAMP_BYTES)
+    finally:
+        os.close(fd)
+
+
 class Journal:
     """The changes journal of one data dir (one host's workers, when there is no Redis): a line per commit, the
     writer's origin and the keys it touched."""
@@ -84,6 +103,19 @@ class Journal:
         self.path = data_dir / "badge-changes.log"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.touch(exist_ok=True)
+        self._stamp = _mapped_stamp(data_dir / "badge-changes.stamp")
+
+    def stamp(self) -> bytes:
+        """What the last writer to the journal wrote in the stamp file, read from shared memory: no system
+        call per badge check (a stat of the journal was one, made without the interpreter lock, which a worker
+        thread may take meanwhile). bench/verify on PostgreSQL in one run: 13,139 checks a second with no
+        changes against 12,457 with a stat per check, 7,395 against 6,896 with 20 changes a second."""
+        return self._stamp[:STAMP_BYTES]
+
+    def mark(self) -> None:
+        """Write a new stamp: every worker that reads it looks at the journal again. After every change of the
+        journal, so that a worker that saw the stamp before the change sees another after it."""
+        self._stamp[:STAMP_BYTES] = random.getrandbits(8 * STAMP_BYTES).to_bytes(STAMP_BYTES, "little")
 
     def position(self) -> tuple[int, int]:
         """(inode, size) of the journal now; a missing journal is made afresh (a data dir wiped under us)."""
@@ -103,6 +135,7 @@ class Journal:
             size = os.fstat(fd).st_size
         finally:
             os.close(fd)
+        self.mark()
         if size > self.MAX_BYTES:
             self.restart()
 
@@ -112,6 +145,7 @@ class Journal:
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}")
         tmp.write_bytes(b"")
         os.replace(tmp, self.path)
+        self.mark()
 
     def read(self, inode: int, start: int, end: int) -> tuple[list[tuple[str, list[str]]], int] | None:
         """The whole lines between ``start`` and ``end`` of the journal with ``inode``, and where they end; None
@@ -151,8 +185,12 @@ class BadgeCache(Generic[V]):
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.journal = journal
         self.origin = secrets.token_hex(6)  # this process's lines in the journal, which it has applied already
+        # The stamp is read before the position, so that any line appended after the position was read comes
+        # with another stamp (``catch_up``).
+        self._stamp = journal.stamp() if journal else b""
         self._cursor = journal.position() if journal else (0, 0)  # how far this process has read the journal
         self.size, self.ttl, self.clock = size, ttl, clock
+        self._look_after = clock() + LOOK_EVERY_S
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, _Entry[V]] = OrderedDict()
         # (expires, token) of every answer put, soonest first; one forgotten or stored afresh is skipped when met.
@@ -167,29 +205,41 @@ class BadgeCache(Generic[V]):
         _caches.add(self)
 
     def catch_up(self) -> None:
-        """Apply what other workers of this host appended to the journal since this one last looked."""
-        if self.journal is None:
+        """Apply what other workers of this host appended to the journal since this one last looked. Every check
+        asks this first; while the stamp is the one seen when the journal was last read to its end, nothing was
+        appended since, and it costs a read of shared memory (``Journal.stamp``)."""
+        journal = self.journal
+        if journal is None:
             return
-        if self.journal.position() == self._cursor:
+        stamp = journal.stamp()
+        if stamp == self._stamp and self.clock() < self._look_after:
+            return
+        self._look_after = self.clock() + LOOK_EVERY_S
+        if journal.position() == self._cursor:
+            self._stamp = stamp  # read before the position: a line appended since comes with another stamp
             return
         with self._lock:
             # Looked at again under the lock: a position taken before another thread read further (it reads
             # a smaller size) was taken for a truncated journal, and every answer was forgotten, several times a
             # second under a crowd of misses on many threads, which made more misses.
-            inode, size = self.journal.position()
+            stamp = journal.stamp()
+            inode, size = journal.position()
             seen_inode, offset = self._cursor
             if (inode, size) == (seen_inode, offset):
+                self._stamp = stamp
                 return
             if inode != seen_inode or size < offset:  # a new journal: what the old one said after us is unknown
                 self._invalidate_locked({EVERYTHING})
                 offset = 0
-            read = self.journal.read(inode, offset, size)
+            read = journal.read(inode, offset, size)
             if read is None:
                 self._invalidate_locked({EVERYTHING})
                 self._cursor = (0, 0)
                 return
             lines, offset = read
             self._cursor = (inode, offset)
+            if offset == size:  # else a line still being written: looked at again at the next check
+                self._stamp = stamp
             keys = {k for origin, ks in lines if origin != self.origin for k in ks}
             if keys:
                 self._invalidate_locked(keys)

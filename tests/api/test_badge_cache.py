@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event, select, update
 from sqlalchemy.orm import Session
 
-from api.badge_cache import BadgeCache, Journal, auxiliary_key, credential_key
+from api.badge_cache import LOOK_EVERY_S, BadgeCache, Journal, auxiliary_key, credential_key
 from api.db import leaf_info
 from api.domain.models import Auxiliary, AuxiliaryStatus, Credential, Role
 from api.main import create_app
@@ -60,14 +60,16 @@ def test_an_answer_read_before_another_workers_commit_is_not_kept(tmp_path: Path
 
 
 def test_a_journal_started_afresh_forgets_everything_and_a_half_written_line_waits(tmp_path: Path) -> None:
+    now = [0.0]
     journal = Journal(tmp_path)
-    cache: BadgeCache[str] = BadgeCache(journal)
+    cache: BadgeCache[str] = BadgeCache(journal, clock=lambda: now[0])
     cache.put("t", cache.ticket(), ["a:1"], "answer")
     with open(journal.path, "ab") as f:
         f.write(b"elsewhere a:1")  # no newline yet: the writer is still at it
+    journal.mark()  # (a writer marks after its whole line; a reader may still meet the line half written)
     assert cache.get("t") == "answer"
     with open(journal.path, "ab") as f:
-        f.write(b"\n")
+        f.write(b"\n")  # no new stamp: the half line read last time is looked at again until it is whole
     assert cache.get("t") is None
     cache.put("u", cache.ticket(), ["a:2"], "answer")
     Journal.MAX_BYTES, saved = 10, Journal.MAX_BYTES
@@ -77,8 +79,39 @@ def test_a_journal_started_afresh_forgets_everything_and_a_half_written_line_wai
         Journal.MAX_BYTES = saved
     assert journal.path.stat().st_size == 0 and cache.get("u") is None
     cache.put("v", cache.ticket(), ["a:4"], "answer")
-    journal.path.unlink()  # a data dir wiped under a running worker
+    journal.path.unlink()  # a data dir wiped under a running worker: its stamp cannot say so
+    (tmp_path / "badge-changes.stamp").unlink()
+    assert cache.get("v") == "answer"
+    now[0] += LOOK_EVERY_S  # but the worker looks at the journal itself every LOOK_EVERY_S
     assert cache.get("v") is None
+
+
+def test_a_check_reads_no_file_while_no_worker_wrote_to_the_journal(tmp_path: Path) -> None:
+    """A check reads the stamp, in shared memory, not the journal's size (a system call, made without the
+    interpreter lock): only another worker's line sends it to the journal, and then once."""
+    journal = Journal(tmp_path)
+    cache: BadgeCache[str] = BadgeCache(journal, clock=lambda: 0.0)
+    cache.put("t1", cache.ticket(), [auxiliary_key("aux1")], "answer1")
+    cache.put("t2", cache.ticket(), [auxiliary_key("aux2")], "answer2")
+    looks: list[tuple[int, int]] = []
+    real = Journal.position
+
+    def position() -> tuple[int, int]:
+        looks.append(real(journal))
+        return looks[-1]
+
+    journal.position = position  # type: ignore[method-assign]
+    for _ in range(100):
+        assert cache.get("t1") == "answer1"
+    assert looks == []
+    BadgeCache(Journal(tmp_path)).announce({auxiliary_key("aux1")})  # another worker of this host commits
+    assert cache.get("t1") is None and cache.get("t2") == "answer2"
+    assert cache.get("t2") == "answer2"
+    assert len(looks) == 2  # looked once (outside the lock and again under it), then no more
+    cache.announce({auxiliary_key("aux2")})  # its own line (applied at its own commit): read past once
+    assert cache.get("t2") == "answer2"
+    seen = len(looks)
+    assert cache.get("t2") == "answer2" and len(looks) == seen
 
 
 def test_a_change_forgets_only_the_answers_that_read_it() -> None:
