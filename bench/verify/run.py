@@ -2,6 +2,7 @@
 
     python -m bench.verify.run [--backend sqlite|postgresql|both] [--badges 1000] [--changes 20]
                                [--duration 10] [--connections 32] [--redis URL] [--before REV]
+                               [--repeat 1]
 
 One ``auxduty serve`` worker on a fresh database holds ``--badges`` auxiliaries, hired, trained and badged through
 the API. wrk (2 threads, ``--connections``) asks ``GET /api/public/verify/{token}`` for a badge picked at random
@@ -12,7 +13,9 @@ each service, and each service's rows are divided by the bare figures measured j
 
 With ``--redis`` the service carries changes between workers through Redis, as a deployment of many hosts does;
 without, through the data dir, as a laptop or a single host does. ``--before REV`` also measures the service as
-it was at commit REV (a worktree of this repository), in the same run, on the same seeded data.
+it was at commit REV (a worktree of this repository), in the same run, on the same seeded data. ``--repeat N``
+makes N runs with changes per service and prints their p99s and median: on a shared machine one run's p99 moves
+by several milliseconds from one minute to the next.
 
 After each run every changed badge is checked once more: an answer that still shows the status before the last
 change is a stale answer, and the bench exits 1.
@@ -20,6 +23,7 @@ change is a stale answer, and the bench exits 1.
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,7 +158,8 @@ def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
         remember_all(base, world.badges)  # every badge asked once before the clock starts, as a city's are
         wrk.run(base + PATH, duration=2, connections=args.connections, script=script,
                 script_args=(str(tokens), PATH))
-        for changes in sorted({0.0, args.changes}):
+        p99s: list[float] = []
+        for changes in [0.0] + [args.changes] * (args.repeat if args.changes else 0):
             counted = answer_counts(base)
             with Changer(base, world, changes).running() as changer:
                 figures = wrk.run(base + PATH, duration=args.duration, connections=args.connections, script=script,
@@ -170,10 +175,14 @@ def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
                 lines.append(f"    {reads:.0f} answers read from the database by scans "
                              f"({reads / args.duration:.1f}/s), {again:.0f} read again in batches before they ran out")
             if changes:
+                p99s.append(figures.p99_ms)
                 ms = sorted(changer.latencies) or [0.0]
                 lines.append(f"    {changer.done} changes made ({changer.done / args.duration:.1f}/s, "
                              f"{changer.failed} refused, p50 {ms[len(ms) // 2]:.0f} ms); "
                              f"stale answers after: {len(stale)} {stale[:3]}")
+    if len(p99s) > 1:
+        lines.append(f"    p99 at {args.changes:g} changes/s over {len(p99s)} runs: "
+                     f"{', '.join(f'{v:.1f}' for v in p99s)} ms (median {statistics.median(p99s):.1f})")
     drop_database(backend, DATABASE)
     return ok
 
@@ -187,6 +196,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--redis", default="", help="e.g. redis://127.0.0.1:6379/3; '' for none")
     parser.add_argument("--before", default="", help="also measure the service as it was at this commit")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs with changes per service, one after another (this machine's p99 drifts)")
     args = parser.parse_args()
     wrk.need_wrk()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
