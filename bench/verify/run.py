@@ -17,6 +17,9 @@ it was at commit REV (a worktree of this repository), in the same run, on the sa
 makes N runs with changes per service and prints their p99s and median: on a shared machine one run's p99 moves
 by several milliseconds from one minute to the next.
 
+Each run also prints how many ticks of the service's event-loop timer ran more than 10 ms late (from its /metrics):
+a scan's p99 is mostly the loop being held up, by threads holding the interpreter lock, while it waits.
+
 After each run every changed badge is checked once more: an answer that still shows the status before the last
 change is a stale answer, and the bench exits 1.
 """
@@ -113,12 +116,30 @@ def remember_all(base: str, badges: list[Badge]) -> None:
         t.join()
 
 
-def answer_counts(base: str) -> dict[str, float]:
-    """The service's remembered answers by outcome (/metrics); empty where the service does not count them."""
-    text = httpx2.get(base + "/metrics", timeout=30).text
+def answer_counts(text: str) -> dict[str, float]:
+    """The service's remembered answers by outcome, from its /metrics ``text``; empty where it does not count them."""
     prefix = 'auxduty_badge_answers_total{outcome="'
     return {line[len(prefix):].split('"', 1)[0]: float(line.rsplit(" ", 1)[1])
             for line in text.splitlines() if line.startswith(prefix)}
+
+
+LATE_S = "0.01"
+"""A tick of the service's event-loop timer (api/event_loop.py, every 0.1 s) later than this is counted late."""
+
+
+def loop_ticks(text: str) -> tuple[float, float]:
+    """(ticks, ticks more than ``LATE_S`` late) of the service's event-loop timer so far, from its /metrics
+    ``text``; (0, 0) where the service does not measure it. Every request waiting on the loop then waited too,
+    so the share of late ticks is the share of the run that the loop was kept from running by that much."""
+    name = "auxduty_event_loop_lag_seconds"
+    values = {line.split(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+              if line.startswith(name)}
+    ticks = values.get(f"{name}_count", 0.0)
+    return ticks, ticks - values.get(f'{name}_bucket{{le="{LATE_S}"}}', ticks)
+
+
+def metrics_text(base: str) -> str:
+    return httpx2.get(base + "/metrics", timeout=30).text
 
 
 def stale_answers(base: str, badges: list[Badge]) -> list[str]:
@@ -160,11 +181,13 @@ def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
                 script_args=(str(tokens), PATH))
         p99s: list[float] = []
         for changes in [0.0] + [args.changes] * (args.repeat if args.changes else 0):
-            counted = answer_counts(base)
+            text_before = metrics_text(base)
+            counted, ticked = answer_counts(text_before), loop_ticks(text_before)
             with Changer(base, world, changes).running() as changer:
                 figures = wrk.run(base + PATH, duration=args.duration, connections=args.connections, script=script,
                                   script_args=(str(tokens), PATH))
-            after = answer_counts(base)
+            text_after = metrics_text(base)
+            after, ticks_after = answer_counts(text_after), loop_ticks(text_after)
             again = after.get("read_again", 0) - counted.get("read_again", 0)
             reads = after.get("stored", 0) - counted.get("stored", 0) - again
             stale = stale_answers(base, world.toggled)
@@ -174,6 +197,10 @@ def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
             if counted:
                 lines.append(f"    {reads:.0f} answers read from the database by scans "
                              f"({reads / args.duration:.1f}/s), {again:.0f} read again in batches before they ran out")
+            ticks, late = ticks_after[0] - ticked[0], ticks_after[1] - ticked[1]
+            if ticks:
+                lines.append(f"    event loop: {late:.0f} of {ticks:.0f} timer ticks ran more than "
+                             f"{float(LATE_S) * 1000:g} ms late ({late / ticks:.0%})")
             if changes:
                 p99s.append(figures.p99_ms)
                 ms = sorted(changer.latencies) or [0.0]
