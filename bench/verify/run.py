@@ -9,13 +9,15 @@ the API. wrk (2 threads, ``--connections``) asks ``GET /api/public/verify/{token
 among all of them at every request, while an agency admin suspends and reinstates 40 of them ``--changes`` times a
 second through the API (a dead badge's scan is kept as an alert: those checks write). The bare FastAPI endpoint
 (bench/verify/bare.py, one uvicorn worker) is measured in the same run with the same random paths, again before
-each service, and each service's rows are divided by the bare figures measured just before them.
+each database's services, and each service's rows are divided by the bare figures measured last before them.
 
 With ``--redis`` the service carries changes between workers through Redis, as a deployment of many hosts does;
 without, through the data dir, as a laptop or a single host does. ``--before REV`` also measures the service as
-it was at commit REV (a worktree of this repository), in the same run, on the same seeded data. ``--repeat N``
-makes N runs with changes per service and prints their p99s and median: on a shared machine one run's p99 moves
-by several milliseconds from one minute to the next.
+it was at commit REV (a worktree of this repository), in the same run, on the same kind of seeded data: both
+services run at once and take turns run by run, so that both meet the machine as it is within seconds (with
+``--redis`` each also hears the other's changes, of badges it does not have). ``--repeat N`` makes N runs with
+changes per service and prints their p99s and median: on a shared machine one run's p99 moves by several
+milliseconds from one minute to the next.
 
 Each run also prints how many ticks of the service's event-loop timer ran more than 10 ms late (from its /metrics):
 a scan's p99 is mostly the loop being held up, by threads holding the interpreter lock, while it waits.
@@ -33,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -162,56 +164,97 @@ def before_checkout(rev: str, tmp: Path) -> Iterator[Path]:
         subprocess.run(["git", "worktree", "remove", "--force", str(where)], check=False, capture_output=True)
 
 
-def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | None, label: str,
-            lines: list[str]) -> bool:
-    """One service (this checkout, or ``source``) on a fresh database: seeded, then wrk with changes."""
-    data = tmp / f"data-{backend}-{label}"
-    env = service_env(fresh_database(backend, DATABASE, tmp), data, redis_url=args.redis, light_hashes=True)
+@dataclass
+class Served:
+    """One service under measurement, seeded and warmed, and what its runs with changes gave."""
+
+    backend: str
+    label: str
+    base: str
+    world: World
+    tokens: Path
+    script: Path
+    p99s: list[float] = field(default_factory=list)
+    ok: bool = True
+
+
+@contextmanager
+def serving(args: argparse.Namespace, backend: str, tmp: Path, source: Path | None, label: str) -> Iterator[Served]:
+    """One service (this checkout, or ``source``) on a fresh database of its own, its badges seeded, until the
+    block ends."""
+    key = "now" if source is None else "before"
+    database = f"{DATABASE}_{key}"
+    env = service_env(fresh_database(backend, database, tmp), tmp / f"data-{backend}-{key}", redis_url=args.redis,
+                      light_hashes=True)
     env["AUXDUTY_RATE_LIMIT_SCALE"] = "1000000"  # one client machine stands for a city's phones
     env["AUXDUTY_METRICS_ALLOW"] = "127.0.0.1"
     cli(env, "create-admin", "--username", JUSTICE, "--password", PASSWORD, source=source)
-    ok = True
-    with running_service(env, tmp / f"serve-{backend}-{label}.log", source) as base:
+    with running_service(env, tmp / f"serve-{backend}-{key}.log", source) as base:
         world = seed(base, badges=args.badges, tag=os.urandom(3).hex())
-        tokens = tmp / "tokens.txt"
+        tokens = tmp / f"tokens-{key}.txt"
         tokens.write_text("\n".join(b.token for b in world.badges) + "\n")
-        script = wrk.write_script(tmp, "pick.lua", wrk.PICK_LINE)
-        remember_all(base, world.badges)  # every badge asked once before the clock starts, as a city's are
-        wrk.run(base + PATH, duration=2, connections=args.connections, script=script,
-                script_args=(str(tokens), PATH))
-        p99s: list[float] = []
-        for changes in [0.0] + [args.changes] * (args.repeat if args.changes else 0):
-            text_before = metrics_text(base)
-            counted, ticked = answer_counts(text_before), loop_ticks(text_before)
-            with Changer(base, world, changes).running() as changer:
-                figures = wrk.run(base + PATH, duration=args.duration, connections=args.connections, script=script,
-                                  script_args=(str(tokens), PATH))
-            text_after = metrics_text(base)
-            after, ticks_after = answer_counts(text_after), loop_ticks(text_after)
-            again = after.get("read_again", 0) - counted.get("read_again", 0)
-            reads = after.get("stored", 0) - counted.get("stored", 0) - again
-            stale = stale_answers(base, world.toggled)
-            ok = ok and not stale and changer.failed == 0
-            name = f"verify {backend} {label}, {changes:g} changes/s"
-            lines.append(wrk.row(name, figures, args.bare_figures))
-            if counted:
-                lines.append(f"    {reads:.0f} answers read from the database by scans "
-                             f"({reads / args.duration:.1f}/s), {again:.0f} read again in batches before they ran out")
-            ticks, late = ticks_after[0] - ticked[0], ticks_after[1] - ticked[1]
-            if ticks:
-                lines.append(f"    event loop: {late:.0f} of {ticks:.0f} timer ticks ran more than "
-                             f"{float(LATE_S) * 1000:g} ms late ({late / ticks:.0%})")
-            if changes:
-                p99s.append(figures.p99_ms)
-                ms = sorted(changer.latencies) or [0.0]
-                lines.append(f"    {changer.done} changes made ({changer.done / args.duration:.1f}/s, "
-                             f"{changer.failed} refused, p50 {ms[len(ms) // 2]:.0f} ms); "
-                             f"stale answers after: {len(stale)} {stale[:3]}")
-    if len(p99s) > 1:
-        lines.append(f"    p99 at {args.changes:g} changes/s over {len(p99s)} runs: "
-                     f"{', '.join(f'{v:.1f}' for v in p99s)} ms (median {statistics.median(p99s):.1f})")
-    drop_database(backend, DATABASE)
-    return ok
+        yield Served(backend, label, base, world, tokens, wrk.write_script(tmp, "pick.lua", wrk.PICK_LINE))
+    drop_database(backend, database)
+
+
+def warm(args: argparse.Namespace, served: Served) -> None:
+    """Every badge asked once before the clock starts, as a city's are, then 2 s of wrk."""
+    remember_all(served.base, served.world.badges)
+    wrk.run(served.base + PATH, duration=2, connections=args.connections, script=served.script,
+            script_args=(str(served.tokens), PATH))
+
+
+def measure(args: argparse.Namespace, served: Served, changes: float, lines: list[str]) -> None:
+    """One run of wrk against ``served`` while ``changes`` statuses change a second; its rows in ``lines``."""
+    base, world = served.base, served.world
+    text_before = metrics_text(base)
+    counted, ticked = answer_counts(text_before), loop_ticks(text_before)
+    with Changer(base, world, changes).running() as changer:
+        figures = wrk.run(base + PATH, duration=args.duration, connections=args.connections, script=served.script,
+                          script_args=(str(served.tokens), PATH))
+    text_after = metrics_text(base)
+    after, ticks_after = answer_counts(text_after), loop_ticks(text_after)
+    again = after.get("read_again", 0) - counted.get("read_again", 0)
+    reads = after.get("stored", 0) - counted.get("stored", 0) - again
+    stale = stale_answers(base, world.toggled)
+    served.ok = served.ok and not stale and changer.failed == 0
+    lines.append(wrk.row(f"verify {served.backend} {served.label}, {changes:g} changes/s", figures,
+                         args.bare_figures))
+    if counted:
+        lines.append(f"    {reads:.0f} answers read from the database by scans "
+                     f"({reads / args.duration:.1f}/s), {again:.0f} read again in batches before they ran out")
+    ticks, late = ticks_after[0] - ticked[0], ticks_after[1] - ticked[1]
+    if ticks:
+        lines.append(f"    event loop: {late:.0f} of {ticks:.0f} timer ticks ran more than "
+                     f"{float(LATE_S) * 1000:g} ms late ({late / ticks:.0%})")
+    if changes:
+        served.p99s.append(figures.p99_ms)
+        ms = sorted(changer.latencies) or [0.0]
+        lines.append(f"    {changer.done} changes made ({changer.done / args.duration:.1f}/s, "
+                     f"{changer.failed} refused, p50 {ms[len(ms) // 2]:.0f} ms); "
+                     f"stale answers after: {len(stale)} {stale[:3]}")
+
+
+def measure_backend(args: argparse.Namespace, backend: str, tmp: Path, lines: list[str]) -> bool:
+    """This checkout's service, and with ``--before`` the one at that commit beside it, both running at once:
+    their runs take turns (each goes first every other time), so the two meet the same machine within seconds
+    of each other. Idle, a service only listens."""
+    with ExitStack() as stack:
+        services = [stack.enter_context(serving(args, backend, tmp, None, "now"))]
+        if args.before:
+            source = stack.enter_context(before_checkout(args.before, tmp))
+            services.append(stack.enter_context(serving(args, backend, tmp, source, f"at {args.before[:10]}")))
+        for served in services:  # once all are seeded (that takes a minute): no answer ages meanwhile
+            warm(args, served)
+        for k, changes in enumerate([0.0] + [args.changes] * (args.repeat if args.changes else 0)):
+            for served in services if k % 2 == 0 else services[::-1]:  # neither always goes first
+                measure(args, served, changes, lines)
+    for served in services:
+        if len(served.p99s) > 1:
+            lines.append(f"    p99 of {backend} {served.label} at {args.changes:g} changes/s over {len(served.p99s)} "
+                         f"runs: {', '.join(f'{v:.1f}' for v in served.p99s)} ms "
+                         f"(median {statistics.median(served.p99s):.1f})")
+    return all(served.ok for served in services)
 
 
 def main() -> None:
@@ -233,8 +276,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="auxduty-verify-") as tmp_name:
         tmp = Path(tmp_name)
         def yardstick() -> None:
-            # Measured again before each service, so that a machine that gets busier (or quieter) during the
-            # run does not tilt the later rows' ratios: each row is divided by the bare figures just before it.
+            # Measured again before each database's services, so that a machine that gets busier (or quieter)
+            # during the run does not tilt the later rows' ratios: each row is divided by the bare figures
+            # measured last before it.
             args.bare_figures = wrk.bare_figures(tmp, duration=args.duration, connections=args.connections,
                                                  paths=args.badges, path_bytes=40)
             lines.append(wrk.row("bare endpoint (async def)", args.bare_figures, args.bare_figures))
@@ -248,11 +292,7 @@ def main() -> None:
         for k, backend in enumerate(backends):
             if k:
                 yardstick()
-            ok &= measure(args, backend, tmp, None, "now", lines)
-            if args.before:
-                yardstick()
-                with before_checkout(args.before, tmp) as source:
-                    ok &= measure(args, backend, tmp, source, f"at {args.before[:10]}", lines)
+            ok &= measure_backend(args, backend, tmp, lines)
     print(f"\nwrk -t2 -c{args.connections} -d{args.duration}s over {args.badges} distinct badges, one uvicorn worker "
           f"each, {os.cpu_count()} cores shared with wrk; changes through "
           f"{'Redis' if args.redis else 'the data dir (no Redis)'}")
