@@ -132,7 +132,7 @@ LATE_S = "0.01"
 def loop_ticks(text: str) -> tuple[float, float]:
     """(ticks, ticks more than ``LATE_S`` late) of the service's event-loop timer so far, from its /metrics
     ``text``; (0, 0) where the service does not measure it. Every request waiting on the loop then waited too,
-    so the share of late ticks is the share of the run that the loop was kept from running by that much."""
+    so the share of late ticks estimates (a sample every 0.1 s) how much of the run the loop was held up that long."""
     name = "auxduty_event_loop_lag_seconds"
     values = {line.split(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
               if line.startswith(name)}
