@@ -10,7 +10,9 @@ before (made by the Lua script), from the auxiliaries in turn. Then ``--sync-cli
 ``/api/sync`` batches of ``--batch`` new records for ``--duration`` seconds; the figure is records stored per
 second. The bare FastAPI endpoint (bench/verify/bare.py, ``async def``, one uvicorn worker) is measured with
 wrk in the same run, and each row shows its ratio to it. ``--before REV`` also measures the service as it was
-at commit REV (a git worktree).
+at commit REV (a git worktree), running beside this checkout's and seeded before either is measured: the two
+services' tasks are measured one after the other, then their syncs in the other order, so that both meet the
+machine within seconds of each other.
 
 A task answered other than 201, or a sync record other than ``created``, fails the bench (exit 1).
 """
@@ -25,6 +27,8 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -126,33 +130,70 @@ def _sync(base: str, writers: list[dict[str, str]], *, clients: int, batch: int,
     return SyncFigures(stored[0] / elapsed, len(latencies), statistics.median(ms), p99, wrong[0])
 
 
-def measure(args: argparse.Namespace, backend: str, tmp: Path, source: Path | None, label: str,
-            lines: list[str]) -> bool:
-    """One service (this checkout, or ``source``) on a fresh database: seeded, then the tasks, then the syncs."""
-    data = tmp / f"data-{backend}-{label}"
-    env = service_env(fresh_database(backend, DATABASE, tmp), data, redis_url="", light_hashes=True)
+@dataclass
+class Served:
+    """One service under measurement, seeded, with its writers' tokens and the task script."""
+
+    backend: str
+    label: str
+    base: str
+    seeded_at: datetime
+    writers: list[dict[str, str]]
+    tokens: Path
+    script: Path
+
+
+@contextmanager
+def serving(args: argparse.Namespace, backend: str, tmp: Path, source: Path | None, label: str) -> Iterator[Served]:
+    """One service (this checkout, or ``source``) on a fresh database of its own, seeded, until the block ends."""
+    key = "now" if source is None else "before"
+    database = f"{DATABASE}_{key}"
+    env = service_env(fresh_database(backend, database, tmp), tmp / f"data-{backend}-{key}", redis_url="",
+                      light_hashes=True)
     env["AUXDUTY_RATE_LIMIT_SCALE"] = "1000000"  # one client machine stands for a city's phones
     cli(env, "create-admin", "--username", JUSTICE, "--password", PASSWORD, source=source)
-    with running_service(env, tmp / f"serve-{backend}-{label}.log", source) as base:
+    with running_service(env, tmp / f"serve-{backend}-{key}.log", source) as base:
         world = seed(base, badges=SEEDED, tag=os.urandom(3).hex())
-        seeded_at = datetime.now(UTC)
         writers = [headers for _, headers in world.writers]
-        tokens = tmp / "tokens.txt"
+        tokens = tmp / f"tokens-{key}.txt"
         tokens.write_text("\n".join(h["Authorization"].removeprefix("Bearer ") for h in writers) + "\n")
-        body = json.dumps({"id": "%s", **_task_fields(0, seeded_at)}, ensure_ascii=False)
-        script = wrk.write_script(tmp, "new_task.lua", NEW_TASK)
-        wrk.run(base + "/api/tasks", duration=2, connections=args.connections, script=script,
-                script_args=(str(tokens), secrets.token_hex(4), body))  # warm-up: pools, caches, the JIT of wrk
-        tasks = wrk.run(base + "/api/tasks", duration=args.duration, connections=args.connections, script=script,
-                        script_args=(str(tokens), secrets.token_hex(4), body))
-        lines.append(wrk.row(f"POST /api/tasks {backend} {label}", tasks, args.bare_figures))
-        sync = _sync(base, writers, clients=args.sync_clients, batch=args.batch, duration=args.duration,
-                     after=seeded_at)
-        lines.append(f"{f'/api/sync {backend} {label}':<44}{sync.records_per_s:>9,.0f} records/s in "
-                     f"{sync.batches} batches of {args.batch}, {args.sync_clients} phones at once; per batch "
-                     f"p50 {sync.p50_ms:,.0f} ms, p99 {sync.p99_ms:,.0f} ms; not created: {sync.wrong}")
-    drop_database(backend, DATABASE)
-    return tasks.non2xx == 0 and tasks.errors == 0 and sync.wrong == 0
+        yield Served(backend, label, base, datetime.now(UTC), writers, tokens,
+                     wrk.write_script(tmp, "new_task.lua", NEW_TASK))
+    drop_database(backend, database)
+
+
+def measure_tasks(args: argparse.Namespace, served: Served, lines: list[str]) -> bool:
+    body = json.dumps({"id": "%s", **_task_fields(0, served.seeded_at)}, ensure_ascii=False)
+    tasks = wrk.run(served.base + "/api/tasks", duration=args.duration, connections=args.connections,
+                    script=served.script, script_args=(str(served.tokens), secrets.token_hex(4), body))
+    lines.append(wrk.row(f"POST /api/tasks {served.backend} {served.label}", tasks, args.bare_figures))
+    return tasks.non2xx == 0 and tasks.errors == 0
+
+
+def measure_sync(args: argparse.Namespace, served: Served, lines: list[str]) -> bool:
+    sync = _sync(served.base, served.writers, clients=args.sync_clients, batch=args.batch, duration=args.duration,
+                 after=served.seeded_at)
+    lines.append(f"{f'/api/sync {served.backend} {served.label}':<44}{sync.records_per_s:>9,.0f} records/s in "
+                 f"{sync.batches} batches of {args.batch}, {args.sync_clients} phones at once; per batch "
+                 f"p50 {sync.p50_ms:,.0f} ms, p99 {sync.p99_ms:,.0f} ms; not created: {sync.wrong}")
+    return sync.wrong == 0
+
+
+def measure_backend(args: argparse.Namespace, backend: str, tmp: Path, lines: list[str]) -> bool:
+    """This checkout's service, and with ``--before`` the one at that commit beside it, both running at once and
+    seeded before either is measured; then the tasks of each, then the syncs of each, the later-measured one
+    first, so neither always goes first and the two meet the same machine within seconds of each other."""
+    with ExitStack() as stack:
+        services = [stack.enter_context(serving(args, backend, tmp, None, "now"))]
+        if args.before:
+            source = stack.enter_context(before_checkout(args.before, tmp))
+            services.append(stack.enter_context(serving(args, backend, tmp, source, f"at {args.before[:10]}")))
+        for served in services:  # warm-up: pools, caches, the JIT of wrk
+            body = json.dumps({"id": "%s", **_task_fields(0, served.seeded_at)}, ensure_ascii=False)
+            wrk.run(served.base + "/api/tasks", duration=2, connections=args.connections, script=served.script,
+                    script_args=(str(served.tokens), secrets.token_hex(4), body))
+        ok = all([measure_tasks(args, served, lines) for served in services])
+        return all([measure_sync(args, served, lines) for served in services[::-1]]) and ok
 
 
 def _load() -> str:
@@ -184,10 +225,7 @@ def main() -> None:
             tmp, duration=args.duration, connections=args.connections, paths=100, path_bytes=16, http=SERVICE_HTTP),
             args.bare_figures))
         for backend in backends:
-            ok &= measure(args, backend, tmp, None, "now", lines)
-            if args.before:
-                with before_checkout(args.before, tmp) as source:
-                    ok &= measure(args, backend, tmp, source, f"at {args.before[:10]}", lines)
+            ok &= measure_backend(args, backend, tmp, lines)
     print(f"\nwrk -t2 -c{args.connections} -d{args.duration}s, one uvicorn worker each, {os.cpu_count()} cores shared "
           f"with wrk and the clients; {load_before} at the start, {_load()} at the end")
     print(wrk.HEADER)
