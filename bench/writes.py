@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -36,10 +36,9 @@ from pathlib import Path
 import httpx2
 
 from bench import wrk
-from bench.crowd.seed import FORGETFUL, JUSTICE, PASSWORD, TOGGLED, WRITERS, seed
-from bench.crowd.serve import SERVICE_HTTP, cli, running_service, service_env
-from bench.databases import drop_database, fresh_database
-from bench.verify.run import before_checkout
+from bench.crowd.seed import FORGETFUL, TOGGLED, WRITERS, seed
+from bench.crowd.serve import SERVICE_HTTP, fresh_service
+from bench.verify.run import side_by_side
 
 DATABASE = "auxduty_writes_bench"
 SEEDED = WRITERS + TOGGLED + FORGETFUL + 20  # the fewest bench/crowd/seed.py makes; its WRITERS are the phones
@@ -146,20 +145,13 @@ class Served:
 @contextmanager
 def serving(args: argparse.Namespace, backend: str, tmp: Path, source: Path | None, label: str) -> Iterator[Served]:
     """One service (this checkout, or ``source``) on a fresh database of its own, seeded, until the block ends."""
-    key = "now" if source is None else "before"
-    database = f"{DATABASE}_{key}"
-    env = service_env(fresh_database(backend, database, tmp), tmp / f"data-{backend}-{key}", redis_url="",
-                      light_hashes=True)
-    env["AUXDUTY_RATE_LIMIT_SCALE"] = "1000000"  # one client machine stands for a city's phones
-    cli(env, "create-admin", "--username", JUSTICE, "--password", PASSWORD, source=source)
-    with running_service(env, tmp / f"serve-{backend}-{key}.log", source) as base:
+    with fresh_service(backend, tmp, DATABASE, source) as (base, key):
         world = seed(base, badges=SEEDED, tag=os.urandom(3).hex())
         writers = [headers for _, headers in world.writers]
         tokens = tmp / f"tokens-{key}.txt"
         tokens.write_text("\n".join(h["Authorization"].removeprefix("Bearer ") for h in writers) + "\n")
         yield Served(backend, label, base, datetime.now(UTC), writers, tokens,
                      wrk.write_script(tmp, "new_task.lua", NEW_TASK))
-    drop_database(backend, database)
 
 
 def measure_tasks(args: argparse.Namespace, served: Served, lines: list[str]) -> bool:
@@ -183,11 +175,7 @@ def measure_backend(args: argparse.Namespace, backend: str, tmp: Path, lines: li
     """This checkout's service, and with ``--before`` the one at that commit beside it, both running at once and
     seeded before either is measured; then the tasks of each, then the syncs of each, the later-measured one
     first, so neither always goes first and the two meet the same machine within seconds of each other."""
-    with ExitStack() as stack:
-        services = [stack.enter_context(serving(args, backend, tmp, None, "now"))]
-        if args.before:
-            source = stack.enter_context(before_checkout(args.before, tmp))
-            services.append(stack.enter_context(serving(args, backend, tmp, source, f"at {args.before[:10]}")))
+    with side_by_side(args.before, tmp, lambda source, label: serving(args, backend, tmp, source, label)) as services:
         for served in services:  # warm-up: pools, caches, the JIT of wrk
             body = json.dumps({"id": "%s", **_task_fields(0, served.seeded_at)}, ensure_ascii=False)
             wrk.run(served.base + "/api/tasks", duration=2, connections=args.connections, script=served.script,

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import httpx2
 
-from bench.databases import free_port
+from bench.crowd.seed import JUSTICE, PASSWORD
+from bench.databases import drop_database, free_port, fresh_database
 
 DATABASE = "auxduty_crowd_bench"
 LOOPBACK = "127.0.0.1"
@@ -83,6 +84,26 @@ def running_service(env: dict[str, str], log: Path, source: Path | None = None) 
     command = [sys.executable, "-m", "api.cli", "serve", "--host", LOOPBACK, "--port", str(port)]
     with _process(command, env, "/healthz", port, log, source) as base:
         yield base
+
+
+@contextmanager
+def fresh_service(backend: str, tmp: Path, database: str, source: Path | None, *, redis_url: str = "",
+                  metrics: bool = False) -> Iterator[tuple[str, str]]:
+    """``running_service`` (this checkout, or ``source``: an earlier commit) on a fresh database, data dir and log
+    of its own, the justice bureau's admin made, a city's phones allowed through one client's rate limits (and
+    ``/metrics`` to the bench with ``metrics``): its base URL and its key (``now`` or ``before``, for the names
+    of the bench's own files of it) until the block ends; then the database is dropped."""
+    key = "now" if source is None else "before"
+    name = f"{database}_{key}"
+    env = service_env(fresh_database(backend, name, tmp), tmp / f"data-{backend}-{key}", redis_url=redis_url,
+                      light_hashes=True)
+    env["AUXDUTY_RATE_LIMIT_SCALE"] = "1000000"  # one client machine stands for a city's phones
+    if metrics:
+        env["AUXDUTY_METRICS_ALLOW"] = LOOPBACK
+    cli(env, "create-admin", "--username", JUSTICE, "--password", PASSWORD, source=source)
+    with running_service(env, tmp / f"serve-{backend}-{key}.log", source) as base:
+        yield base, key
+    drop_database(backend, name)
 
 
 SERVICE_HTTP = "api.http_protocol:OneWriteHttpToolsProtocol"

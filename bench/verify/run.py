@@ -34,17 +34,17 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import httpx2
 
 from bench import wrk
-from bench.crowd.seed import JUSTICE, PASSWORD, Badge, World, seed
-from bench.crowd.serve import SERVICE_HTTP, cli, running_service, service_env
-from bench.databases import drop_database, fresh_database
+from bench.crowd.seed import Badge, World, seed
+from bench.crowd.serve import SERVICE_HTTP, fresh_service
 
 DATABASE = "auxduty_verify_bench"
 PATH = "/api/public/verify/"
@@ -164,6 +164,22 @@ def before_checkout(rev: str, tmp: Path) -> Iterator[Path]:
         subprocess.run(["git", "worktree", "remove", "--force", str(where)], check=False, capture_output=True)
 
 
+T = TypeVar("T")
+
+
+@contextmanager
+def side_by_side(before: str, tmp: Path, serve: Callable[[Path | None, str], AbstractContextManager[T]]
+                 ) -> Iterator[list[T]]:
+    """``serve(None, "now")`` for this checkout, and with ``before`` also ``serve(source, label)`` for that commit
+    (a worktree), all running at once until the block ends."""
+    with ExitStack() as stack:
+        services = [stack.enter_context(serve(None, "now"))]
+        if before:
+            source = stack.enter_context(before_checkout(before, tmp))
+            services.append(stack.enter_context(serve(source, f"at {before[:10]}")))
+        yield services
+
+
 @dataclass
 class Served:
     """One service under measurement, seeded and warmed, and what its runs with changes gave."""
@@ -182,19 +198,11 @@ class Served:
 def serving(args: argparse.Namespace, backend: str, tmp: Path, source: Path | None, label: str) -> Iterator[Served]:
     """One service (this checkout, or ``source``) on a fresh database of its own, its badges seeded, until the
     block ends."""
-    key = "now" if source is None else "before"
-    database = f"{DATABASE}_{key}"
-    env = service_env(fresh_database(backend, database, tmp), tmp / f"data-{backend}-{key}", redis_url=args.redis,
-                      light_hashes=True)
-    env["AUXDUTY_RATE_LIMIT_SCALE"] = "1000000"  # one client machine stands for a city's phones
-    env["AUXDUTY_METRICS_ALLOW"] = "127.0.0.1"
-    cli(env, "create-admin", "--username", JUSTICE, "--password", PASSWORD, source=source)
-    with running_service(env, tmp / f"serve-{backend}-{key}.log", source) as base:
+    with fresh_service(backend, tmp, DATABASE, source, redis_url=args.redis, metrics=True) as (base, key):
         world = seed(base, badges=args.badges, tag=os.urandom(3).hex())
         tokens = tmp / f"tokens-{key}.txt"
         tokens.write_text("\n".join(b.token for b in world.badges) + "\n")
         yield Served(backend, label, base, world, tokens, wrk.write_script(tmp, "pick.lua", wrk.PICK_LINE))
-    drop_database(backend, database)
 
 
 def warm(args: argparse.Namespace, served: Served) -> None:
@@ -239,11 +247,7 @@ def measure_backend(args: argparse.Namespace, backend: str, tmp: Path, lines: li
     """This checkout's service, and with ``--before`` the one at that commit beside it, both running at once:
     their runs take turns (each goes first every other time), so the two meet the same machine within seconds
     of each other. Idle, a service only listens."""
-    with ExitStack() as stack:
-        services = [stack.enter_context(serving(args, backend, tmp, None, "now"))]
-        if args.before:
-            source = stack.enter_context(before_checkout(args.before, tmp))
-            services.append(stack.enter_context(serving(args, backend, tmp, source, f"at {args.before[:10]}")))
+    with side_by_side(args.before, tmp, lambda source, label: serving(args, backend, tmp, source, label)) as services:
         for served in services:  # once all are seeded (that takes a minute): no answer ages meanwhile
             warm(args, served)
         for k, changes in enumerate([0.0] + [args.changes] * (args.repeat if args.changes else 0)):
