@@ -1,6 +1,7 @@
 """The ASGI application: ``api.main:app``. ``create_app`` builds one for given settings (tests use it)."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,6 +41,9 @@ from api.routes import (
 )
 from api.settings import Settings, get_settings
 from verification.decoder_pool import configure_decoder_pool, shutdown_decoder_pool, start_decoder_pool
+
+# How long a stopping worker waits for its dead-badge scans to be written.
+DRAIN_S = 5.0
 
 DESCRIPTION = """
 auxduty keeps the field work of Nanjing's law-enforcement auxiliary staff (行政执法辅助人员) within the
@@ -99,6 +103,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         fresh = asyncio.create_task(public.keep_answers_fresh(ctx)) if engine is None else None
         lag = asyncio.create_task(watch_lag(app.state.metrics.loop_lag))
         yield
+        with contextlib.suppress(TimeoutError):  # dead-badge scans still waiting are written (api/scan_alerts.py)
+            await asyncio.wait_for(ctx.scan_alerts.drain(), DRAIN_S)
         lag.cancel()
         if fresh:
             fresh.cancel()

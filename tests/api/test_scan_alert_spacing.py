@@ -2,6 +2,7 @@
 crowd's scans go in a few transactions a second, while a lone scan after a quiet spell is written at once."""
 
 import asyncio
+import itertools
 import time
 import uuid
 from typing import Any
@@ -66,3 +67,45 @@ def test_a_lone_scan_after_a_quiet_spell_is_written_at_once(written: _Written) -
     # Written at once: well before the spacing would have run out (a loaded machine's thread handoff aside).
     assert all(w - b < 0.4 for (w, _), b in zip(written.writes, began, strict=True))
 
+
+
+def test_under_a_steady_stream_each_scan_waits_only_for_its_own_write(written: _Written) -> None:
+    """The writer is a task of its own: the scan that found no writer at work is not kept waiting for as long as
+    dead scans keep arriving (it used to write every batch until the list ran empty)."""
+    async def stream() -> list[float]:
+        alerts = ScanAlerts(None, DatabaseSlots(4, 5.0), spacing_s=0.1)  # type: ignore[arg-type]
+        waits: list[float] = []
+
+        async def one() -> None:
+            began = time.monotonic()
+            await alerts.keep(_scan())
+            waits.append(time.monotonic() - began)
+
+        keeps = []
+        for _ in range(300):  # one scan every 5 ms for 1.5 s: some arrive during every write
+            keeps.append(asyncio.ensure_future(one()))
+            await asyncio.sleep(0.005)
+        await asyncio.gather(*keeps)
+        assert (alerts.kept, alerts.lost, alerts.waiting) == (300, 0, 0)
+        return waits
+
+    waits = asyncio.run(stream())
+    assert sum(n for _, n in written.writes) == 300
+    assert all(b - a >= 0.1 - 0.005 for (a, _), (b, _) in itertools.pairwise(written.writes))  # still spaced
+    # Each waited for the spacing's rest and one write (0.01 s), not for the stream (1.5 s) to end.
+    assert max(waits) < 0.6, sorted(waits)[-5:]
+
+
+def test_a_scan_whose_caller_went_away_is_still_written_and_drain_waits_for_it(written: _Written) -> None:
+    async def gone() -> ScanAlerts:
+        alerts = ScanAlerts(None, DatabaseSlots(4, 5.0), spacing_s=0.3)  # type: ignore[arg-type]
+        await alerts.keep(_scan())  # the last write began now: the next waits 0.3 s
+        caller = asyncio.ensure_future(alerts.keep(_scan()))
+        await asyncio.sleep(0.01)
+        caller.cancel()  # a request cancelled while its scan waits for the spacing
+        await alerts.drain()  # as a stopping worker does
+        return alerts
+
+    alerts = asyncio.run(gone())
+    assert [n for _, n in written.writes] == [1, 1]
+    assert (alerts.kept, alerts.lost, alerts.waiting) == (2, 0, 0)
