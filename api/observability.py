@@ -315,13 +315,16 @@ class ObserveRequests:
         request_id = given[0] if given and REQUEST_ID.fullmatch(given[0]) else _new_request_id()
         status = 500
         start = time.perf_counter()
+        answered: float | None = None  # when the answer's last byte went to the server
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message = {**message, "headers": [*message.get("headers", ()), (b"x-request-id", request_id.encode())]}
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = time.perf_counter()
 
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
         self.metrics.in_progress.inc()
@@ -329,7 +332,9 @@ class ObserveRequests:
             await self.app(scope, receive, send_with_id)
         finally:
             self.metrics.in_progress.dec()
-            self._finished(scope, status, time.perf_counter() - start)
+            # The time to answer, as the client met it: work after the answer (a dead badge's scan kept as an
+            # alert, a background task) is not in it.
+            self._finished(scope, status, (answered or time.perf_counter()) - start)
             structlog.contextvars.reset_contextvars(**tokens)
 
     def _finished(self, scope: Scope, status: int, seconds: float) -> None:

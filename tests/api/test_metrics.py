@@ -10,11 +10,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
+from sqlalchemy.orm import Session
 
 from api.capacity import DatabaseSlots
+from api.domain.models import AuxiliaryStatus, Credential
 from api.observability import decoder_pool_state
+from api.scan_alerts import ScanAlerts
 from tests.conftest import app_on, make_settings
+from tests.factories import make_agency, make_auxiliary
 from tests.problems import assert_problem
 from verification import decoder_pool
 
@@ -139,3 +143,30 @@ def test_remembered_badge_answers_are_counted(scraper: TestClient) -> None:
     counts = {o: _value(text, "auxduty_badge_answers_total", outcome=o) for o in ("hit", "absent", "stored",
                                                                                    "forgotten")}
     assert counts == {"hit": 1, "absent": 1, "stored": 1, "forgotten": 1}
+
+
+def test_the_time_to_answer_leaves_out_the_dead_scans_alert_kept_after_it(
+    scraper: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dead badge's scan is answered, then kept as an alert (api/scan_alerts.py): the request's figure (and
+    log line) is the time to the answer's last byte, what the citizen waited, not the alert's write after it."""
+    _, aux = make_auxiliary(db, make_agency(db), status=AuxiliaryStatus.SUSPENDED)
+    cred = db.scalar(select(Credential).where(Credential.auxiliary_id == aux.id))
+    assert cred is not None
+    token, _ = scraper.app.state.ctx.keyring.sign_badge(credential_id=cred.id, version=cred.version)  # type: ignore[attr-defined]
+    keep = ScanAlerts._write_now
+
+    def slow_write(alerts: ScanAlerts, batch: list[Any]) -> int:
+        time.sleep(0.5)
+        return keep(alerts, batch)
+
+    monkeypatch.setattr(ScanAlerts, "_write_now", slow_write)
+    began = time.monotonic()
+    for _ in range(2):  # read from the database and answered by the route, then answered from memory
+        assert scraper.get(f"/api/public/verify/{token}").json()["status"] == "suspended"
+    assert time.monotonic() - began >= 2 * 0.5  # the test client waits for what runs after the answer too
+    text = scraper.get("/metrics").text
+    route = {"method": "GET", "route": "/api/public/verify/{token}", "status": "2xx"}
+    assert _value(text, "auxduty_http_request_duration_seconds_count", **route) == 2
+    assert _value(text, "auxduty_http_request_duration_seconds_sum", **route) < 0.5
+    assert _value(text, "auxduty_scan_alerts_kept_total") == 2
