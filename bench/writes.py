@@ -8,8 +8,9 @@ auxiliaries hired, trained and badged through the API (bench/crowd/seed.py; 24 o
 threads, ``--connections``) then POSTs ``/api/tasks``: every request a new record with an id never sent
 before (made by the Lua script), from the auxiliaries in turn. Then ``--sync-clients`` phones at once send
 ``/api/sync`` batches of ``--batch`` new records for ``--duration`` seconds; the figure is records stored per
-second. The bare FastAPI endpoint (bench/verify/bare.py, ``async def``, one uvicorn worker) is measured with
-wrk in the same run, and each row shows its ratio to it. ``--before REV`` also measures the service as it was
+second. The bare FastAPI endpoint (bench/verify/bare.py, ``async def``, one uvicorn worker) runs beside the
+services and is measured with wrk again right before each service's tasks: each row shows its ratio to the bare
+run just above it. ``--before REV`` also measures the service as it was
 at commit REV (a git worktree), running beside this checkout's and seeded before either is measured: the two
 services' tasks are measured one after the other, then their syncs in the other order, so that both meet the
 machine within seconds of each other.
@@ -155,10 +156,12 @@ def serving(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
 
 
 def measure_tasks(args: argparse.Namespace, served: Served, lines: list[str]) -> bool:
+    bare = args.yardstick.measure()  # the machine as it is now: the ratio is to the bare run just before
+    lines.append(wrk.row("bare endpoint (async def), just before", bare, bare))
     body = json.dumps({"id": "%s", **_task_fields(0, served.seeded_at)}, ensure_ascii=False)
     tasks = wrk.run(served.base + "/api/tasks", duration=args.duration, connections=args.connections,
                     script=served.script, script_args=(str(served.tokens), secrets.token_hex(4), body))
-    lines.append(wrk.row(f"POST /api/tasks {served.backend} {served.label}", tasks, args.bare_figures))
+    lines.append(wrk.row(f"POST /api/tasks {served.backend} {served.label}", tasks, bare))
     return tasks.non2xx == 0 and tasks.errors == 0
 
 
@@ -205,15 +208,17 @@ def main() -> None:
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="auxduty-writes-") as tmp_name:
         tmp = Path(tmp_name)
-        args.bare_figures = wrk.bare_figures(tmp, duration=args.duration, connections=args.connections,
-                                             paths=100, path_bytes=16)
-        lines.append(wrk.row("bare endpoint (async def)", args.bare_figures, args.bare_figures))
-        # For reading the ratios: the same bare endpoint on the HTTP protocol the service runs (api/http_protocol.py).
-        lines.append(wrk.row("bare endpoint, the service's HTTP protocol", wrk.bare_figures(
-            tmp, duration=args.duration, connections=args.connections, paths=100, path_bytes=16, http=SERVICE_HTTP),
-            args.bare_figures))
-        for backend in backends:
-            ok &= measure_backend(args, backend, tmp, lines)
+        with wrk.yardstick(tmp, duration=args.duration, connections=args.connections, paths=100,
+                           path_bytes=16) as args.yardstick:
+            bare = args.yardstick.measure()
+            lines.append(wrk.row("bare endpoint (async def)", bare, bare))
+            # For reading the ratios: the same bare endpoint on the HTTP protocol the service runs
+            # (api/http_protocol.py).
+            lines.append(wrk.row("bare endpoint, the service's HTTP protocol", wrk.bare_figures(
+                tmp, duration=args.duration, connections=args.connections, paths=100, path_bytes=16,
+                http=SERVICE_HTTP), bare))
+            for backend in backends:
+                ok &= measure_backend(args, backend, tmp, lines)
     print(f"\nwrk -t2 -c{args.connections} -d{args.duration}s, one uvicorn worker each, {os.cpu_count()} cores shared "
           f"with wrk and the clients; {load_before} at the start, {_load()} at the end")
     print(wrk.HEADER)

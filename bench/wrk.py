@@ -8,6 +8,8 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,13 +90,39 @@ def row(name: str, f: Figures, bare: Figures) -> str:
             f"{f.non2xx:>9}{f.errors:>8}")
 
 
+@dataclass(frozen=True)
+class Yardstick:
+    """The bare endpoint kept running, measured again whenever a bench asks (``measure``)."""
+
+    base: str
+    tokens: Path
+    script: Path
+    duration: int
+    connections: int
+
+    def measure(self) -> Figures:
+        return run(self.base + "/bare-async/", duration=self.duration, connections=self.connections,
+                   script=self.script, script_args=(str(self.tokens), "/bare-async/"))
+
+
+@contextmanager
+def yardstick(tmp: Path, *, duration: int, connections: int, paths: int, path_bytes: int,
+              http: str = "auto") -> Iterator[Yardstick]:
+    """The bare ``async def`` endpoint under the same wrk load over ``paths`` paths, each bench's yardstick
+    (uvicorn as it comes; ``http``: another HTTP protocol, e.g. the service's own), running until the block
+    ends. Idle, it only listens: a bench measures it right before each run of a service, so that each ratio is to
+    the machine as it was seconds before that run (this one's speed drifts by a quarter within an hour, and a
+    service is seeded for a minute or more before its first run)."""
+    name = f"bare-{http.rsplit(':', 1)[-1].lower()}"  # files of its own: two may run at once
+    with running_bare(tmp / f"{name}.log", http) as bare:
+        tokens = tmp / f"{name}-tokens.txt"
+        tokens.write_text("\n".join(os.urandom(path_bytes).hex() for _ in range(paths)) + "\n")
+        yield Yardstick(bare, tokens, write_script(tmp, "bare.lua", PICK_LINE), duration, connections)
+
+
 def bare_figures(tmp: Path, *, duration: int, connections: int, paths: int, path_bytes: int,
                  http: str = "auto") -> Figures:
-    """The bare ``async def`` endpoint under the same wrk load over ``paths`` paths: each bench's yardstick
-    (uvicorn as it comes; ``http``: another HTTP protocol, e.g. the service's own)."""
-    with running_bare(tmp / "bare.log", http) as bare:
-        tokens = tmp / "bare-tokens.txt"
-        tokens.write_text("\n".join(os.urandom(path_bytes).hex() for _ in range(paths)) + "\n")
-        script = write_script(tmp, "bare.lua", PICK_LINE)
-        return run(bare + "/bare-async/", duration=duration, connections=connections,
-                   script=script, script_args=(str(tokens), "/bare-async/"))
+    """The yardstick measured once."""
+    with yardstick(tmp, duration=duration, connections=connections, paths=paths, path_bytes=path_bytes,
+                   http=http) as bare:
+        return bare.measure()

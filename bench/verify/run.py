@@ -8,8 +8,8 @@ One ``auxduty serve`` worker on a fresh database holds ``--badges`` auxiliaries,
 the API. wrk (2 threads, ``--connections``) asks ``GET /api/public/verify/{token}`` for a badge picked at random
 among all of them at every request, while an agency admin suspends and reinstates 40 of them ``--changes`` times a
 second through the API (a dead badge's scan is kept as an alert: those checks write). The bare FastAPI endpoint
-(bench/verify/bare.py, one uvicorn worker) is measured in the same run with the same random paths, again before
-each database's services, and each service's rows are divided by the bare figures measured last before them.
+(bench/verify/bare.py, one uvicorn worker) runs beside the services with the same random paths and is measured
+again right before each run of a service: each service row is divided by the bare figures of the run just above it.
 
 With ``--redis`` the service carries changes between workers through Redis, as a deployment of many hosts does;
 without, through the data dir, as a laptop or a single host does. ``--before REV`` also measures the service as
@@ -215,6 +215,8 @@ def warm(args: argparse.Namespace, served: Served) -> None:
 def measure(args: argparse.Namespace, served: Served, changes: float, lines: list[str]) -> None:
     """One run of wrk against ``served`` while ``changes`` statuses change a second; its rows in ``lines``."""
     base, world = served.base, served.world
+    bare = args.yardstick.measure()  # the machine as it is now: each ratio is to the bare run just before
+    lines.append(wrk.row("bare endpoint (async def), just before", bare, bare))
     text_before = metrics_text(base)
     counted, ticked = answer_counts(text_before), loop_ticks(text_before)
     with Changer(base, world, changes).running() as changer:
@@ -226,8 +228,7 @@ def measure(args: argparse.Namespace, served: Served, changes: float, lines: lis
     reads = after.get("stored", 0) - counted.get("stored", 0) - again
     stale = stale_answers(base, world.toggled)
     served.ok = served.ok and not stale and changer.failed == 0
-    lines.append(wrk.row(f"verify {served.backend} {served.label}, {changes:g} changes/s", figures,
-                         args.bare_figures))
+    lines.append(wrk.row(f"verify {served.backend} {served.label}, {changes:g} changes/s", figures, bare))
     if counted:
         lines.append(f"    {reads:.0f} answers read from the database by scans "
                      f"({reads / args.duration:.1f}/s), {again:.0f} read again in batches before they ran out")
@@ -279,24 +280,17 @@ def main() -> None:
     ok = True
     with tempfile.TemporaryDirectory(prefix="auxduty-verify-") as tmp_name:
         tmp = Path(tmp_name)
-        def yardstick() -> None:
-            # Measured again before each database's services, so that a machine that gets busier (or quieter)
-            # during the run does not tilt the later rows' ratios: each row is divided by the bare figures
-            # measured last before it.
-            args.bare_figures = wrk.bare_figures(tmp, duration=args.duration, connections=args.connections,
-                                                 paths=args.badges, path_bytes=40)
-            lines.append(wrk.row("bare endpoint (async def)", args.bare_figures, args.bare_figures))
-
-        # For reading the ratios: the same bare endpoint on the HTTP protocol the service runs (one write per
-        # connection per turn of the loop, api/http_protocol.py); its ratio is to the yardstick just before it.
-        yardstick()
-        lines.append(wrk.row("bare endpoint, the service's HTTP protocol", wrk.bare_figures(
-            tmp, duration=args.duration, connections=args.connections, paths=args.badges, path_bytes=40,
-            http=SERVICE_HTTP), args.bare_figures))
-        for k, backend in enumerate(backends):
-            if k:
-                yardstick()
-            ok &= measure_backend(args, backend, tmp, lines)
+        with wrk.yardstick(tmp, duration=args.duration, connections=args.connections, paths=args.badges,
+                           path_bytes=40) as args.yardstick:
+            bare = args.yardstick.measure()
+            lines.append(wrk.row("bare endpoint (async def)", bare, bare))
+            # For reading the ratios: the same bare endpoint on the HTTP protocol the service runs (one write per
+            # connection per turn of the loop, api/http_protocol.py); its ratio is to the yardstick just before it.
+            lines.append(wrk.row("bare endpoint, the service's HTTP protocol", wrk.bare_figures(
+                tmp, duration=args.duration, connections=args.connections, paths=args.badges, path_bytes=40,
+                http=SERVICE_HTTP), bare))
+            for backend in backends:
+                ok &= measure_backend(args, backend, tmp, lines)
     print(f"\nwrk -t2 -c{args.connections} -d{args.duration}s over {args.badges} distinct badges, one uvicorn worker "
           f"each, {os.cpu_count()} cores shared with wrk; changes through "
           f"{'Redis' if args.redis else 'the data dir (no Redis)'}")
