@@ -15,9 +15,10 @@ took 15% of a core, from the interpreter lock the citizens' checks run under; sp
 service answered 5,300-5,600 checks a second instead of 4,600.
 
 The writer is a task of its own, not the request whose scan found no writer at work: that request used to stay
-the writer for as long as dead scans kept coming, which under a steady stream is as long as the stream (a
-badge-number lookup answered after 3 s, and scans answered at once but counted in the latency figures at 3 s,
-with 20 of 1,000 badges suspended under bench/verify's crowd). ``keep`` now waits only for the write that holds
+the writer for as long as dead scans kept coming, which under a steady stream is as long as the stream: with 20
+of 1,000 badges suspended under bench/verify's crowd, scans answered at once were counted in the service's
+figures at up to 3.8 s, and a badge-number lookup or a photo of a dead badge, which keep the alert before they
+answer, waited as long. ``keep`` now waits only for the write that holds
 its own scan: at most the spacing's rest and one write. ``drain`` writes what is left when the worker stops.
 
 The scans waiting in the list are lost if the process dies before they are written, as a scan kept after its
