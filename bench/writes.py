@@ -10,10 +10,9 @@ before (made by the Lua script), from the auxiliaries in turn. Then ``--sync-cli
 ``/api/sync`` batches of ``--batch`` new records for ``--duration`` seconds; the figure is records stored per
 second. The bare FastAPI endpoint (bench/verify/bare.py, ``async def``, one uvicorn worker) runs beside the
 services and is measured with wrk again right before each service's tasks: each row shows its ratio to the bare
-run just above it. ``--before REV`` also measures the service as it was
-at commit REV (a git worktree), running beside this checkout's and seeded before either is measured: the two
-services' tasks are measured one after the other, then their syncs in the other order, so that both meet the
-machine within seconds of each other.
+run just above it. ``--before REV`` also measures the service as it was at commit REV (a git worktree), running
+beside this checkout's and seeded before either is measured: the two services' tasks are measured one after the
+other, then their syncs in the other order, so that both meet the machine within seconds of each other.
 
 A task answered other than 201, or a sync record other than ``created``, fails the bench (exit 1).
 """

@@ -206,8 +206,7 @@ def serving(args: argparse.Namespace, backend: str, tmp: Path, source: Path | No
 
 
 def warm(args: argparse.Namespace, served: Served) -> None:
-    """Every badge asked once before the clock starts, as a city's are, then 2 s of wrk."""
-    remember_all(served.base, served.world.badges)
+    """2 s of wrk before the clock starts: pools, caches, the JIT of wrk (each run then asks every badge once)."""
     wrk.run(served.base + PATH, duration=2, connections=args.connections, script=served.script,
             script_args=(str(served.tokens), PATH))
 
@@ -217,8 +216,9 @@ def measure(args: argparse.Namespace, served: Served, changes: float, lines: lis
     base, world = served.base, served.world
     bare = args.yardstick.measure()  # the machine as it is now: each ratio is to the bare run just before
     lines.append(wrk.row("bare endpoint (async def), just before", bare, bare))
-    # Every badge asked once more: a city's are scanned all day, but this service heard nothing while the other
-    # runs went on, and the answers that ran out meanwhile would all be read again at the start of this run.
+    # Every badge asked once before the clock starts: a city's are scanned all day, but this service heard nothing
+    # while it was seeded or the other runs went on, and the answers that ran out meanwhile would all be read
+    # again at the start of this run.
     remember_all(base, world.badges)
     text_before = metrics_text(base)
     counted, ticked = answer_counts(text_before), loop_ticks(text_before)
@@ -252,7 +252,7 @@ def measure_backend(args: argparse.Namespace, backend: str, tmp: Path, lines: li
     their runs take turns (each goes first every other time), so the two meet the same machine within seconds
     of each other. Idle, a service only listens."""
     with side_by_side(args.before, tmp, lambda source, label: serving(args, backend, tmp, source, label)) as services:
-        for served in services:  # once all are seeded (that takes a minute): no answer ages meanwhile
+        for served in services:
             warm(args, served)
         for k, changes in enumerate([0.0] + [args.changes] * (args.repeat if args.changes else 0)):
             for served in services if k % 2 == 0 else services[::-1]:  # neither always goes first
